@@ -1,0 +1,152 @@
+# supervise — build, check, demo, bench, install
+#
+#   make            build build/supervise (BPF skeletons included)
+#   make check      install missing packages (as root), build, run every test
+#   make check-vm   the pure cgroup v2 lane: Debian's kernel under qemu
+#   make demo       run supervise on a bundled workload and show what it saw
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             print full commands
+
+OUTPUT      ?= build
+CC          ?= gcc
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+PKG_CONFIG  ?= pkg-config
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+
+# vmlinux.h is generated from the running kernel's BTF and never committed (it is
+# ~3 MB). For a reproducible build, point VMLINUX_H at a header you keep.
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H   ?=
+
+VERSION     := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+  Q =
+  msg =
+else
+  Q = @
+  msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Every library goes through pkg-config; scripts/setup.sh installs them.
+PKGS        := libbpf libelf zlib json-c
+PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+TEST_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+
+ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS      ?= -O2 -g
+ALL_CFLAGS  := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
+               -Iinclude -Isupervisor -I$(OUTPUT) $(PKG_CFLAGS)
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Iinclude -I$(OUTPUT) \
+               $(shell $(PKG_CONFIG) --cflags-only-I libbpf 2>/dev/null)
+DEPFLAGS     = -MMD -MP -MF $(@:.o=.d) -MT $@
+
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS       := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+SRCS        := $(wildcard supervisor/*.c)
+OBJS        := $(patsubst %.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS    := $(filter-out $(OUTPUT)/supervisor/main.o,$(OBJS))
+
+UNIT_SRCS   := $(wildcard tests/unit/*.c)
+UNIT_BINS   := $(patsubst %.c,$(OUTPUT)/%,$(UNIT_SRCS))
+INTEG_SRCS  := $(wildcard tests/integration/*.c)
+INTEG_BINS  := $(patsubst %.c,$(OUTPUT)/%,$(INTEG_SRCS))
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPERS     := $(patsubst %.c,$(OUTPUT)/%,$(HELPER_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean
+
+all: $(OUTPUT)/supervise
+
+# --- BPF: vmlinux.h -> .bpf.o -> .skel.h ------------------------------------
+ifneq ($(VMLINUX_H),)
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,CP,$@)
+	$(Q)cp $< $@
+else
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+endif
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(BPFTOOL) gen object $(@:.bpf.o=.tmp.o) $@ && mv $(@:.bpf.o=.tmp.o) $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# --- user space --------------------------------------------------------------
+# Order-only on the skeletons: the first build needs them to exist; after that
+# the -MMD depfiles name exactly which object includes which skeleton.
+$(OUTPUT)/supervisor/%.o: supervisor/%.c | $(OUTPUT)/supervisor $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/supervise: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
+# --- tests -------------------------------------------------------------------
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests/unit
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(LIB_OBJS) $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/harness.h | $(OUTPUT)/tests/integration
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -pthread $< -o $@
+
+test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS)
+
+# setup runs first and alone: pkg-config flags are read when make parses this
+# file, so the build is a second make that sees the installed packages.
+check:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh
+
+check-unit check-integration:
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh $(@:check-%=%)
+
+check-vm:
+	$(Q)scripts/setup.sh --vm
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh vm
+
+demo:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/supervise $(HELPERS)
+	$(Q)OUTPUT=$(OUTPUT) scripts/demo.sh
+
+setup:
+	$(Q)scripts/setup.sh
+
+install: $(OUTPUT)/supervise
+	install -D -m 0755 $(OUTPUT)/supervise $(DESTDIR)$(BINDIR)/supervise
+	install -D -m 0644 docs/supervise.1 $(DESTDIR)$(MANDIR)/man1/supervise.1
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/supervisor $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/helpers:
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/supervisor/*.d $(OUTPUT)/tests/*/*.d)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages supervise builds and tests with.
+#   scripts/setup.sh        build + test dependencies
+#   scripts/setup.sh --vm   also what the qemu pure-cgroup-v2 lane needs
+# As root, missing packages are installed with apt-get; otherwise the script
+# says what to install and fails.
+set -euo pipefail
+
+pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev)
+vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
+[ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing packages: ${missing[*]}" >&2
+	echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+	echo "setup: missing packages ${missing[*]} and no apt-get on this host; install their equivalents" >&2
+	exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
