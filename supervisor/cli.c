@@ -1,0 +1,223 @@
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "rundir.h"
+#include "util.h"
+
+enum {
+	OPT_MEM = 0x100,
+	OPT_MEM_HIGH,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_NAME,
+	OPT_CGROUP_BASE,
+	OPT_SUMMARY_JSON,
+};
+
+static const struct option options[] = {
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "mem-high", required_argument, NULL, OPT_MEM_HIGH },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
+	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+void cli_usage(FILE *f)
+{
+	fputs("Usage: supervise [OPTIONS] -- COMMAND [ARG...]\n"
+	      "       supervise check\n"
+	      "       supervise gc [--cgroup-base PATH]\n"
+	      "       supervise --help | --version\n"
+	      "\n"
+	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
+	      "signals to it, and remove the leaf when it ends.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --mem SIZE           memory budget: memory.max where the v2 memory controller\n"
+	      "                       exists (otherwise supervise says it is not enforced)\n"
+	      "  --mem-high SIZE      memory.high: the kernel throttles and reclaims above it\n"
+	      "  --cpus N             CPU quota in CPUs (0.5, 2): cpu.max \"N*100000 100000\"\n"
+	      "  --pids N             pids.max: at most N tasks in the workload\n"
+	      "  --name NAME          run name ([A-Za-z0-9._-], at most 64; default: the\n"
+	      "                       command's basename, with -2, -3... when in use)\n"
+	      "  --cgroup-base PATH   cgroup under which supervise/ is made: a directory in the\n"
+	      "                       v2 mount, or a path relative to its root (default: the\n"
+	      "                       cgroup supervise runs in)\n"
+	      "  --summary-json PATH  write what the run used as JSON when it ends\n"
+	      "  -v, --verbose        say what is done (twice: debug)\n"
+	      "  -h, --help           this text\n"
+	      "  -V, --version        the version\n"
+	      "\n"
+	      "SIZE: " SIZE_FORMS ".\n"
+	      "\n"
+	      "Commands:\n"
+	      "  check                what this host supports and how to fix what is missing;\n"
+	      "                       exit 0 when supervise can run fully, 1 when degraded\n"
+	      "  gc                   kill and remove leaves and run directories left by\n"
+	      "                       supervisors that died\n"
+	      "\n"
+	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
+	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
+	      "kernel OOM-killed the workload.\n"
+	      "Environment: SUPERVISE_RUNTIME_DIR (default /run/supervise) holds run directories.\n",
+	      f);
+}
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "supervise: %s\n", msg);
+	fprintf(stderr, "Try 'supervise --help' for more information.\n");
+	return -EINVAL;
+}
+
+static int parse_size_opt(const char *opt, const char *arg, struct size_arg *ret)
+{
+	int r = size_parse(arg, ret);
+	if (r == -ERANGE)
+		return bad("%s: '%s' is out of range; give a size above zero (a percentage from 0 to 100%%): %s",
+			   opt, arg, SIZE_FORMS);
+	if (r < 0)
+		return bad("%s: '%s' is not a size; use %s", opt, arg, SIZE_FORMS);
+	return 0;
+}
+
+static int parse_cpus(const char *arg, double *ret)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	/* cpu.max wants at least 1 ms of quota per 100 ms period. */
+	if (errno || end == arg || *end || !isfinite(v) || v < 0.01 || v > 4096)
+		return bad("--cpus: '%s' is not a CPU count; give a number from 0.01 to 4096 (0.5, 2)", arg);
+	*ret = v;
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *arg, uint64_t *ret)
+{
+	uint64_t v;
+	if (parse_u64(arg, &v) < 0 || v == 0 || v > (1ull << 32))
+		return bad("%s: '%s' is not a positive whole number", opt, arg);
+	*ret = v;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct config *ret)
+{
+	struct config c = { .command = CMD_RUN };
+	int r;
+
+	if (argc >= 2 && streq(argv[1], "check")) {
+		c.command = CMD_CHECK;
+		argv++, argc--;
+	} else if (argc >= 2 && streq(argv[1], "gc")) {
+		c.command = CMD_GC;
+		argv++, argc--;
+	}
+
+	/* '+': stop at the first non-option, so the workload's own options
+	 * are never taken for ours. */
+	optind = 1;
+	opterr = 0;
+	for (int opt; (opt = getopt_long(argc, argv, "+:vhV", options, NULL)) != -1;) {
+		switch (opt) {
+		case OPT_MEM:
+			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
+				return r;
+			c.has_mem = true;
+			c.mem_arg = optarg;
+			break;
+		case OPT_MEM_HIGH:
+			if ((r = parse_size_opt("--mem-high", optarg, &c.mem_high)) < 0)
+				return r;
+			c.has_mem_high = true;
+			c.mem_high_arg = optarg;
+			break;
+		case OPT_CPUS:
+			if ((r = parse_cpus(optarg, &c.cpus)) < 0)
+				return r;
+			break;
+		case OPT_PIDS:
+			if ((r = parse_count("--pids", optarg, &c.pids)) < 0)
+				return r;
+			break;
+		case OPT_NAME:
+			if (!run_name_valid(optarg))
+				return bad("--name: '%s' is not a valid name; use 1 to 64 of A-Z a-z 0-9 . _ - "
+					   "(not starting with a dot)", optarg);
+			c.name = optarg;
+			break;
+		case OPT_CGROUP_BASE:
+			c.cgroup_base = optarg;
+			break;
+		case OPT_SUMMARY_JSON:
+			if (!*optarg)
+				return bad("--summary-json: the path is empty");
+			c.summary_json = optarg;
+			break;
+		case 'v':
+			c.verbose++;
+			break;
+		case 'h':
+			c.command = CMD_HELP;
+			*ret = c;
+			return 0;
+		case 'V':
+			c.command = CMD_VERSION;
+			*ret = c;
+			return 0;
+		case ':':
+			return bad("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return bad("unknown option '-%c'", optopt);
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	if (c.command != CMD_RUN) {
+		if (optind < argc)
+			return bad("'%s %s' takes no arguments (got '%s')", argv[0], c.command == CMD_CHECK ? "check" : "gc",
+				   argv[optind]);
+		*ret = c;
+		return 0;
+	}
+
+	/* Require '--': it makes clear where supervise's options end. */
+	if (optind >= argc && !(optind > 1 && streq(argv[optind - 1], "--")))
+		return bad("no command given; usage: supervise [OPTIONS] -- COMMAND [ARG...]");
+	if (!(optind > 1 && streq(argv[optind - 1], "--")))
+		return bad("missing '--' before the command '%s'; usage: supervise [OPTIONS] -- COMMAND [ARG...]",
+			   argv[optind]);
+	if (optind >= argc)
+		return bad("no command after '--'; usage: supervise [OPTIONS] -- COMMAND [ARG...]");
+	if (!argv[optind][0])
+		return bad("the command after '--' is an empty string");
+
+	if (c.has_mem && c.has_mem_high && !c.mem.is_percent && !c.mem_high.is_percent &&
+	    c.mem_high.bytes > c.mem.bytes)
+		return bad("--mem-high (%s) is above --mem (%s); memory.high must be at or below memory.max",
+			   c.mem_high_arg, c.mem_arg);
+	c.argv = argv + optind;
+	*ret = c;
+	return 0;
+}

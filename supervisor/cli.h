@@ -1,0 +1,29 @@
+/* cli: the command line into a struct config; no side effects. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "size.h"
+
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_HELP, CMD_VERSION };
+
+struct config {
+	enum command command;
+	struct size_arg mem, mem_high;
+	bool has_mem, has_mem_high;
+	const char *mem_arg, *mem_high_arg;    /* as given, for messages */
+	double cpus;                /* 0: not set */
+	uint64_t pids;              /* 0: not set */
+	const char *name;           /* NULL: from the command */
+	const char *cgroup_base;    /* NULL: the supervisor's own cgroup */
+	const char *summary_json;
+	int verbose;
+	char **argv;                /* the workload: argv[0] .. NULL */
+};
+
+/* Parse argv. Returns 0, or -EINVAL after printing what was wrong and what
+ * to do (exit 125). */
+int cli_parse(int argc, char **argv, struct config *ret);
+void cli_usage(FILE *f);

@@ -1,0 +1,93 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "guard.h"
+#include "log.h"
+#include "rundir.h"
+#include "util.h"
+
+static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path, const char *run_dir)
+{
+	prctl(PR_SET_NAME, "supervise-guard");
+	/* A Ctrl-C or a SIGTERM sent to the process group is for the
+	 * workload; the guard must still be there if the supervisor dies. */
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP, SIGPIPE };
+	for (size_t i = 0; i < ELEMENTSOF(ignored); i++)
+		signal(ignored[i], SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* Hold nothing else the supervisor had open (the workload's pipes). */
+	if (dup2(fd, 3) < 0)
+		_exit(1);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		if (devnull > STDERR_FILENO && devnull != 3)
+			close(devnull);
+	}
+
+	char byte = 0;
+	ssize_t n;
+	do
+		n = read(3, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && byte == 'D')
+		_exit(0);
+
+	/* EOF without 'D': the supervisor died. */
+	cgroup_kill(cgroup_path);
+	cgroup_wait_empty(cgroup_path, 5000, NULL, NULL);
+	cgroup_remove_tree(cgroup_path);
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", cgroup_path);
+	char *slash = strrchr(parent, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(parent);
+	}
+	rundir_remove(run_dir);
+	log_warn("guard: the supervisor died; killed and removed %s", cgroup_path);
+	_exit(0);
+}
+
+int guard_start(const char *cgroup_path, const char *run_dir, struct guard *ret)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return log_errno(-errno, "guard: pipe2 failed: %m");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return log_errno(r, "guard: fork failed: %m");
+	}
+	if (pid == 0) {
+		close(p[1]);
+		guard_main(p[0], cgroup_path, run_dir);
+	}
+	close(p[0]);
+	*ret = (struct guard){ .pid = pid, .fd = p[1] };
+	return 0;
+}
+
+void guard_release(struct guard *g)
+{
+	if (g->fd < 0)
+		return;
+	ssize_t n = write(g->fd, "D", 1);
+	(void)n;
+	close(g->fd);
+	g->fd = -1;
+	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

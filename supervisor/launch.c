@@ -1,0 +1,79 @@
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "launch.h"
+#include "log.h"
+#include "status.h"
+#include "util.h"
+
+static pid_t sys_clone3(struct clone_args *args)
+{
+	return (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+}
+
+/* In the child, between clone3 and exec: async-signal-safe calls only. */
+static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent, int errfd)
+{
+	/* Die with the supervisor: if it is SIGKILLed the workload must not
+	 * live on. Check the parent again: it may have died before prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(EXIT_SUPERVISE_FAILURE);
+
+	/* The supervisor blocks the signals it forwards (it reads them from a
+	 * signalfd) but never changes their dispositions: the workload starts
+	 * with the mask and dispositions supervise itself was started with. */
+	sigprocmask(SIG_SETMASK, l->restore_mask, NULL);
+
+	execvp(l->argv[0], l->argv);
+
+	int err = errno;
+	ssize_t n = write(errfd, &err, sizeof(err));
+	(void)n;
+	_exit(exit_status_from_exec_errno(err));
+}
+
+int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int *ret_exec_errno)
+{
+	int pipefd[2];
+	/* CLOEXEC: a successful exec closes the write end, so the parent's
+	 * read returns 0; a failed one writes errno first. */
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return log_errno(-errno, "launch: pipe2 failed: %m");
+	_cleanup_close_ int rfd = pipefd[0];
+	_cleanup_close_ int wfd = pipefd[1];
+
+	int pidfd = -1;
+	pid_t parent = getpid();
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)l->cgroup_fd,
+	};
+	pid_t pid = sys_clone3(&args);
+	if (pid < 0) {
+		int r = -errno;
+		if (r == -ENOSYS || r == -E2BIG)
+			return log_errno(r, "launch: clone3 with CLONE_INTO_CGROUP is not supported by this kernel "
+					    "(needs Linux 5.7 or later): %m");
+		return log_errno(r, "launch: clone3 into the workload's cgroup failed: %m");
+	}
+	if (pid == 0)
+		child(l, parent, wfd);
+
+	closep(&wfd);
+	wfd = -1;
+	int err = 0;
+	ssize_t n;
+	do
+		n = read(rfd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	*ret_exec_errno = n == (ssize_t)sizeof(err) ? err : 0;
+	*ret_pid = pid;
+	*ret_pidfd = pidfd;
+	return 0;
+}

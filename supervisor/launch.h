@@ -1,0 +1,16 @@
+/* launch: start the workload inside its leaf with clone3(CLONE_INTO_CGROUP),
+ * so it never runs a single instruction outside it. */
+#pragma once
+
+#include <sys/types.h>
+
+struct launch {
+	char *const *argv;
+	int cgroup_fd;          /* O_PATH fd of the leaf */
+	const sigset_t *restore_mask;   /* the mask the workload starts with */
+};
+
+/* Returns 0 with the child's pid and a pidfd (CLOEXEC), or -errno. When the
+ * exec itself fails (not found, not executable), returns 0 and sets
+ * *ret_exec_errno; the child has then already exited with 126/127. */
+int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int *ret_exec_errno);

@@ -1,0 +1,44 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "cgroup.h"
+#include "cli.h"
+#include "log.h"
+#include "run.h"
+#include "rundir.h"
+#include "status.h"
+
+static int gc(const struct config *c)
+{
+	char base[PATH_MAX];
+	if (cgroup_resolve_base(c->cgroup_base, base, sizeof(base)) < 0)
+		return EXIT_SUPERVISE_FAILURE;
+	int n = rundir_gc(base);
+	printf("gc: removed %d stale run%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	if (cli_parse(argc, argv, &c) < 0)
+		return EXIT_SUPERVISE_FAILURE;
+	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
+
+	switch (c.command) {
+	case CMD_HELP:
+		cli_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("supervise %s\n", SUPERVISE_VERSION);
+		return 0;
+	case CMD_CHECK:
+		return check(&c);
+	case CMD_GC:
+		return gc(&c);
+	case CMD_RUN:
+		break;
+	}
+	return run(&c);
+}

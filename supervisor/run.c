@@ -1,0 +1,328 @@
+/* run: the supervise orchestrator. It reads as a list of steps:
+ * resolve → collect stale runs → claim a name → create the leaf → start the
+ * guard → launch → loop → tear down → report. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "guard.h"
+#include "launch.h"
+#include "log.h"
+#include "run.h"
+#include "rundir.h"
+#include "status.h"
+#include "summary.h"
+#include "util.h"
+
+/* Forwarded to the workload's main process, as the issue and DESIGN.md list. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+struct run {
+	const struct config *cfg;
+	char base[PATH_MAX];
+	char run_dir[PATH_MAX];
+	struct run_info info;
+	struct cgroup_limits limits;
+	struct cgroup cg;
+	struct guard guard;
+	bool have_run_dir;
+	sigset_t old_mask;
+	int sigfd;
+	pid_t pid;
+	int pidfd;
+	int wstatus;
+	bool exited;
+	uint64_t t0;
+	/* read from the leaf before it goes */
+	uint64_t oom_kills;
+	bool has_peak;
+	uint64_t peak;
+};
+
+static void reap(void *userdata)
+{
+	struct run *r = userdata;
+	int st;
+	pid_t pid;
+	/* A subreaper inherits the workload's orphans: collect them all. */
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == r->pid) {
+			r->wstatus = st;
+			r->exited = true;
+		} else if (pid == r->guard.pid) {
+			r->guard.pid = 0;
+		}
+	}
+}
+
+static int resolve_limits(struct run *r)
+{
+	const struct config *c = r->cfg;
+	uint64_t ref = 0;
+	if ((c->has_mem && c->mem.is_percent) || (c->has_mem_high && c->mem_high.is_percent))
+		ref = cgroup_memory_reference(r->base);
+	if (c->has_mem)
+		r->limits.memory_max = size_resolve(&c->mem, ref);
+	if (c->has_mem_high)
+		r->limits.memory_high = size_resolve(&c->mem_high, ref);
+	if (r->limits.memory_max && r->limits.memory_high > r->limits.memory_max) {
+		char a[32], b[32];
+		log_error("--mem-high %s (%s) is above --mem %s (%s); memory.high must be at or below memory.max",
+			  c->mem_high_arg, format_bytes(r->limits.memory_high, a, sizeof(a)), c->mem_arg,
+			  format_bytes(r->limits.memory_max, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (c->cpus > 0) {
+		r->limits.cpu_period_us = 100000;
+		r->limits.cpu_quota_us = (uint64_t)llround(c->cpus * 100000.0);
+	}
+	r->limits.pids_max = c->pids;
+	return 0;
+}
+
+static int check_summary_path(const char *path)
+{
+	if (!path)
+		return 0;
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	const char *dir = dirname(buf);
+	if (access(dir, W_OK) < 0)
+		return log_errno(-errno, "summary: cannot write --summary-json %s: directory %s: %m", path, dir);
+	return 0;
+}
+
+static void warn_unenforced(const struct run *r, unsigned missing)
+{
+	if (!missing)
+		return;
+	char names[64], what[256] = "";
+	size_t o = 0;
+	const struct config *c = r->cfg;
+	if ((missing & CGROUP_MEMORY) && c->has_mem)
+		o += snprintf(what + o, sizeof(what) - o, "%s--mem %s", o ? ", " : "", c->mem_arg);
+	if ((missing & CGROUP_MEMORY) && c->has_mem_high)
+		o += snprintf(what + o, sizeof(what) - o, "%s--mem-high %s", o ? ", " : "", c->mem_high_arg);
+	if (missing & CGROUP_CPU)
+		o += snprintf(what + o, sizeof(what) - o, "%s--cpus %g", o ? ", " : "", c->cpus);
+	if (missing & CGROUP_PIDS)
+		o += snprintf(what + o, sizeof(what) - o, "%s--pids %" PRIu64, o ? ", " : "", c->pids);
+	log_warn("cgroup: the kernel will not enforce %s: the %s controller%s not available in cgroup v2 "
+		 "below %s (on hybrid hosts it is bound to cgroup v1); memory.enforced_by is \"none\"",
+		 what, cgroup_controller_names(missing, names, sizeof(names)),
+		 __builtin_popcount(missing) > 1 ? "s are" : " is", r->base);
+}
+
+static int make_id(char *ret, size_t size)
+{
+	uint32_t v;
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)now_ns() ^ (uint32_t)getpid() << 16;
+	snprintf(ret, size, "%08x", v);
+	return 0;
+}
+
+static int setup(struct run *r)
+{
+	const struct config *c = r->cfg;
+	int ret;
+
+	if ((ret = check_summary_path(c->summary_json)) < 0)
+		return ret;
+	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
+		return ret;
+	if ((ret = resolve_limits(r)) < 0)
+		return ret;
+
+	/* Whatever a SIGKILLed supervisor left goes first. */
+	rundir_gc(r->base);
+
+	char id[16];
+	make_id(id, sizeof(id));
+	if (c->name)
+		snprintf(r->info.name, sizeof(r->info.name), "%s", c->name);
+	else
+		run_name_from_command(c->argv[0], r->info.name, sizeof(r->info.name));
+	r->info.pid = getpid();
+	pid_starttime(r->info.pid, &r->info.pid_starttime);
+	r->info.started_unix = time(NULL);
+	if ((ret = rundir_claim(&r->info, c->name != NULL, r->base, id, r->run_dir, sizeof(r->run_dir))) < 0)
+		return ret;
+	r->have_run_dir = true;
+
+	unsigned want = 0, missing = 0;
+	if (r->limits.memory_max || r->limits.memory_high)
+		want |= CGROUP_MEMORY;
+	if (r->limits.cpu_quota_us)
+		want |= CGROUP_CPU;
+	if (r->limits.pids_max)
+		want |= CGROUP_PIDS;
+	if ((ret = cgroup_create(r->info.cgroup, want, &r->cg)) < 0)
+		return ret;
+	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
+		return ret;
+	warn_unenforced(r, missing);
+	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
+
+	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
+		return ret;
+
+	/* Signals arrive on a signalfd: block them first so none is lost
+	 * between here and the loop. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
+		return log_errno(-errno, "run: blocking signals failed: %m");
+	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0)
+		return log_errno(-errno, "run: signalfd failed: %m");
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
+	return 0;
+}
+
+static int launch(struct run *r, int *ret_status)
+{
+	int exec_errno = 0;
+	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask };
+	r->t0 = now_ns();
+	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
+	if (ret < 0)
+		return ret;
+	if (exec_errno) {
+		*ret_status = exit_status_from_exec_errno(exec_errno);
+		errno = exec_errno;
+		if (*ret_status == EXIT_NOT_FOUND)
+			log_error("%s: command not found (%m)", r->cfg->argv[0]);
+		else
+			log_error("%s: cannot execute: %m", r->cfg->argv[0]);
+	}
+	return 0;
+}
+
+static int loop(struct run *r)
+{
+	while (!r->exited) {
+		struct pollfd p[] = { { .fd = r->sigfd, .events = POLLIN } };
+		if (poll(p, ELEMENTSOF(p), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_errno(-errno, "run: poll failed: %m");
+		}
+		struct signalfd_siginfo si;
+		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			/* pidfd: the signal reaches our child, never a recycled pid. */
+			if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
+			    errno != ESRCH)
+				log_warn("run: forwarding signal %d to pid %d failed: %m", si.ssi_signo, (int)r->pid);
+			else
+				log_debug("run: forwarded %s to pid %d", strsignal(si.ssi_signo), (int)r->pid);
+		}
+		reap(r);
+	}
+	return 0;
+}
+
+/* Read what the leaf can tell before it goes, kill what is left, remove it.
+ * Every step runs even when an earlier one failed. */
+static void teardown(struct run *r)
+{
+	if (r->cg.fd >= 0 || r->cg.path[0]) {
+		if (r->cg.controllers & CGROUP_MEMORY) {
+			r->has_peak = cgroup_read_u64(r->cg.path, "memory.peak", &r->peak) == 0;
+			cgroup_read_keyed(r->cg.path, "memory.events", "oom_kill", &r->oom_kills);
+		}
+		if (cgroup_populated(r->cg.path) > 0) {
+			log_info("cgroup: killing what is left in %s", r->cg.path);
+			cgroup_kill(r->cg.path);
+		}
+		if (cgroup_wait_empty(r->cg.path, 5000, reap, r) == -ETIMEDOUT)
+			log_warn("cgroup: %s still has processes 5 s after cgroup.kill", r->cg.path);
+		cgroup_destroy(&r->cg);
+	}
+	if (r->have_run_dir)
+		rundir_remove(r->run_dir);
+	/* The guard goes last: until here, a SIGKILL still gets cleaned up. */
+	guard_release(&r->guard);
+	closep(&r->sigfd);
+	closep(&r->pidfd);
+}
+
+static int final_status(struct run *r, int status)
+{
+	char limit[32], peak[32];
+	if (r->oom_kills == 0)
+		return status;
+	format_bytes(r->limits.memory_max, limit, sizeof(limit));
+	if (r->has_peak)
+		format_bytes(r->peak, peak, sizeof(peak));
+	else
+		snprintf(peak, sizeof(peak), "unknown");
+	if (r->exited && WIFSIGNALED(r->wstatus) && WTERMSIG(r->wstatus) == SIGKILL) {
+		log_error("the kernel OOM-killed the workload at --mem %s (memory.max %s); peak %s (memory.peak), "
+			  "%" PRIu64 " OOM kill%s", r->cfg->mem_arg ? r->cfg->mem_arg : limit, limit, peak,
+			  r->oom_kills, r->oom_kills == 1 ? "" : "s");
+		return EXIT_KILLED;
+	}
+	log_warn("the kernel OOM-killed %" PRIu64 " process%s of the workload at memory.max %s (peak %s); "
+		 "the main process exited with %d", r->oom_kills, r->oom_kills == 1 ? "" : "es", limit, peak, status);
+	return status;
+}
+
+int run(const struct config *cfg)
+{
+	struct run r = { .cfg = cfg, .cg.fd = -1, .guard.fd = -1, .sigfd = -1, .pidfd = -1 };
+	int status = EXIT_SUPERVISE_FAILURE;
+
+	if (setup(&r) == 0 && launch(&r, &status) == 0 && r.pid > 0) {
+		/* exec failed: status is 126/127 already; the child is gone. */
+		bool exec_failed = status == EXIT_NOT_FOUND || status == EXIT_NOT_EXECUTABLE;
+		if (loop(&r) == 0 && !exec_failed)
+			status = exit_status_from_wait(r.wstatus);
+	}
+	double wall = r.t0 ? (now_ns() - r.t0) / 1e9 : 0;
+	teardown(&r);
+	status = final_status(&r, status);
+
+	if (cfg->summary_json) {
+		struct run_summary s = {
+			.name = r.info.name,
+			.command = cfg->argv,
+			.cgroup = r.info.cgroup[0] ? r.info.cgroup : NULL,
+			.backend = NULL,
+			.exit_status = status,
+			.wall_seconds = wall,
+			.has_budget = r.limits.memory_max != 0,
+			.budget_bytes = r.limits.memory_max,
+			.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel" : "none",
+			.has_cgroup_peak = r.has_peak,
+			.peak_cgroup_bytes = r.peak,
+			.oom_kills = r.oom_kills,
+		};
+		char text[32];
+		uint64_t mmc = 0;
+		if (read_file_at(AT_FDCWD, "/proc/sys/vm/max_map_count", text, sizeof(text)) > 0) {
+			text[strcspn(text, "\n")] = '\0';
+			parse_u64(text, &mmc);
+		}
+		s.max_map_count = mmc;
+		summary_write(&s, cfg->summary_json);
+	}
+	return status;
+}

@@ -1,0 +1,101 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "summary.h"
+#include "util.h"
+
+#define SUMMARY_TOP 10
+
+static json_object *u64_or_null(bool has, uint64_t v)
+{
+	return has ? json_object_new_uint64(v) : NULL;
+}
+
+char *summary_json(const struct run_summary *s)
+{
+	const struct reading *f = s->final;
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "name", json_object_new_string(s->name ? s->name : ""));
+	json_object *cmd = json_object_new_array();
+	for (char *const *a = s->command; a && *a; a++)
+		json_object_array_add(cmd, json_object_new_string(*a));
+	json_object_object_add(o, "command", cmd);
+	json_object_object_add(o, "cgroup", s->cgroup ? json_object_new_string(s->cgroup) : NULL);
+	json_object_object_add(o, "backend", s->backend ? json_object_new_string(s->backend) : NULL);
+	json_object_object_add(o, "exit_status", json_object_new_int(s->exit_status));
+	json_object_object_add(o, "wall_seconds", json_object_new_double(s->wall_seconds));
+
+	json_object *mem = json_object_new_object();
+	json_object_object_add(mem, "budget_bytes", u64_or_null(s->has_budget, s->budget_bytes));
+	json_object_object_add(mem, "enforced_by", json_object_new_string(s->enforced_by ? s->enforced_by : "none"));
+	json_object_object_add(mem, "peak_rss_bytes", u64_or_null(f, f ? f->peak_rss_bytes : 0));
+	json_object_object_add(mem, "peak_cgroup_bytes", u64_or_null(s->has_cgroup_peak, s->peak_cgroup_bytes));
+	json_object_object_add(mem, "oom_kills", json_object_new_uint64(s->oom_kills));
+	json_object_object_add(o, "memory", mem);
+
+	json_object *maps = json_object_new_object();
+	json_object_object_add(maps, "max_map_count", json_object_new_uint64(s->max_map_count));
+	json_object_object_add(maps, "peak_map_count", u64_or_null(f, f ? f->peak_map_count : 0));
+	json_object_object_add(maps, "peak_pid", f && f->peak_map_pid ? json_object_new_int(f->peak_map_pid) : NULL);
+	json_object_object_add(maps, "peak_comm",
+			       f && f->peak_map_pid ? json_object_new_string(f->peak_map_comm) : NULL);
+	json_object_object_add(o, "maps", maps);
+
+	json_object *procs = json_object_new_object();
+	json_object_object_add(procs, "started", u64_or_null(f, f ? f->procs_started : 0));
+	json_object_object_add(procs, "peak_concurrent", u64_or_null(f, f ? f->peak_concurrent : 0));
+	json_object_object_add(o, "processes", procs);
+
+	/* The jobserver is a later capability: no tokens were handed out. */
+	json_object *jobs = json_object_new_object();
+	json_object_object_add(jobs, "style", json_object_new_string("none"));
+	json_object_object_add(jobs, "tokens_min", json_object_new_int(0));
+	json_object_object_add(jobs, "tokens_max", json_object_new_int(0));
+	json_object_object_add(jobs, "paused", json_object_new_int(0));
+	json_object_object_add(jobs, "reminted", json_object_new_int(0));
+	json_object_object_add(o, "jobs", jobs);
+
+	json_object *top = json_object_new_array();
+	for (size_t i = 0; f && i < f->nr_proc_readings && i < SUMMARY_TOP; i++) {
+		const struct proc_reading *p = &f->procs[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "pid", json_object_new_int(p->pid));
+		json_object_object_add(e, "comm", json_object_new_string(p->comm));
+		json_object_object_add(e, "peak_rss_bytes", json_object_new_uint64(p->peak_rss_bytes));
+		json_object_object_add(e, "peak_map_count", json_object_new_uint64(p->peak_map_count));
+		json_object_array_add(top, e);
+	}
+	json_object_object_add(o, "top", top);
+
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return text ? strdup(text) : NULL;
+}
+
+int summary_write(const struct run_summary *s, const char *path)
+{
+	_cleanup_free_ char *text = summary_json(s);
+	if (!text)
+		return log_errno(-ENOMEM, "summary: building the JSON failed");
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	_cleanup_fclose_ FILE *f = fopen(tmp, "we");
+	if (!f)
+		return log_errno(-errno, "summary: cannot write %s: %m", tmp);
+	fputs(text, f);
+	fputc('\n', f);
+	if (fflush(f) != 0 || ferror(f)) {
+		int r = -errno;
+		unlink(tmp);
+		return log_errno(r, "summary: writing %s failed: %m", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int r = -errno;
+		unlink(tmp);
+		return log_errno(r, "summary: renaming %s to %s failed: %m", tmp, path);
+	}
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* summary: what a run used — the --summary-json object of DESIGN.md and the
+ * short human summary on stderr. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "monitor.h"
+
+struct run_summary {
+	const char *name;
+	char *const *command;
+	const char *cgroup;
+	const char *backend;          /* "bpf" | "procfs" | NULL (no monitor yet) */
+	int exit_status;
+	double wall_seconds;
+	bool has_budget;
+	uint64_t budget_bytes;
+	const char *enforced_by;      /* "kernel" | "supervise" | "none" */
+	bool has_cgroup_peak;
+	uint64_t peak_cgroup_bytes;   /* memory.peak */
+	uint64_t oom_kills;           /* memory.events oom_kill */
+	uint64_t max_map_count;       /* vm.max_map_count */
+	const struct reading *final;  /* NULL when no monitor ran */
+};
+
+/* Build the JSON text (caller frees). */
+char *summary_json(const struct run_summary *s);
+/* Write it to path atomically (tmp + rename). 0 or -errno (logged). */
+int summary_write(const struct run_summary *s, const char *path);
