@@ -61,10 +61,16 @@ int check(const struct config *c)
 
 	unsigned have = 0, all = CGROUP_MEMORY | CGROUP_CPU | CGROUP_PIDS;
 	cgroup_available(base, &have);
-	char fix[512];
+	char fix[512], list[64];
+	/* cgroup_no_v1= takes a comma list without spaces. */
+	cgroup_controller_names(all & ~have, names, sizeof(names));
+	size_t o = 0;
+	for (const char *p = names; *p && o + 1 < sizeof(list); p++)
+		if (*p != ' ')
+			list[o++] = *p;
+	list[o] = '\0';
 	snprintf(fix, sizeof(fix), "boot with systemd.unified_cgroup_hierarchy=1 (or cgroup_no_v1=%s) so the "
-		 "controllers move to v2; until then --mem is not enforced by the kernel",
-		 cgroup_controller_names(all & ~have, names, sizeof(names)));
+		 "controllers move to v2; until then --mem is not enforced by the kernel", list);
 	line(&rep, (have & all) == all, "controllers", fix, "%s available below %s%s%s",
 	     have ? cgroup_controller_names(have, names, sizeof(names)) : "none of memory, cpu, pids",
 	     base, (have & all) == all ? "" : "; missing: ",
