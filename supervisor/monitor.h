@@ -57,3 +57,35 @@ int monitor_read(struct monitor *m, struct reading *ret);
  * processes, for the summary. */
 int monitor_read_final(struct monitor *m, struct reading *ret);
 void monitor_close(struct monitor *m);
+
+/* --- beyond the basic contract ---------------------------------------------- */
+
+struct monitor_options {
+	enum monitor_backend backend;
+	const char *cgroup_path;
+	/* procfs: sampling period of the timerfd (0: 100 ms). */
+	unsigned period_ms;
+	/* bpf: how often monitor_read() re-syncs with the iter/task sweep
+	 * (exact RSS, processes moved in from outside); 0: 1000 ms; a negative
+	 * value never (the figures then come from the tracepoints alone). */
+	int sweep_ms;
+};
+
+int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
+/* Wake monitor_fd() when the workload's summed RSS reaches rss_bytes (bpf:
+ * once, re-arm by calling again) or any process's map_count reaches
+ * map_count (once per process). 0 turns one off. procfs checks these at each
+ * sample. */
+int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+/* `supervise gc`: drop the registrations of dead supervisors from the pinned
+ * probe set and unpin it when nobody is left. Returns the number of dead
+ * registrations removed or -errno. */
+int monitor_gc(void);
+/* `supervise stat`: a reading of a workload that another supervise monitors
+ * with the bpf backend, from the pinned maps (no registration, no sweep).
+ * cgroup_id: the leaf's v2 cgroup id. -ENOENT when it is not registered.
+ * Free ret->procs with free(). */
+int monitor_peek(uint64_t cgroup_id, struct reading *ret);
+/* The pin directory of the shared probe set ($SUPERVISE_BPF_PIN_DIR or
+ * /sys/fs/bpf/supervise). */
+const char *monitor_pin_dir(void);

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/* track: per process RSS and map_count of every process inside a supervised
+ * cgroup subtree, aggregated per workload in maps. One set of these programs
+ * serves every supervise on the host (pinned under /sys/fs/bpf/supervise/).
+ *
+ * Hooks (tracepoints, tp_btf and iterators only: fentry and kprobes do not
+ * load on the machines this runs on):
+ *   task_newtask, sched_process_exec  start tracking a process's mm
+ *   rss_stat                          RSS by member, for any mm we track
+ *   mmap_lock_released                mm->map_count, exact at each unlock
+ *   sched_process_exit                final figures to the ring buffer, drop state
+ *   iter/task                         pre-existing processes, exact re-sync,
+ *                                     stale entries
+ * Must load on 6.1 (Debian) and 6.18: layout differences are handled with CO-RE. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "track.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CLONE_VM     0x00000100
+#define CLONE_THREAD 0x00010000
+#define PF_EXITING   0x00000004
+#define PF_KTHREAD   0x00200000
+
+/* Filled by user space before load. */
+const volatile __u32 page_size = 4096;
+const volatile __u32 nr_cpus = 1;       /* possible CPUs, for the exact per-CPU sum */
+
+/* Generation of the iter/task sweep; entries not seen by two sweeps in a row
+ * belong to processes that are gone (a missed exit) and are dropped. */
+__u64 sweep_gen;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct track_meta);
+} meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);                 /* v2 cgroup id */
+	__type(value, struct track_workload);
+} workloads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u64);                 /* mm_struct address */
+	__type(value, struct track_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);                 /* tgid */
+	__type(value, __u64);               /* key in procs */
+} pids SEC(".maps");
+
+/* One ring buffer per workload, created and inserted by its supervise, so that
+ * concurrent supervisors never consume each other's records. */
+struct events_rb {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 1024);
+	__type(key, __u64);                 /* workload cgroup id */
+	__array(values, struct events_rb);
+} events SEC(".maps");
+
+/* 6.1 keeps the counters as an atomic array (struct mm_rss_stat); 6.2+ as one
+ * percpu_counter per member. */
+struct mm_rss_stat___old {
+	atomic_long_t count[TRACK_NR_MEMBERS];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+extern const unsigned long this_cpu_off __ksym __weak;
+
+static __always_inline bool old_rss_layout(void)
+{
+	return bpf_core_type_exists(struct mm_rss_stat___old);
+}
+
+/* The counter the kernel keeps for the mm, in pages: on 6.2+ the
+ * percpu_counter's global count, which lags the true value by at most
+ * nr_cpus * batch pages (batch = max(32, 2 * nr_cpus)); the sweep sums the
+ * per-CPU parts for the exact figure. */
+static __always_inline long mm_counter_fast(struct mm_struct *mm, int member)
+{
+	if (old_rss_layout()) {
+		struct mm_struct___old *o = (void *)mm;
+
+		switch (member) {
+		case 0: return BPF_CORE_READ(o, rss_stat.count[0].counter);
+		case 1: return BPF_CORE_READ(o, rss_stat.count[1].counter);
+		case 2: return BPF_CORE_READ(o, rss_stat.count[2].counter);
+		case 3: return BPF_CORE_READ(o, rss_stat.count[3].counter);
+		}
+		return 0;
+	}
+	switch (member) {
+	case 0: return BPF_CORE_READ(mm, rss_stat[0].count);
+	case 1: return BPF_CORE_READ(mm, rss_stat[1].count);
+	case 2: return BPF_CORE_READ(mm, rss_stat[2].count);
+	case 3: return BPF_CORE_READ(mm, rss_stat[3].count);
+	}
+	return 0;
+}
+
+struct cpu_sum_ctx {
+	__s32 *counters;
+	long sum;
+};
+
+static long cpu_sum_one(__u32 cpu, void *data)
+{
+	struct cpu_sum_ctx *c = data;
+	const unsigned long *off;
+	__s32 v = 0;
+
+	off = bpf_per_cpu_ptr(&this_cpu_off, cpu);
+	if (!off)
+		return 1;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)c->counters + *off);
+	c->sum += v;
+	return 0;
+}
+
+/* What percpu_counter_sum() returns: the global count plus every CPU's part. */
+static __always_inline long mm_counter_exact(struct mm_struct *mm, int member)
+{
+	struct cpu_sum_ctx c = {};
+	long n = mm_counter_fast(mm, member);
+
+	if (old_rss_layout() || !bpf_core_type_exists(struct percpu_counter) || !&this_cpu_off)
+		return n;
+	switch (member) {
+	case 0: c.counters = BPF_CORE_READ(mm, rss_stat[0].counters); break;
+	case 1: c.counters = BPF_CORE_READ(mm, rss_stat[1].counters); break;
+	case 2: c.counters = BPF_CORE_READ(mm, rss_stat[2].counters); break;
+	case 3: c.counters = BPF_CORE_READ(mm, rss_stat[3].counters); break;
+	}
+	if (!c.counters)
+		return n;
+	c.sum = n;
+	bpf_loop(nr_cpus, cpu_sum_one, &c, 0);
+	return c.sum;
+}
+
+static __always_inline __s64 pages_to_bytes(long pages)
+{
+	return (__s64)pages * page_size;
+}
+
+static __always_inline __u64 rss_of(const struct track_proc *p)
+{
+	__s64 s = p->member_bytes[TRACK_FILE] + p->member_bytes[TRACK_ANON] +
+		  p->member_bytes[TRACK_SHMEM];
+
+	return s > 0 ? s : 0;
+}
+
+/* Nearest tracked cgroup at or above the task's v2 cgroup: 0 when none. */
+static __always_inline __u64 find_workload(struct task_struct *task, __u64 *ret_cgroup)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+
+	*ret_cgroup = BPF_CORE_READ(cg, kn, id);
+	for (int i = 0; i < TRACK_MAX_CGROUP_DEPTH && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+
+		if (bpf_map_lookup_elem(&workloads, &id))
+			return id;
+		cg = BPF_CORE_READ(cg, self.parent, cgroup);
+	}
+	return 0;
+}
+
+static __always_inline void fill_event(struct track_event *e, __u32 type, const struct track_proc *p)
+{
+	e->version = TRACK_VERSION;
+	e->type = type;
+	e->pid = p->pid;
+	e->ppid = p->ppid;
+	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
+	e->workload = p->workload;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->start_ns = p->start_ns;
+	e->rss_bytes = p->rss_bytes;
+	e->peak_rss_bytes = p->peak_rss_bytes;
+	for (int i = 0; i < TRACK_NR_MEMBERS; i++)
+		e->member_bytes[i] = p->member_bytes[i];
+	e->map_count = p->map_count;
+	e->peak_map_count = p->peak_map_count;
+	e->exit_code = 0;
+	e->_pad = 0;
+	e->workload_rss_bytes = 0;
+}
+
+static __always_inline void emit(__u32 type, const struct track_proc *p, const struct track_workload *w,
+				 int exit_code)
+{
+	__u64 wid = p->workload;
+	struct track_event *e;
+	void *rb;
+
+	rb = bpf_map_lookup_elem(&events, &wid);
+	if (!rb)
+		return;
+	e = bpf_ringbuf_reserve(rb, sizeof(*e), 0);
+	if (!e)
+		return;
+	fill_event(e, type, p);
+	e->exit_code = exit_code;
+	if (w)
+		e->workload_rss_bytes = w->rss_bytes > 0 ? w->rss_bytes : 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Workload RSS moves by the process's delta; its peak and the alert follow. */
+static __always_inline void workload_add_rss(struct track_workload *w, const struct track_proc *p, __s64 delta)
+{
+	__s64 now;
+
+	if (!delta)
+		return;
+	/* The value an atomic add returns needs -mcpu=v3; a plain read after
+	 * the add is close enough for a peak. */
+	__sync_fetch_and_add(&w->rss_bytes, delta);
+	now = w->rss_bytes;
+	if (now > 0 && (__u64)now > w->peak_rss_bytes)
+		w->peak_rss_bytes = now;
+	if (delta > 0 && w->rss_alert_bytes && (__u64)now >= w->rss_alert_bytes) {
+		w->rss_alert_bytes = 0;
+		emit(TRACK_EV_RSS_ALERT, p, w, 0);
+	}
+}
+
+static __always_inline void proc_set_map_count(struct track_proc *p, struct track_workload *w, __u32 n)
+{
+	p->map_count = n;
+	if (n > p->peak_map_count)
+		p->peak_map_count = n;
+	if (!w)
+		return;
+	if (n > w->peak_map_count) {
+		w->peak_map_count = n;
+		w->peak_map_pid = p->pid;
+		__builtin_memcpy(w->peak_map_comm, p->comm, sizeof(w->peak_map_comm));
+	}
+	if (w->map_alert && n >= w->map_alert && !(p->flags & TRACK_PROC_MAP_ALERTED)) {
+		p->flags |= TRACK_PROC_MAP_ALERTED;
+		emit(TRACK_EV_MAP_ALERT, p, w, 0);
+	}
+}
+
+/* Set the member figures of p from the mm, returning the change of its RSS. */
+static __always_inline __s64 proc_sync_rss(struct track_proc *p, struct mm_struct *mm, bool exact)
+{
+	__u64 old = p->rss_bytes;
+
+	for (int i = 0; i < TRACK_NR_MEMBERS; i++)
+		p->member_bytes[i] = pages_to_bytes(exact ? mm_counter_exact(mm, i) : mm_counter_fast(mm, i));
+	p->rss_bytes = rss_of(p);
+	if (p->rss_bytes > p->peak_rss_bytes)
+		p->peak_rss_bytes = p->rss_bytes;
+	return (__s64)p->rss_bytes - (__s64)old;
+}
+
+/* Start tracking task's process under workload wid. */
+static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
+							__u64 wid, __u64 cgroup, bool exact)
+{
+	struct track_workload *w;
+	struct track_proc p = {}, *pp;
+	__u64 key = (__u64)mm;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 n;
+
+	w = bpf_map_lookup_elem(&workloads, &wid);
+	if (!w)
+		return NULL;
+	p.version = TRACK_VERSION;
+	p.pid = tgid;
+	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
+	p.workload = wid;
+	p.cgroup = cgroup;
+	p.start_ns = BPF_CORE_READ(task, start_time);
+	p.sweep_gen = sweep_gen;
+	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
+		return NULL;
+	pp = bpf_map_lookup_elem(&procs, &key);
+	if (!pp)
+		return NULL;
+	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
+	__sync_fetch_and_add(&w->nr_procs, 1);
+	__sync_fetch_and_add(&w->procs_started, 1);
+	n = w->nr_procs;
+	if (n > w->peak_concurrent)
+		w->peak_concurrent = n;
+	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
+	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
+	return pp;
+}
+
+/* Stop tracking the process whose mm is key; the exit record goes out first. */
+static __always_inline void untrack(__u64 key, struct track_proc *p, bool report, int exit_code)
+{
+	struct track_workload *w = bpf_map_lookup_elem(&workloads, &p->workload);
+	__u32 pid = p->pid;
+	__u64 *cur;
+
+	if (w) {
+		__sync_fetch_and_add(&w->rss_bytes, -(__s64)p->rss_bytes);
+		__sync_fetch_and_add(&w->nr_procs, -1);
+	}
+	if (report)
+		emit(TRACK_EV_EXIT, p, w, exit_code);
+	cur = bpf_map_lookup_elem(&pids, &pid);
+	if (cur && *cur == key)
+		bpf_map_delete_elem(&pids, &pid);
+	bpf_map_delete_elem(&procs, &key);
+}
+
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
+{
+	struct mm_struct *mm;
+	__u64 wid, cgroup;
+
+	/* Threads share the process's entry. A CLONE_VM child (vfork,
+	 * posix_spawn) shares its parent's mm until it execs, and is tracked
+	 * from sched_process_exec. */
+	if (clone_flags & (CLONE_THREAD | CLONE_VM))
+		return 0;
+	mm = task->mm;
+	if (!mm)
+		return 0;
+	wid = find_workload(task, &cgroup);
+	if (wid)
+		track_process(task, mm, wid, cgroup, false);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task)
+{
+	struct track_workload *w;
+	struct track_proc *p, *np;
+	struct mm_struct *mm = task->mm;
+	__u32 tgid = task->tgid;
+	__u64 *oldkey, wid, cgroup, okey;
+
+	if (!mm)
+		return 0;
+	oldkey = bpf_map_lookup_elem(&pids, &tgid);
+	if (oldkey) {
+		/* The old mm is gone (exec_mmap released it); carry the process
+		 * over to the new one with fresh figures. */
+		okey = *oldkey;
+		p = bpf_map_lookup_elem(&procs, &okey);
+		if (p && p->pid == tgid) {
+			wid = p->workload;
+			cgroup = p->cgroup;
+			untrack(okey, p, false, 0);
+			w = bpf_map_lookup_elem(&workloads, &wid);
+			if (w) {
+				/* Not a new process: undo the counts track_process adds. */
+				__sync_fetch_and_add(&w->procs_started, -1);
+			}
+			np = track_process(task, mm, wid, cgroup, false);
+			if (np)
+				emit(TRACK_EV_EXEC, np, w, 0);
+			return 0;
+		}
+	}
+	wid = find_workload(task, &cgroup);
+	if (!wid)
+		return 0;
+	np = track_process(task, mm, wid, cgroup, false);
+	if (np)
+		emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
+	return 0;
+}
+
+/* 6.1: (mm, member, count); 6.2+: (mm, member). Fires for whichever mm
+ * changed, often not current's (reclaim, fork, exit): attribute by mm. */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
+{
+	struct track_workload *w;
+	struct track_proc *p;
+	__u64 key = (__u64)mm;
+	__s64 v, old;
+	__u64 rss;
+
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (!p)
+		return 0;
+	if (member < 0 || member >= TRACK_NR_MEMBERS)
+		return 0;
+	v = pages_to_bytes(mm_counter_fast(mm, member));
+	old = p->member_bytes[member & 3];
+	p->member_bytes[member & 3] = v;
+	if (member == TRACK_SWAP)
+		return 0;
+	rss = rss_of(p);
+	p->rss_bytes = rss;
+	if (rss > p->peak_rss_bytes)
+		p->peak_rss_bytes = rss;
+	w = bpf_map_lookup_elem(&workloads, &p->workload);
+	if (w)
+		workload_add_rss(w, p, v - old);
+	return 0;
+}
+
+/* 6.1: (mm, memcg_path, write); 6.18: (mm, write). Every change of the VMA
+ * list happens under the write lock, so map_count read at any release is
+ * exact; read releases are hooked too (cheap: a hash miss for untracked mms). */
+SEC("tp_btf/mmap_lock_released")
+int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
+{
+	struct track_proc *p;
+	__u64 key = (__u64)mm;
+	__u32 n;
+
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (!p)
+		return 0;
+	/* A dying mm (exit_mmap) is not the process's figure any more. */
+	if (mm->mm_users.counter == 0)
+		return 0;
+	n = mm->map_count;
+	if (n != p->map_count)
+		proc_set_map_count(p, bpf_map_lookup_elem(&workloads, &p->workload), n);
+	return 0;
+}
+
+/* Fires for every exiting thread; the process ends with its last thread
+ * (signal->live already decremented: 6.1 and 6.18 both decrement it before
+ * the tracepoint). On 6.1 task->mm is already NULL here: find the entry by
+ * tgid. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	struct track_proc *p;
+	__u32 tgid = task->tgid;
+	__u64 *keyp, key;
+
+	if (task->signal->live.counter != 0)
+		return 0;
+	keyp = bpf_map_lookup_elem(&pids, &tgid);
+	if (!keyp)
+		return 0;
+	key = *keyp;
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (!p)
+		return 0;
+	if (task->mm && task->mm->mm_users.counter > 0)
+		proc_set_map_count(p, bpf_map_lookup_elem(&workloads, &p->workload), task->mm->map_count);
+	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+	return 0;
+}
+
+struct stale_ctx {
+	__u64 gen;
+};
+
+static long drop_stale(struct bpf_map *map, __u64 *key, struct track_proc *p, struct stale_ctx *c)
+{
+	/* Not seen by the last two sweeps (two, so that concurrent sweeps do
+	 * not drop what the other one has yet to visit), or its workload is
+	 * gone. */
+	if (p->sweep_gen + 1 < c->gen || !bpf_map_lookup_elem(&workloads, &p->workload))
+		untrack(*key, p, false, 0);
+	return 0;
+}
+
+/* Run by user space (bpf_iter_create + read) at start and about once a second:
+ * tracks processes that were in the cgroup before the probes saw them (or were
+ * moved in), re-syncs RSS exactly and map_count, drops stale entries. Prints
+ * "gen N" at the end. */
+SEC("iter/task")
+int sweep(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct track_workload *w;
+	struct track_proc *p;
+	struct mm_struct *mm;
+	__u64 key, wid, cgroup, gen;
+	__u32 tgid;
+
+	if (ctx->meta->seq_num == 0 && task)
+		__sync_fetch_and_add(&sweep_gen, 1);
+	gen = sweep_gen;
+	if (!task) {
+		struct stale_ctx c = { .gen = gen };
+
+		bpf_for_each_map_elem(&procs, drop_stale, &c, 0);
+		BPF_SEQ_PRINTF(seq, "gen %llu\n", gen);
+		return 0;
+	}
+	if (task->flags & PF_KTHREAD)
+		return 0;
+	tgid = task->tgid;
+	mm = task->mm;
+	if (!mm || (task->flags & PF_EXITING)) {
+		/* Exiting: keep its entry alive until the exit record goes out. */
+		__u64 *k = bpf_map_lookup_elem(&pids, &tgid);
+
+		p = k ? bpf_map_lookup_elem(&procs, k) : NULL;
+		if (p)
+			p->sweep_gen = gen;
+		return 0;
+	}
+	key = (__u64)mm;
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (p) {
+		if (p->sweep_gen == gen && task->pid != tgid)
+			return 0;
+		p->sweep_gen = gen;
+		if (task->pid == tgid)
+			bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), task->comm);
+		w = bpf_map_lookup_elem(&workloads, &p->workload);
+		if (w) {
+			workload_add_rss(w, p, proc_sync_rss(p, mm, true));
+			if (mm->mm_users.counter > 0)
+				proc_set_map_count(p, w, mm->map_count);
+		}
+		return 0;
+	}
+	if (task->signal->live.counter == 0)
+		return 0;
+	wid = find_workload(task, &cgroup);
+	if (wid)
+		track_process(task, mm, wid, cgroup, true);
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* track: the records shared by bpf/track.bpf.c and supervisor/monitor-bpf.c.
+ *
+ * Every struct starts with a version so that a reader of a pinned map (another
+ * supervise, `supervise stat`, bpftool) can tell an incompatible set from this
+ * one. Bump TRACK_VERSION whenever a layout, a map or a program changes: the
+ * next supervise then replaces the pinned set instead of misreading it. */
+#pragma once
+
+#ifdef __bpf__
+#include "vmlinux.h"
+typedef __u8 track_u8;
+typedef __u32 track_u32;
+typedef __s32 track_s32;
+typedef __u64 track_u64;
+typedef __s64 track_s64;
+#else
+#include <stdint.h>
+typedef uint8_t track_u8;
+typedef uint32_t track_u32;
+typedef int32_t track_s32;
+typedef uint64_t track_u64;
+typedef int64_t track_s64;
+#endif
+
+#define TRACK_VERSION 1
+#define TRACK_COMM_LEN 16
+/* Deepest cgroup nesting searched above a task for a tracked cgroup. */
+#define TRACK_MAX_CGROUP_DEPTH 32
+
+/* The kernel's mm counters (enum mm_counter_type, same values in 6.1 and 6.18). */
+enum track_member {
+	TRACK_FILE = 0,
+	TRACK_ANON = 1,
+	TRACK_SWAP = 2,   /* swap entries, not resident */
+	TRACK_SHMEM = 3,
+	TRACK_NR_MEMBERS = 4,
+};
+
+/* Map "meta", key 0: what set is pinned. */
+struct track_meta {
+	track_u32 version;
+	track_u32 page_size;
+	track_u64 loaded_ns;        /* CLOCK_MONOTONIC when the set was loaded */
+};
+
+/* Map "workloads", key: the v2 cgroup id of a supervised leaf (st_ino of its
+ * directory). Registered by the supervise that owns it; tracking covers the
+ * leaf and every cgroup below it. */
+struct track_workload {
+	track_u32 version;
+	track_u32 owner_pid;        /* the supervise process that registered it */
+	track_u64 owner_start;      /* its start time (clock ticks, /proc/PID/stat field 22): pid reuse */
+	track_s64 rss_bytes;        /* summed file+anon+shmem of live processes */
+	track_u64 peak_rss_bytes;
+	track_u32 nr_procs;         /* live processes */
+	track_u32 procs_started;
+	track_u32 peak_concurrent;
+	track_u32 peak_map_count;
+	track_u32 peak_map_pid;
+	track_u32 _pad;
+	char peak_map_comm[TRACK_COMM_LEN];
+	/* Thresholds set by user space; 0 = off. Crossing one sends a ring buffer
+	 * record. The RSS alert disarms itself (set to 0) when it fires; the map
+	 * alert fires once per process. */
+	track_u64 rss_alert_bytes;
+	track_u32 map_alert;
+	track_u32 _pad2;
+};
+
+/* Map "procs", key: the address of the process's mm_struct (rss_stat and
+ * mmap_lock_released name the mm, not the task). */
+struct track_proc {
+	track_u32 version;
+	track_u32 pid;              /* tgid */
+	track_u32 ppid;
+	track_u32 flags;            /* TRACK_PROC_* */
+	char comm[TRACK_COMM_LEN];
+	track_u64 workload;         /* cgroup id of the tracked ancestor (key of "workloads") */
+	track_u64 cgroup;           /* cgroup id the process was found in */
+	track_u64 start_ns;         /* task->start_time, CLOCK_MONOTONIC */
+	track_s64 member_bytes[TRACK_NR_MEMBERS];  /* by enum track_member */
+	track_u64 rss_bytes;        /* file + anon + shmem */
+	track_u64 peak_rss_bytes;
+	track_u32 map_count;
+	track_u32 peak_map_count;
+	track_u64 sweep_gen;        /* last iter/task sweep that saw it */
+};
+
+#define TRACK_PROC_MAP_ALERTED (1u << 0)
+
+enum track_event_type {
+	TRACK_EV_EXEC = 1,
+	TRACK_EV_EXIT = 2,
+	TRACK_EV_RSS_ALERT = 3,
+	TRACK_EV_MAP_ALERT = 4,
+};
+
+/* Ring buffer record, one per exec, exit and threshold crossing (never per
+ * page fault). Each workload has its own ring buffer in map "events". */
+struct track_event {
+	track_u32 version;
+	track_u32 type;             /* enum track_event_type */
+	track_u32 pid;
+	track_u32 ppid;
+	char comm[TRACK_COMM_LEN];
+	track_u64 workload;
+	track_u64 ts_ns;            /* CLOCK_MONOTONIC */
+	track_u64 start_ns;
+	track_u64 rss_bytes;        /* at the event (exit: last figure seen) */
+	track_u64 peak_rss_bytes;
+	track_s64 member_bytes[TRACK_NR_MEMBERS];
+	track_u32 map_count;
+	track_u32 peak_map_count;
+	track_s32 exit_code;        /* task->exit_code for TRACK_EV_EXIT */
+	track_u32 _pad;
+	track_u64 workload_rss_bytes; /* for TRACK_EV_RSS_ALERT */
+};

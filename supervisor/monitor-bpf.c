@@ -1,0 +1,327 @@
+/* monitor: the bpf backend — register the workload's cgroup with the shared
+ * probe set, read its figures from the pinned maps, take exit records from its
+ * own ring buffer. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "util.h"
+#include "monitor-internal.h"
+#include "probes.h"
+
+#define RINGBUF_BYTES (256 * 1024)
+#define DEFAULT_SWEEP_MS 1000
+
+struct bpf_monitor {
+	struct probes probes;
+	int rb_fd;
+	struct ring_buffer *rb;
+	uint64_t last_sweep_ns;
+	int nr_events;
+};
+
+const char *monitor_bpf_unavailable(void)
+{
+	static const char *cached;
+	static bool probed;
+	char buf[4096];
+	const char *p;
+	uint64_t caps = 0;
+	uint32_t id = 0;
+
+	if (probed)
+		return cached;
+	probed = true;
+	if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof(buf)) > 0 &&
+	    (p = strstr(buf, "CapEff:")))
+		caps = strtoull(p + 7, NULL, 16);
+	/* Loading tracing programs needs CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN. */
+	if (!(caps & (1ULL << 21)) && !((caps & (1ULL << 39)) && (caps & (1ULL << 38))))
+		return cached = "not root (loading the BPF probes needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		return cached = "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing)";
+	if (bpf_prog_get_next_id(0, &id) == -ENOSYS)
+		return cached = "BPF is disabled in this kernel (bpf(2) returns ENOSYS)";
+	return cached = NULL;
+}
+
+static inline struct bpf_monitor *B(struct monitor *m)
+{
+	return m->backend;
+}
+
+static void proc_from_event(const struct track_event *e, struct proc_reading *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = e->pid;
+	ret->ppid = e->ppid;
+	memcpy(ret->comm, e->comm, sizeof(ret->comm));
+	ret->comm[sizeof(ret->comm) - 1] = '\0';
+	ret->rss_bytes = e->rss_bytes;
+	ret->rss_file_bytes = e->member_bytes[TRACK_FILE] > 0 ? e->member_bytes[TRACK_FILE] : 0;
+	ret->rss_anon_bytes = e->member_bytes[TRACK_ANON] > 0 ? e->member_bytes[TRACK_ANON] : 0;
+	ret->rss_shmem_bytes = e->member_bytes[TRACK_SHMEM] > 0 ? e->member_bytes[TRACK_SHMEM] : 0;
+	ret->swap_bytes = e->member_bytes[TRACK_SWAP] > 0 ? e->member_bytes[TRACK_SWAP] : 0;
+	ret->peak_rss_bytes = e->peak_rss_bytes;
+	ret->map_count = e->map_count;
+	ret->peak_map_count = e->peak_map_count;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct monitor *m = ctx;
+	const struct track_event *e = data;
+	struct proc_reading p;
+
+	if (size < sizeof(*e) || e->version != TRACK_VERSION || e->workload != m->cgroup_id)
+		return 0;
+	B(m)->nr_events++;
+	if (e->type == TRACK_EV_EXIT) {
+		proc_from_event(e, &p);
+		monitor_note_exit(m, &p);
+	}
+	return 0;
+}
+
+static int bpf_fd(struct monitor *m)
+{
+	return ring_buffer__epoll_fd(B(m)->rb);
+}
+
+static int bpf_dispatch(struct monitor *m)
+{
+	int r;
+
+	B(m)->nr_events = 0;
+	r = ring_buffer__consume(B(m)->rb);
+	if (r < 0)
+		return log_errno(r, "monitor: reading the event ring buffer failed: %m");
+	return B(m)->nr_events;
+}
+
+static void proc_from_map(const struct track_proc *t, struct proc_reading *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = t->pid;
+	ret->ppid = t->ppid;
+	memcpy(ret->comm, t->comm, sizeof(ret->comm));
+	ret->comm[sizeof(ret->comm) - 1] = '\0';
+	ret->rss_bytes = t->rss_bytes;
+	ret->rss_file_bytes = t->member_bytes[TRACK_FILE] > 0 ? t->member_bytes[TRACK_FILE] : 0;
+	ret->rss_anon_bytes = t->member_bytes[TRACK_ANON] > 0 ? t->member_bytes[TRACK_ANON] : 0;
+	ret->rss_shmem_bytes = t->member_bytes[TRACK_SHMEM] > 0 ? t->member_bytes[TRACK_SHMEM] : 0;
+	ret->swap_bytes = t->member_bytes[TRACK_SWAP] > 0 ? t->member_bytes[TRACK_SWAP] : 0;
+	ret->peak_rss_bytes = t->peak_rss_bytes;
+	ret->map_count = t->map_count;
+	ret->peak_map_count = t->peak_map_count;
+}
+
+struct collect {
+	uint64_t cgroup_id;
+	struct reading *r;
+	int (*add)(void *userdata, const struct proc_reading *p);
+	void *userdata;
+};
+
+static int collect_one(uint64_t key, const struct track_proc *t, void *userdata)
+{
+	struct collect *c = userdata;
+	struct proc_reading p;
+
+	if (t->workload != c->cgroup_id)
+		return 0;
+	proc_from_map(t, &p);
+	c->r->nr_procs++;
+	if (p.map_count > c->r->map_count_max)
+		c->r->map_count_max = p.map_count;
+	return c->add(c->userdata, &p);
+}
+
+/* Totals from the workload's entry, live processes from "procs". */
+static int collect(const struct probes *pr, uint64_t cgroup_id, struct reading *ret,
+		   int (*add)(void *userdata, const struct proc_reading *p), void *userdata)
+{
+	struct collect c = { .cgroup_id = cgroup_id, .r = ret, .add = add, .userdata = userdata };
+	struct track_workload w;
+	int r;
+
+	r = bpf_map_lookup_elem(pr->workloads_fd, &cgroup_id, &w);
+	if (r < 0)
+		return r;
+	ret->ts_ns = now_ns();
+	ret->rss_bytes = w.rss_bytes > 0 ? (uint64_t)w.rss_bytes : 0;
+	ret->peak_rss_bytes = w.peak_rss_bytes;
+	ret->procs_started = w.procs_started;
+	ret->peak_concurrent = w.peak_concurrent;
+	ret->peak_map_count = w.peak_map_count;
+	ret->peak_map_pid = w.peak_map_pid;
+	memcpy(ret->peak_map_comm, w.peak_map_comm, sizeof(ret->peak_map_comm));
+	ret->peak_map_comm[sizeof(ret->peak_map_comm) - 1] = '\0';
+	return probes_for_each_proc(pr->procs_fd, collect_one, &c);
+}
+
+static int add_to_monitor(void *userdata, const struct proc_reading *p)
+{
+	return monitor_out_add(userdata, p);
+}
+
+static int bpf_read(struct monitor *m, struct reading *ret)
+{
+	struct bpf_monitor *b = B(m);
+	int sweep_ms = m->opts.sweep_ms ? m->opts.sweep_ms : DEFAULT_SWEEP_MS;
+	uint64_t now = now_ns();
+	int r;
+
+	if (sweep_ms > 0 && now - b->last_sweep_ns >= (uint64_t)sweep_ms * 1000000) {
+		r = probes_sweep(&b->probes, NULL);
+		if (r < 0)
+			return r;
+		b->last_sweep_ns = now;
+	}
+	r = bpf_dispatch(m);
+	if (r < 0)
+		return r;
+	r = collect(&b->probes, m->cgroup_id, ret, add_to_monitor, m);
+	if (r < 0)
+		return log_errno(r, "monitor: reading the pinned maps failed: %m");
+	return 0;
+}
+
+static int bpf_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count)
+{
+	struct bpf_monitor *b = B(m);
+	struct track_workload w;
+	int r;
+
+	/* Racing only with the probes' own updates of counters in the same
+	 * value: a lost increment is corrected by the next sweep. */
+	r = bpf_map_lookup_elem(b->probes.workloads_fd, &m->cgroup_id, &w);
+	if (r < 0)
+		return log_errno(r, "monitor: the workload is not registered: %m");
+	w.rss_alert_bytes = rss_bytes;
+	w.map_alert = map_count;
+	r = bpf_map_update_elem(b->probes.workloads_fd, &m->cgroup_id, &w, BPF_EXIST);
+	if (r < 0)
+		return log_errno(r, "monitor: setting alerts failed: %m");
+	return 0;
+}
+
+static void bpf_close(struct monitor *m)
+{
+	struct bpf_monitor *b = B(m);
+
+	if (!b)
+		return;
+	probes_unregister(&b->probes, m->cgroup_id);
+	ring_buffer__free(b->rb);
+	if (b->rb_fd >= 0)
+		close(b->rb_fd);
+	free(b);
+	m->backend = NULL;
+}
+
+static const struct monitor_ops bpf_ops = {
+	.name = "bpf",
+	.fd = bpf_fd,
+	.dispatch = bpf_dispatch,
+	.read = bpf_read,
+	.set_alerts = bpf_set_alerts,
+	.close = bpf_close,
+};
+
+int monitor_bpf_open(struct monitor *m)
+{
+	struct bpf_monitor *b;
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->probes = (struct probes)PROBES_INIT;
+	m->backend = b;
+	m->ops = &bpf_ops;
+
+	/* This workload's own ring buffer: the probes look it up by cgroup id. */
+	b->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sv_events", 0, 0, RINGBUF_BYTES, NULL);
+	if (b->rb_fd < 0) {
+		r = log_errno(b->rb_fd, "monitor: creating the event ring buffer failed: %m");
+		goto fail;
+	}
+	b->rb = ring_buffer__new(b->rb_fd, on_event, m, NULL);
+	if (!b->rb) {
+		r = log_errno(-errno, "monitor: opening the event ring buffer failed: %m");
+		goto fail;
+	}
+	r = probes_register(m->cgroup_id, b->rb_fd, &b->probes);
+	if (r < 0)
+		goto fail;
+	/* Processes already in the cgroup (or moved in before launch). */
+	r = probes_sweep(&b->probes, NULL);
+	if (r < 0)
+		goto fail;
+	b->last_sweep_ns = now_ns();
+	return 0;
+fail:
+	bpf_close(m);
+	m->ops = NULL;
+	return r;
+}
+
+/* --- for other processes: supervise stat, supervise gc --------------------- */
+
+struct peek {
+	struct proc_reading *procs;
+	size_t n, cap;
+};
+
+static int add_to_peek(void *userdata, const struct proc_reading *p)
+{
+	struct peek *pk = userdata;
+
+	if (pk->n == pk->cap) {
+		size_t cap = pk->cap ? pk->cap * 2 : 64;
+		struct proc_reading *n = realloc(pk->procs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pk->procs = n;
+		pk->cap = cap;
+	}
+	pk->procs[pk->n++] = *p;
+	return 0;
+}
+
+int monitor_peek(uint64_t cgroup_id, struct reading *ret)
+{
+	struct probes pr = PROBES_INIT;
+	struct peek pk = {};
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = probes_open_pinned(&pr);
+	if (r < 0)
+		return r;
+	r = collect(&pr, cgroup_id, ret, add_to_peek, &pk);
+	probes_close(&pr);
+	if (r < 0) {
+		free(pk.procs);
+		return r;
+	}
+	ret->procs = pk.procs;
+	ret->nr_proc_readings = pk.n;
+	return 0;
+}
+
+int monitor_gc(void)
+{
+	return probes_gc();
+}
+
+const char *monitor_pin_dir(void)
+{
+	return probes_pin_dir();
+}

@@ -1,0 +1,46 @@
+/* monitor: what the backends (monitor-bpf.c, monitor-procfs.c) share with the
+ * front door (monitor.c). Not for other capabilities: use monitor.h. */
+#pragma once
+
+#include <limits.h>
+#include "monitor.h"
+
+/* Exited processes kept for the summary: the heaviest by peak RSS. */
+#define MONITOR_MAX_EXITED 256
+
+struct monitor_ops {
+	const char *name;
+	int (*fd)(struct monitor *m);
+	int (*dispatch)(struct monitor *m);
+	/* Fill ret's totals and append live processes with monitor_out_add(). */
+	int (*read)(struct monitor *m, struct reading *ret);
+	int (*set_alerts)(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+	void (*close)(struct monitor *m);
+};
+
+struct monitor {
+	const struct monitor_ops *ops;
+	void *backend;
+	char cgroup_path[PATH_MAX];
+	uint64_t cgroup_id;                 /* st_ino of the leaf */
+	struct monitor_options opts;
+
+	/* The per-process table handed out by monitor_read*(). */
+	struct proc_reading *out;
+	size_t nr_out, out_cap;
+
+	/* Exited processes, heaviest first. */
+	struct proc_reading exited[MONITOR_MAX_EXITED];
+	size_t nr_exited;
+};
+
+/* Append one process to the table being built; -ENOMEM. */
+int monitor_out_add(struct monitor *m, const struct proc_reading *p);
+/* Remember an exited process (kept only if among the heaviest). */
+void monitor_note_exit(struct monitor *m, const struct proc_reading *p);
+
+int monitor_bpf_open(struct monitor *m);
+int monitor_procfs_open(struct monitor *m);
+/* Why bpf cannot be used here, as words for the warning, or NULL when it can
+ * be tried. */
+const char *monitor_bpf_unavailable(void);

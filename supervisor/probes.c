@@ -1,0 +1,500 @@
+/* probes: load, pin, share and unpin the host-wide probe set (bpf/track.bpf.c). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "util.h"
+#include "probes.h"
+#include "track.skel.h"
+
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/supervise"
+#define BPFFS_MOUNT "/sys/fs/bpf"
+
+static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events" };
+
+static void track_bpf_destroyp(struct track_bpf **p)
+{
+	if (*p)
+		track_bpf__destroy(*p);
+}
+
+const char *probes_pin_dir(void)
+{
+	const char *e = getenv("SUPERVISE_BPF_PIN_DIR");
+
+	return e && *e == '/' ? e : DEFAULT_PIN_DIR;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* Quiet unless -v: the one line we log says what failed. */
+	if (log_get_level() < LOG_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void pin_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* The pin directory's parent, mounted as bpffs when it is the usual mount point. */
+static int ensure_bpffs(const char *dir, char *parent, size_t size)
+{
+	struct statfs sf;
+	char *slash;
+
+	snprintf(parent, size, "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return log_errno(-EINVAL, "monitor: pin directory %s must be below a bpffs mount", dir);
+	*slash = '\0';
+	if (statfs(parent, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (strcmp(parent, BPFFS_MOUNT) != 0)
+		return log_errno(-ENOTDIR, "monitor: %s is not a bpffs mount; set SUPERVISE_BPF_PIN_DIR below one", parent);
+	if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0)
+		return log_errno(-errno, "monitor: mounting bpffs at " BPFFS_MOUNT " failed: %m");
+	return 0;
+}
+
+static int lock_parent(const char *parent)
+{
+	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
+	if (flock(fd, LOCK_EX) < 0)
+		return log_errno(-errno, "monitor: locking %s failed: %m", parent);
+	return TAKE_FD(fd);
+}
+
+/* Start time of a process in clock ticks since boot (/proc/PID/stat field
+ * 22): with the pid it names a process even across pid reuse. */
+static uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	const char *p;
+	uint64_t t = 0;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return 0;
+	/* comm may hold spaces and parentheses: count fields after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (int field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	sscanf(p, "%" SCNu64, &t);
+	return t;
+}
+
+static bool owner_alive(const struct track_workload *w)
+{
+	if (kill((pid_t)w->owner_pid, 0) < 0 && errno == ESRCH)
+		return false;
+	return proc_start_time((pid_t)w->owner_pid) == w->owner_start;
+}
+
+void probes_close(struct probes *p)
+{
+	int *fds[] = { &p->meta_fd, &p->workloads_fd, &p->procs_fd, &p->pids_fd, &p->events_fd, &p->sweep_link_fd };
+
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static void probes_closep(struct probes *p)
+{
+	probes_close(p);
+}
+
+static int open_pins(const char *dir, struct probes *ret)
+{
+	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
+	int *fds[] = { &p.meta_fd, &p.workloads_fd, &p.procs_fd, &p.pids_fd, &p.events_fd };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ELEMENTSOF(map_names); i++) {
+		pin_path(path, sizeof(path), dir, map_names[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0)
+			return -errno;
+	}
+	pin_path(path, sizeof(path), dir, "link_sweep");
+	p.sweep_link_fd = bpf_obj_get(path);
+	if (p.sweep_link_fd < 0)
+		return -errno;
+	*ret = p;
+	p = (struct probes)PROBES_INIT;
+	return 0;
+}
+
+int probes_open_pinned(struct probes *ret)
+{
+	return open_pins(probes_pin_dir(), ret);
+}
+
+/* Remove every pin of the set; programs and maps go when no fd holds them. */
+static void unpin_all(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	rmdir(dir);
+}
+
+static int load_and_pin(const char *dir)
+{
+	_cleanup_(track_bpf_destroyp) struct track_bpf *obj = NULL;
+	struct track_meta meta = { .version = TRACK_VERSION };
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+	int r;
+
+	libbpf_set_print(libbpf_print);
+	obj = track_bpf__open();
+	if (!obj)
+		return log_errno(-errno, "monitor: opening the BPF object failed: %m");
+	obj->rodata->page_size = sysconf(_SC_PAGESIZE);
+	r = libbpf_num_possible_cpus();
+	obj->rodata->nr_cpus = r > 0 ? r : 1;
+	r = track_bpf__load(obj);
+	if (r < 0)
+		return log_errno(r, "monitor: loading BPF programs failed: %m (run with -v for the verifier log)");
+	r = track_bpf__attach(obj);
+	if (r < 0)
+		return log_errno(r, "monitor: attaching BPF programs failed: %m");
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "monitor: creating %s failed: %m", dir);
+	bpf_object__for_each_map(map, obj->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		pin_path(path, sizeof(path), dir, bpf_map__name(map));
+		r = bpf_map__pin(map, path);
+		if (r < 0)
+			goto fail;
+	}
+	{
+		struct { struct bpf_link *link; const char *name; } links[] = {
+			{ obj->links.on_newtask, "link_newtask" },
+			{ obj->links.on_exec, "link_exec" },
+			{ obj->links.on_rss_stat, "link_rss_stat" },
+			{ obj->links.on_mmap_unlock, "link_mmap_unlock" },
+			{ obj->links.on_exit, "link_exit" },
+			{ obj->links.sweep, "link_sweep" },
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+			pin_path(path, sizeof(path), dir, links[i].name);
+			r = bpf_link__pin(links[i].link, path);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	/* Written last: a set without meta is a half-made one and is replaced. */
+	meta.page_size = obj->rodata->page_size;
+	meta.loaded_ns = now_ns();
+	r = bpf_map_update_elem(bpf_map__fd(obj->maps.meta), &zero, &meta, BPF_ANY);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	log_errno(r, "monitor: pinning the probe set under %s failed: %m", dir);
+	unpin_all(dir);
+	return r;
+}
+
+/* Is the set pinned in dir ours (same version)? */
+static int pinned_version(const char *dir, uint32_t *ret)
+{
+	_cleanup_close_ int fd = -1;
+	struct track_meta meta = {};
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+
+	pin_path(path, sizeof(path), dir, "meta");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, &meta) < 0)
+		return -errno;
+	*ret = meta.version;
+	return 0;
+}
+
+struct purge {
+	struct probes *p;
+	uint64_t cgroup_id;
+	uint64_t *keys;
+	uint32_t *pids;
+	size_t n, cap;
+};
+
+static int collect_workload_procs(uint64_t key, const struct track_proc *proc, void *userdata)
+{
+	struct purge *pg = userdata;
+
+	if (proc->workload != pg->cgroup_id)
+		return 0;
+	if (pg->n == pg->cap) {
+		size_t cap = pg->cap ? pg->cap * 2 : 64;
+		uint64_t *k = realloc(pg->keys, cap * sizeof(*k));
+		uint32_t *pp;
+
+		if (!k)
+			return -ENOMEM;
+		pg->keys = k;
+		pp = realloc(pg->pids, cap * sizeof(*pp));
+		if (!pp)
+			return -ENOMEM;
+		pg->pids = pp;
+		pg->cap = cap;
+	}
+	pg->keys[pg->n] = key;
+	pg->pids[pg->n] = proc->pid;
+	pg->n++;
+	return 0;
+}
+
+/* Forget a workload: stop tracking new processes first (its entry), then its
+ * ring buffer, then the processes already tracked. */
+static int drop_workload(struct probes *p, uint64_t cgroup_id)
+{
+	struct purge pg = { .p = p, .cgroup_id = cgroup_id };
+	int r;
+
+	bpf_map_delete_elem(p->workloads_fd, &cgroup_id);
+	bpf_map_delete_elem(p->events_fd, &cgroup_id);
+	r = probes_for_each_proc(p->procs_fd, collect_workload_procs, &pg);
+	for (size_t i = 0; i < pg.n; i++) {
+		uint64_t cur;
+
+		if (bpf_map_lookup_elem(p->pids_fd, &pg.pids[i], &cur) == 0 && cur == pg.keys[i])
+			bpf_map_delete_elem(p->pids_fd, &pg.pids[i]);
+		bpf_map_delete_elem(p->procs_fd, &pg.keys[i]);
+	}
+	free(pg.keys);
+	free(pg.pids);
+	return r;
+}
+
+/* Registrations whose supervise is gone (SIGKILL, crash). Returns how many. */
+static int reap_dead(struct probes *p, size_t *ret_left)
+{
+	uint64_t key, next, dead[64];
+	struct track_workload w;
+	size_t nr_dead = 0, left = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
+			continue;
+		if (owner_alive(&w)) {
+			left++;
+			continue;
+		}
+		if (nr_dead < ELEMENTSOF(dead))
+			dead[nr_dead++] = key;
+	}
+	for (size_t i = 0; i < nr_dead; i++) {
+		log_info("monitor: dropping the registration of cgroup %" PRIu64 " (its supervise is gone)", dead[i]);
+		drop_workload(p, dead[i]);
+	}
+	*ret_left = left;
+	return nr_dead;
+}
+
+int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
+{
+	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
+	_cleanup_close_ int lock = -1;
+	const char *dir = probes_pin_dir();
+	char parent[PATH_MAX];
+	struct track_workload w = { .version = TRACK_VERSION };
+	uint32_t version;
+	size_t left;
+	int r;
+
+	r = ensure_bpffs(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
+	lock = lock_parent(parent);
+	if (lock < 0)
+		return lock;
+
+	r = pinned_version(dir, &version);
+	if (r == 0 && version != TRACK_VERSION) {
+		/* Supervisors still using the old set keep their fds (and their
+		 * links stay attached until they close them). */
+		log_info("monitor: replacing the pinned probe set version %u with version %u", version, TRACK_VERSION);
+		unpin_all(dir);
+	}
+	if (r < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
+		probes_close(&p);
+		unpin_all(dir);
+		r = load_and_pin(dir);
+		if (r < 0)
+			return r;
+		r = open_pins(dir, &p);
+		if (r < 0)
+			return log_errno(r, "monitor: opening the pins under %s failed: %m", dir);
+	}
+
+	reap_dead(&p, &left);
+
+	w.owner_pid = getpid();
+	w.owner_start = proc_start_time(getpid());
+	r = bpf_map_update_elem(p.workloads_fd, &cgroup_id, &w, BPF_NOEXIST);
+	if (r < 0)
+		return log_errno(r, "monitor: registering cgroup %" PRIu64 " failed: %m%s", cgroup_id,
+				 r == -EEXIST ? " (another live supervise watches it)" : "");
+	r = bpf_map_update_elem(p.events_fd, &cgroup_id, &events_fd, BPF_ANY);
+	if (r < 0) {
+		bpf_map_delete_elem(p.workloads_fd, &cgroup_id);
+		return log_errno(r, "monitor: registering the event ring buffer failed: %m");
+	}
+	*ret = p;
+	p = (struct probes)PROBES_INIT;
+	return 0;
+}
+
+int probes_unregister(struct probes *p, uint64_t cgroup_id)
+{
+	_cleanup_close_ int lock = -1;
+	const char *dir = probes_pin_dir();
+	char parent[PATH_MAX];
+	size_t left;
+	int r;
+
+	if (p->workloads_fd < 0)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	lock = lock_parent(parent);
+	r = drop_workload(p, cgroup_id);
+	reap_dead(p, &left);
+	/* Last one out: only if the pins are still the set we hold. */
+	if (left == 0 && lock >= 0) {
+		uint32_t version;
+
+		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION)
+			unpin_all(dir);
+	}
+	probes_close(p);
+	return r;
+}
+
+int probes_gc(void)
+{
+	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
+	_cleanup_close_ int lock = -1;
+	const char *dir = probes_pin_dir();
+	char parent[PATH_MAX];
+	uint32_t version;
+	size_t left;
+	int r;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	if (access(dir, F_OK) < 0)
+		return 0;
+	lock = lock_parent(parent);
+	if (lock < 0)
+		return lock;
+	if (pinned_version(dir, &version) < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
+		log_info("monitor: removing an incomplete or incompatible probe set under %s", dir);
+		unpin_all(dir);
+		return 0;
+	}
+	r = reap_dead(&p, &left);
+	if (left == 0)
+		unpin_all(dir);
+	return r;
+}
+
+int probes_sweep(struct probes *p, uint64_t *ret_gen)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[256];
+	size_t len = 0;
+	ssize_t n;
+
+	fd = bpf_iter_create(p->sweep_link_fd);
+	if (fd < 0)
+		return log_errno(fd, "monitor: starting the task sweep failed: %m");
+	/* The program prints only at the end of the walk. */
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return log_errno(-errno, "monitor: the task sweep failed: %m");
+		}
+		len += n;
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	buf[len] = '\0';
+	if (ret_gen && sscanf(buf, "gen %" SCNu64, ret_gen) != 1)
+		*ret_gen = 0;
+	return 0;
+}
+
+int probes_for_each_proc(int procs_fd,
+			 int (*cb)(uint64_t key, const struct track_proc *p, void *userdata),
+			 void *userdata)
+{
+	enum { CHUNK = 256 };
+	_cleanup_free_ uint64_t *keys = malloc(CHUNK * sizeof(*keys));
+	_cleanup_free_ struct track_proc *vals = malloc(CHUNK * sizeof(*vals));
+	uint64_t in = 0, out = 0;
+	bool first = true;
+	int r;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (;;) {
+		uint32_t count = CHUNK;
+		int rr;
+
+		rr = bpf_map_lookup_batch(procs_fd, first ? NULL : &in, &out, keys, vals, &count, NULL);
+		if (rr < 0 && rr != -ENOENT)
+			return rr;
+		for (uint32_t i = 0; i < count; i++) {
+			r = cb(keys[i], &vals[i], userdata);
+			if (r < 0)
+				return r;
+		}
+		if (rr == -ENOENT)
+			return 0;
+		in = out;
+		first = false;
+	}
+}

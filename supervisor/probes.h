@@ -1,0 +1,41 @@
+/* probes: the one probe set per host, pinned under the pin directory
+ * (/sys/fs/bpf/supervise, or $SUPERVISE_BPF_PIN_DIR). The first supervise
+ * loads and pins it, later ones reuse the pins and register their cgroup, the
+ * last one out unpins. Every change to the set is made under an exclusive
+ * flock on the pin directory's parent, so concurrent starts and ends are
+ * serialised. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "track.h"
+
+struct probes {
+	int meta_fd, workloads_fd, procs_fd, pids_fd, events_fd;
+	int sweep_link_fd;          /* iter/task link: bpf_iter_create() runs a sweep */
+};
+
+#define PROBES_INIT { -1, -1, -1, -1, -1, -1 }
+
+const char *probes_pin_dir(void);
+/* Load or reuse the pinned set, drop registrations of dead supervisors, and
+ * register cgroup_id (owned by this process) with events_fd as its ring
+ * buffer. 0 or -errno (logged). */
+int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret);
+/* Remove cgroup_id and its processes; unpin the set when no workload is left.
+ * Closes the fds in p. */
+int probes_unregister(struct probes *p, uint64_t cgroup_id);
+/* Open the pinned maps for reading only; -ENOENT when no set is pinned. */
+int probes_open_pinned(struct probes *ret);
+void probes_close(struct probes *p);
+/* Run one iter/task sweep; ret_gen: the sweep's generation. */
+int probes_sweep(struct probes *p, uint64_t *ret_gen);
+/* Drop dead registrations; unpin when empty. Returns how many were dropped. */
+int probes_gc(void);
+
+/* Each tracked process (key: mm address) for which cb returns >= 0; a
+ * negative return stops the walk and is returned. */
+int probes_for_each_proc(int procs_fd,
+			 int (*cb)(uint64_t key, const struct track_proc *p, void *userdata),
+			 void *userdata);
