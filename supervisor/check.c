@@ -1,5 +1,6 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,14 +115,9 @@ int check(const struct config *c)
 	     "procfs backend is used",
 	     tp == 1 && rb == 1 ? "programs and ring buffers load" : "cannot load programs or ring buffers (%m)");
 
-	char text[64] = "";
-	uint64_t mmc = 0;
-	if (read_file_at(AT_FDCWD, "/proc/sys/vm/max_map_count", text, sizeof(text)) > 0) {
-		text[strcspn(text, "\n")] = '\0';
-		parse_u64(text, &mmc);
-	}
+	uint64_t mmc = read_max_map_count();
 	/* Not a degradation: supervise watches against whatever the limit is. */
-	printf("%-4s %-22s %s%s\n", "ok", "vm.max_map_count", text[0] ? text : "unknown",
+	printf("%-4s %-22s %" PRIu64 "%s\n", "ok", "vm.max_map_count", mmc,
 	       mmc && mmc < 262144 ? " (JVMs, Elasticsearch and wasm hosts often want "
 				     "'sysctl -w vm.max_map_count=262144')" : "");
 

@@ -19,6 +19,7 @@ enum {
 	OPT_NAME,
 	OPT_CGROUP_BASE,
 	OPT_SUMMARY_JSON,
+	OPT_BACKEND,
 };
 
 static const struct option options[] = {
@@ -29,7 +30,9 @@ static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
@@ -57,6 +60,9 @@ void cli_usage(FILE *f)
 	      "                       v2 mount, or a path relative to its root (default: the\n"
 	      "                       cgroup supervise runs in)\n"
 	      "  --summary-json PATH  write what the run used as JSON when it ends\n"
+	      "  --backend B          how the workload is watched: bpf (kernel probes), procfs\n"
+	      "                       (sampling /proc), auto (bpf when it loads; default)\n"
+	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        the version\n"
@@ -138,7 +144,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	 * are never taken for ours. */
 	optind = 1;
 	opterr = 0;
-	for (int opt; (opt = getopt_long(argc, argv, "+:vhV", options, NULL)) != -1;) {
+	for (int opt; (opt = getopt_long(argc, argv, "+:vqhV", options, NULL)) != -1;) {
 		switch (opt) {
 		case OPT_MEM:
 			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
@@ -174,8 +180,21 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				return bad("--summary-json: the path is empty");
 			c.summary_json = optarg;
 			break;
+		case OPT_BACKEND:
+			if (streq(optarg, "bpf"))
+				c.backend = MONITOR_BPF;
+			else if (streq(optarg, "procfs"))
+				c.backend = MONITOR_PROCFS;
+			else if (streq(optarg, "auto"))
+				c.backend = MONITOR_AUTO;
+			else
+				return bad("--backend: '%s' is not a backend; use bpf, procfs or auto", optarg);
+			break;
 		case 'v':
 			c.verbose++;
+			break;
+		case 'q':
+			c.quiet = true;
 			break;
 		case 'h':
 			c.command = CMD_HELP;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "monitor.h"
 #include "size.h"
 
 enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_HELP, CMD_VERSION };
@@ -19,7 +20,9 @@ struct config {
 	const char *name;           /* NULL: from the command */
 	const char *cgroup_base;    /* NULL: the supervisor's own cgroup */
 	const char *summary_json;
+	enum monitor_backend backend;
 	int verbose;
+	bool quiet;                 /* no human summary at the end */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -19,6 +19,7 @@
 #include "guard.h"
 #include "launch.h"
 #include "log.h"
+#include "monitor.h"
 #include "run.h"
 #include "rundir.h"
 #include "status.h"
@@ -36,6 +37,9 @@ struct run {
 	struct cgroup_limits limits;
 	struct cgroup cg;
 	struct guard guard;
+	struct monitor *mon;
+	struct reading final;
+	bool have_final;
 	bool have_run_dir;
 	sigset_t old_mask;
 	int sigfd;
@@ -175,6 +179,12 @@ static int setup(struct run *r)
 	warn_unenforced(r, missing);
 	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
+	/* Watch before launch: the first process is tracked from its start. */
+	if ((ret = monitor_open(c->backend, r->cg.path, &r->mon)) < 0)
+		return ret;
+	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
+	rundir_update(r->run_dir, &r->info);
+
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
 
@@ -217,12 +227,17 @@ static int launch(struct run *r, int *ret_status)
 static int loop(struct run *r)
 {
 	while (!r->exited) {
-		struct pollfd p[] = { { .fd = r->sigfd, .events = POLLIN } };
+		struct pollfd p[] = {
+			{ .fd = r->sigfd, .events = POLLIN },
+			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
+		};
 		if (poll(p, ELEMENTSOF(p), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_errno(-errno, "run: poll failed: %m");
 		}
+		if (p[1].revents & POLLIN)
+			monitor_dispatch(r->mon);
 		struct signalfd_siginfo si;
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
@@ -254,6 +269,9 @@ static void teardown(struct run *r)
 		}
 		if (cgroup_wait_empty(r->cg.path, 5000, reap, r) == -ETIMEDOUT)
 			log_warn("cgroup: %s still has processes 5 s after cgroup.kill", r->cg.path);
+		/* Every process has exited: the monitor has their final figures. */
+		if (r->mon)
+			r->have_final = monitor_read_final(r->mon, &r->final) == 0;
 		cgroup_destroy(&r->cg);
 	}
 	if (r->have_run_dir)
@@ -300,29 +318,27 @@ int run(const struct config *cfg)
 	teardown(&r);
 	status = final_status(&r, status);
 
-	if (cfg->summary_json) {
-		struct run_summary s = {
-			.name = r.info.name,
-			.command = cfg->argv,
-			.cgroup = r.info.cgroup[0] ? r.info.cgroup : NULL,
-			.backend = NULL,
-			.exit_status = status,
-			.wall_seconds = wall,
-			.has_budget = r.limits.memory_max != 0,
-			.budget_bytes = r.limits.memory_max,
-			.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel" : "none",
-			.has_cgroup_peak = r.has_peak,
-			.peak_cgroup_bytes = r.peak,
-			.oom_kills = r.oom_kills,
-		};
-		char text[32];
-		uint64_t mmc = 0;
-		if (read_file_at(AT_FDCWD, "/proc/sys/vm/max_map_count", text, sizeof(text)) > 0) {
-			text[strcspn(text, "\n")] = '\0';
-			parse_u64(text, &mmc);
-		}
-		s.max_map_count = mmc;
+	struct run_summary s = {
+		.name = r.info.name,
+		.command = cfg->argv,
+		.cgroup = r.info.cgroup[0] ? r.info.cgroup : NULL,
+		.backend = r.mon ? monitor_backend_name(r.mon) : NULL,
+		.exit_status = status,
+		.wall_seconds = wall,
+		.has_budget = r.limits.memory_max != 0,
+		.budget_bytes = r.limits.memory_max,
+		.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel" : "none",
+		.has_cgroup_peak = r.has_peak,
+		.peak_cgroup_bytes = r.peak,
+		.oom_kills = r.oom_kills,
+		.max_map_count = read_max_map_count(),
+		.final = r.have_final ? &r.final : NULL,
+	};
+	if (!cfg->quiet && r.have_final)
+		summary_print(&s, stderr);
+	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
-	}
+	if (r.mon)
+		monitor_close(r.mon);
 	return status;
 }

@@ -106,6 +106,8 @@ static int write_run_json(const char *dir, const struct run_info *ri)
 	json_object_object_add(o, "pid_starttime", json_object_new_uint64(ri->pid_starttime));
 	json_object_object_add(o, "cgroup", json_object_new_string(ri->cgroup));
 	json_object_object_add(o, "started_unix", json_object_new_int64(ri->started_unix));
+	if (ri->backend[0])
+		json_object_object_add(o, "backend", json_object_new_string(ri->backend));
 
 	char tmp[PATH_MAX], path[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s/.run.json.tmp", dir);
@@ -137,7 +139,17 @@ int rundir_read(const char *dir, struct run_info *ret)
 		snprintf(ri.cgroup, sizeof(ri.cgroup), "%s", json_object_get_string(v));
 	if (json_object_object_get_ex(o, "started_unix", &v))
 		ri.started_unix = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "backend", &v))
+		snprintf(ri.backend, sizeof(ri.backend), "%s", json_object_get_string(v));
 	*ret = ri;
+	return 0;
+}
+
+int rundir_update(const char *dir, const struct run_info *info)
+{
+	int r = write_run_json(dir, info);
+	if (r < 0)
+		return log_errno(r, "rundir: updating %s/run.json failed: %m", dir);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ struct run_info {
 	uint64_t pid_starttime;     /* /proc/PID/stat field 22, clock ticks since boot */
 	char cgroup[PATH_MAX];
 	int64_t started_unix;
+	char backend[16];           /* "bpf" | "procfs", once the monitor is open */
 };
 
 /* The root of run directories: $SUPERVISE_RUNTIME_DIR, else /run/supervise
@@ -42,6 +43,8 @@ bool run_owner_alive(const struct run_info *ri);
  * is written back into info->name. */
 int rundir_claim(struct run_info *info, bool explicit_name, const char *base, const char *id,
 		 char *ret_dir, size_t size);
+/* Rewrite run.json (e.g. once the backend is known). */
+int rundir_update(const char *dir, const struct run_info *info);
 /* Remove a run directory and what is in it. */
 int rundir_remove(const char *dir);
 int rundir_read(const char *dir, struct run_info *ret);

@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,41 @@
 static json_object *u64_or_null(bool has, uint64_t v)
 {
 	return has ? json_object_new_uint64(v) : NULL;
+}
+
+void summary_print(const struct run_summary *s, FILE *f)
+{
+	const struct reading *r = s->final;
+	char a[32], b[32];
+
+	if (!r)
+		return;
+	fprintf(f, "supervise: %s: exit %d after %.2f s, %u process%s (at most %u at once), backend %s\n",
+		s->name, s->exit_status, s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
+		r->peak_concurrent, s->backend ? s->backend : "-");
+	if (s->has_budget)
+		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
+			format_bytes(r->peak_rss_bytes, a, sizeof(a)), format_bytes(s->budget_bytes, b, sizeof(b)),
+			100.0 * r->peak_rss_bytes / s->budget_bytes, s->enforced_by,
+			s->oom_kills ? ", OOM kills!" : "");
+	else
+		fprintf(f, "supervise:   memory: peak %s summed RSS (no budget)\n",
+			format_bytes(r->peak_rss_bytes, a, sizeof(a)));
+	if (s->has_cgroup_peak)
+		fprintf(f, "supervise:   cgroup: memory.peak %s\n", format_bytes(s->peak_cgroup_bytes, a, sizeof(a)));
+	if (r->peak_map_pid)
+		fprintf(f, "supervise:   maps: peak %u of vm.max_map_count %" PRIu64 " (%.1f%%), held by %s (pid %u)\n",
+			r->peak_map_count, s->max_map_count,
+			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0, r->peak_map_comm,
+			r->peak_map_pid);
+	size_t n = r->nr_proc_readings < 5 ? r->nr_proc_readings : 5;
+	if (n) {
+		fprintf(f, "supervise:   heaviest:");
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s %s %s (pid %u)", i ? "," : "", r->procs[i].comm,
+				format_bytes(r->procs[i].peak_rss_bytes, a, sizeof(a)), r->procs[i].pid);
+		fputc('\n', f);
+	}
 }
 
 char *summary_json(const struct run_summary *s)

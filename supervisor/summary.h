@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "monitor.h"
 
@@ -24,6 +25,9 @@ struct run_summary {
 	const struct reading *final;  /* NULL when no monitor ran */
 };
 
+/* The short human summary: peak memory vs budget, peak map_count vs
+ * vm.max_map_count and who held it, the heaviest commands by peak RSS. */
+void summary_print(const struct run_summary *s, FILE *f);
 /* Build the JSON text (caller frees). */
 char *summary_json(const struct run_summary *s);
 /* Write it to path atomically (tmp + rename). 0 or -errno (logged). */

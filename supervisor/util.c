@@ -78,3 +78,14 @@ const char *format_bytes(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.1f%s", v, units[u]);
 	return buf;
 }
+
+uint64_t read_max_map_count(void)
+{
+	char text[32];
+	uint64_t v = 0;
+	if (read_file_at(AT_FDCWD, "/proc/sys/vm/max_map_count", text, sizeof(text)) > 0) {
+		text[strcspn(text, "\n")] = '\0';
+		parse_u64(text, &v);
+	}
+	return v;
+}

@@ -42,6 +42,8 @@ int read_file_at(int dirfd, const char *path, char *buf, size_t size);
 int write_file_at(int dirfd, const char *path, const char *s);
 /* Parse an unsigned decimal that fills the whole string; 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *ret);
+/* vm.max_map_count, 0 when unreadable. */
+uint64_t read_max_map_count(void);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 /* Format bytes as "1.5GiB" / "64MiB" / "512B" for messages. */
