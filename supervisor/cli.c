@@ -20,6 +20,7 @@ enum {
 	OPT_CGROUP_BASE,
 	OPT_SUMMARY_JSON,
 	OPT_BACKEND,
+	OPT_JSON,
 };
 
 static const struct option options[] = {
@@ -31,6 +32,7 @@ static const struct option options[] = {
 	{ "cgroup-base", required_argument, NULL, OPT_CGROUP_BASE },
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -43,6 +45,8 @@ void cli_usage(FILE *f)
 	fputs("Usage: supervise [OPTIONS] -- COMMAND [ARG...]\n"
 	      "       supervise check\n"
 	      "       supervise gc [--cgroup-base PATH]\n"
+	      "       supervise ls [--json]\n"
+	      "       supervise stat NAME [--json]\n"
 	      "       supervise --help | --version\n"
 	      "\n"
 	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
@@ -73,7 +77,11 @@ void cli_usage(FILE *f)
 	      "  check                what this host supports and how to fix what is missing;\n"
 	      "                       exit 0 when supervise can run fully, 1 when degraded\n"
 	      "  gc                   kill and remove leaves and run directories left by\n"
-	      "                       supervisors that died\n"
+	      "                       supervisors that died, and unpin the probe set when\n"
+	      "                       no supervisor uses it\n"
+	      "  ls                   the running workloads: name, pid, backend, RSS, cgroup\n"
+	      "  stat NAME            what one running workload uses, per process\n"
+	      "                       (--json: the machine-readable form of DESIGN.md)\n"
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
@@ -132,19 +140,26 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	struct config c = { .command = CMD_RUN };
 	int r;
 
-	if (argc >= 2 && streq(argv[1], "check")) {
-		c.command = CMD_CHECK;
-		argv++, argc--;
-	} else if (argc >= 2 && streq(argv[1], "gc")) {
-		c.command = CMD_GC;
-		argv++, argc--;
-	}
+	static const struct {
+		const char *name;
+		enum command cmd;
+	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT } };
+	const char *cmd_name = NULL;
+	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
+		if (streq(argv[1], commands[i].name)) {
+			c.command = commands[i].cmd;
+			cmd_name = commands[i].name;
+			argv++, argc--;
+			break;
+		}
 
-	/* '+': stop at the first non-option, so the workload's own options
-	 * are never taken for ours. */
+	/* Running: '+' stops at the first non-option, so the workload's own
+	 * options are never taken for ours. Commands (stat NAME --json) take
+	 * options anywhere. */
+	const char *optstring = c.command == CMD_RUN ? "+:vqhV" : ":vqhV";
 	optind = 1;
 	opterr = 0;
-	for (int opt; (opt = getopt_long(argc, argv, "+:vqhV", options, NULL)) != -1;) {
+	for (int opt; (opt = getopt_long(argc, argv, optstring, options, NULL)) != -1;) {
 		switch (opt) {
 		case OPT_MEM:
 			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
@@ -190,6 +205,9 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			else
 				return bad("--backend: '%s' is not a backend; use bpf, procfs or auto", optarg);
 			break;
+		case OPT_JSON:
+			c.json = true;
+			break;
 		case 'v':
 			c.verbose++;
 			break;
@@ -213,10 +231,16 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		}
 	}
 
+	if (c.command == CMD_STAT) {
+		if (optind >= argc)
+			return bad("stat needs a run name: supervise stat NAME [--json] ('supervise ls' lists them)");
+		c.stat_name = argv[optind++];
+		if (!run_name_valid(c.stat_name))
+			return bad("stat: '%s' is not a run name", c.stat_name);
+	}
 	if (c.command != CMD_RUN) {
 		if (optind < argc)
-			return bad("'%s %s' takes no arguments (got '%s')", argv[0], c.command == CMD_CHECK ? "check" : "gc",
-				   argv[optind]);
+			return bad("'supervise %s' takes no further arguments (got '%s')", cmd_name, argv[optind]);
 		*ret = c;
 		return 0;
 	}

@@ -8,7 +8,7 @@
 #include "monitor.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -23,6 +23,8 @@ struct config {
 	enum monitor_backend backend;
 	int verbose;
 	bool quiet;                 /* no human summary at the end */
+	bool json;                  /* ls, stat: JSON output */
+	const char *stat_name;      /* stat NAME */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +8,9 @@
 #include "log.h"
 #include "run.h"
 #include "rundir.h"
+#include "stat.h"
 #include "status.h"
+#include "monitor.h"
 
 static int gc(const struct config *c)
 {
@@ -16,6 +19,11 @@ static int gc(const struct config *c)
 		return EXIT_SUPERVISE_FAILURE;
 	int n = rundir_gc(base);
 	printf("gc: removed %d stale run%s\n", n, n == 1 ? "" : "s");
+	int p = monitor_gc();
+	if (p < 0 && p != -ENOENT)
+		return EXIT_SUPERVISE_FAILURE;
+	if (p > 0)
+		printf("gc: dropped %d probe registration%s of dead supervisors\n", p, p == 1 ? "" : "s");
 	return 0;
 }
 
@@ -37,6 +45,10 @@ int main(int argc, char **argv)
 		return check(&c);
 	case CMD_GC:
 		return gc(&c);
+	case CMD_LS:
+		return ls_command(&c);
+	case CMD_STAT:
+		return stat_command(&c);
 	case CMD_RUN:
 		break;
 	}

@@ -161,6 +161,7 @@ static int setup(struct run *r)
 	r->info.pid = getpid();
 	pid_starttime(r->info.pid, &r->info.pid_starttime);
 	r->info.started_unix = time(NULL);
+	r->info.budget_bytes = r->limits.memory_max;
 	if ((ret = rundir_claim(&r->info, c->name != NULL, r->base, id, r->run_dir, sizeof(r->run_dir))) < 0)
 		return ret;
 	r->have_run_dir = true;

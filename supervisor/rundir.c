@@ -106,6 +106,8 @@ static int write_run_json(const char *dir, const struct run_info *ri)
 	json_object_object_add(o, "pid_starttime", json_object_new_uint64(ri->pid_starttime));
 	json_object_object_add(o, "cgroup", json_object_new_string(ri->cgroup));
 	json_object_object_add(o, "started_unix", json_object_new_int64(ri->started_unix));
+	if (ri->budget_bytes)
+		json_object_object_add(o, "budget_bytes", json_object_new_uint64(ri->budget_bytes));
 	if (ri->backend[0])
 		json_object_object_add(o, "backend", json_object_new_string(ri->backend));
 
@@ -139,6 +141,8 @@ int rundir_read(const char *dir, struct run_info *ret)
 		snprintf(ri.cgroup, sizeof(ri.cgroup), "%s", json_object_get_string(v));
 	if (json_object_object_get_ex(o, "started_unix", &v))
 		ri.started_unix = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "budget_bytes", &v))
+		ri.budget_bytes = json_object_get_uint64(v);
 	if (json_object_object_get_ex(o, "backend", &v))
 		snprintf(ri.backend, sizeof(ri.backend), "%s", json_object_get_string(v));
 	*ret = ri;

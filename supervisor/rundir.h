@@ -16,6 +16,7 @@ struct run_info {
 	uint64_t pid_starttime;     /* /proc/PID/stat field 22, clock ticks since boot */
 	char cgroup[PATH_MAX];
 	int64_t started_unix;
+	uint64_t budget_bytes;      /* --mem, 0 without */
 	char backend[16];           /* "bpf" | "procfs", once the monitor is open */
 };
 
