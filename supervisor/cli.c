@@ -21,6 +21,9 @@ enum {
 	OPT_SUMMARY_JSON,
 	OPT_BACKEND,
 	OPT_JSON,
+	OPT_JOBS,
+	OPT_JOB_MEM,
+	OPT_JOBSERVER_STYLE,
 };
 
 static const struct option options[] = {
@@ -33,6 +36,9 @@ static const struct option options[] = {
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
+	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -66,6 +72,12 @@ void cli_usage(FILE *f)
 	      "  --summary-json PATH  write what the run used as JSON when it ends\n"
 	      "  --backend B          how the workload is watched: bpf (kernel probes), procfs\n"
 	      "                       (sampling /proc), auto (bpf when it loads; default)\n"
+	      "  --jobs N|MIN-MAX|auto  run a make jobserver (MAKEFLAGS, CARGO_MAKEFLAGS): at\n"
+	      "                       most N jobs at once (the client's implicit token counted,\n"
+	      "                       as make -jN); MIN-MAX or auto (1..CPUs) follow memory\n"
+	      "                       within --mem; do not also pass -j to make or ninja\n"
+	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
+	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
@@ -137,7 +149,7 @@ static int parse_count(const char *opt, const char *arg, uint64_t *ret)
 
 int cli_parse(int argc, char **argv, struct config *ret)
 {
-	struct config c = { .command = CMD_RUN };
+	struct config c = { .command = CMD_RUN, .jobserver_style = JS_AUTO };
 	int r;
 
 	static const struct {
@@ -208,6 +220,22 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_JSON:
 			c.json = true;
 			break;
+		case OPT_JOBS:
+			if (jobs_parse(optarg, &c.jobs_min, &c.jobs_max, &c.jobs_auto) < 0)
+				return bad("--jobs: '%s' is not a job count; use N, MIN-MAX (1 to 4096) or auto", optarg);
+			c.has_jobs = true;
+			break;
+		case OPT_JOB_MEM:
+			if ((r = parse_size_opt("--job-mem", optarg, &c.job_mem)) < 0)
+				return r;
+			if (c.job_mem.is_percent)
+				return bad("--job-mem: '%s': give a size, not a percentage", optarg);
+			c.has_job_mem = true;
+			break;
+		case OPT_JOBSERVER_STYLE:
+			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
+				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
+			break;
 		case 'v':
 			c.verbose++;
 			break;
@@ -260,6 +288,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	    c.mem_high.bytes > c.mem.bytes)
 		return bad("--mem-high (%s) is above --mem (%s); memory.high must be at or below memory.max",
 			   c.mem_high_arg, c.mem_arg);
+	if ((c.has_job_mem || c.jobserver_style != JS_AUTO) && !c.has_jobs)
+		return bad("--job-mem and --jobserver-style need --jobs (N, MIN-MAX or auto)");
 	c.argv = argv + optind;
 	*ret = c;
 	return 0;

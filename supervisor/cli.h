@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jobserver.h"
 #include "monitor.h"
 #include "size.h"
 
@@ -25,6 +26,12 @@ struct config {
 	bool quiet;                 /* no human summary at the end */
 	bool json;                  /* ls, stat: JSON output */
 	const char *stat_name;      /* stat NAME */
+	bool has_jobs;              /* --jobs: run the jobserver */
+	unsigned jobs_min, jobs_max;/* --jobs N (N..N), MIN-MAX; auto: 1..0 (CPUs) */
+	bool jobs_auto;
+	struct size_arg job_mem;    /* --job-mem */
+	bool has_job_mem;
+	enum js_style jobserver_style;  /* --jobserver-style, JS_AUTO by default */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -28,6 +28,11 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	 * with the mask and dispositions supervise itself was started with. */
 	sigprocmask(SIG_SETMASK, l->restore_mask, NULL);
 
+	/* Kept CLOEXEC in the supervisor so nothing else it starts holds them. */
+	for (int i = 0; i < l->nr_inherit_fds; i++)
+		if (fcntl(l->inherit_fds[i], F_SETFD, 0) < 0)
+			_exit(EXIT_SUPERVISE_FAILURE);
+
 	execvp(l->argv[0], l->argv);
 
 	int err = errno;

@@ -8,6 +8,8 @@ struct launch {
 	char *const *argv;
 	int cgroup_fd;          /* O_PATH fd of the leaf */
 	const sigset_t *restore_mask;   /* the mask the workload starts with */
+	const int *inherit_fds;         /* CLOEXEC fds the workload inherits (the jobserver pipe) */
+	int nr_inherit_fds;
 };
 
 /* Returns 0 with the child's pid and a pidfd (CLOEXEC), or -errno. When the

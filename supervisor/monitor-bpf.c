@@ -83,6 +83,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (e->type == TRACK_EV_EXIT) {
 		proc_from_event(e, &p);
 		monitor_note_exit(m, &p);
+	} else if (e->type == TRACK_EV_RSS_ALERT) {
+		m->last_alert_ns = e->ts_ns;
 	}
 	return 0;
 }

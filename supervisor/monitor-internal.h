@@ -32,6 +32,14 @@ struct monitor {
 	/* Exited processes, heaviest first. */
 	struct proc_reading exited[MONITOR_MAX_EXITED];
 	size_t nr_exited;
+
+	/* monitor_on_exit(): told of every exit; monitor_last_alert_ns(). */
+	void (*exit_cb)(void *userdata, const struct proc_reading *p);
+	void *exit_userdata;
+	uint64_t last_alert_ns;
+	/* The alerts asked for, each kept when the other is set. */
+	uint64_t rss_alert;
+	uint32_t map_alert;
 };
 
 /* Append one process to the table being built; -ENOMEM. */

@@ -276,6 +276,7 @@ static int sample(struct monitor *m)
 	if (s->alert_rss && s->rss_bytes >= s->alert_rss) {
 		s->alert_rss = 0;
 		s->nr_alerts++;
+		m->last_alert_ns = now_ns();
 	}
 	return 0;
 }

@@ -26,6 +26,8 @@ void monitor_note_exit(struct monitor *m, const struct proc_reading *p)
 {
 	size_t i;
 
+	if (m->exit_cb)
+		m->exit_cb(m->exit_userdata, p);
 	/* Sorted heaviest first; a full table drops its lightest. */
 	if (m->nr_exited == MONITOR_MAX_EXITED) {
 		if (p->peak_rss_bytes <= m->exited[m->nr_exited - 1].peak_rss_bytes)
@@ -106,7 +108,31 @@ int monitor_dispatch(struct monitor *m)
 
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count)
 {
+	m->rss_alert = rss_bytes;
+	m->map_alert = map_count;
 	return m->ops->set_alerts(m, rss_bytes, map_count);
+}
+
+int monitor_set_rss_alert(struct monitor *m, uint64_t rss_bytes)
+{
+	return monitor_set_alerts(m, rss_bytes, m->map_alert);
+}
+
+int monitor_set_map_alert(struct monitor *m, uint32_t map_count)
+{
+	return monitor_set_alerts(m, m->rss_alert, map_count);
+}
+
+void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct proc_reading *p),
+		     void *userdata)
+{
+	m->exit_cb = cb;
+	m->exit_userdata = userdata;
+}
+
+uint64_t monitor_last_alert_ns(const struct monitor *m)
+{
+	return m->last_alert_ns;
 }
 
 int monitor_read(struct monitor *m, struct reading *ret)

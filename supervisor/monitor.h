@@ -77,6 +77,18 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
  * map_count (once per process). 0 turns one off. procfs checks these at each
  * sample. */
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+/* The same, one threshold at a time: each keeps the other as last set, so two
+ * capabilities (the jobserver's RSS alert, the map_count guard) can share them. */
+int monitor_set_rss_alert(struct monitor *m, uint64_t rss_bytes);
+int monitor_set_map_alert(struct monitor *m, uint32_t map_count);
+/* Call cb for every process of the workload that exits, with its final
+ * figures (comm, peak_rss_bytes), as the exit is taken in (bpf: the ring
+ * buffer record; procfs: the first sample that misses it). */
+void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct proc_reading *p),
+		     void *userdata);
+/* CLOCK_MONOTONIC time of the last RSS alert crossing taken in (bpf: when the
+ * kernel saw it; procfs: the sample that saw it); 0 before any. */
+uint64_t monitor_last_alert_ns(const struct monitor *m);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

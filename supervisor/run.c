@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "guard.h"
+#include "jobctl.h"
 #include "launch.h"
 #include "log.h"
 #include "monitor.h"
@@ -38,6 +39,7 @@ struct run {
 	struct cgroup cg;
 	struct guard guard;
 	struct monitor *mon;
+	struct jobctl *jc;
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -92,6 +94,10 @@ static int resolve_limits(struct run *r)
 		r->limits.cpu_quota_us = (uint64_t)llround(c->cpus * 100000.0);
 	}
 	r->limits.pids_max = c->pids;
+	/* Following memory under a kernel-enforced memory.max: let the kernel
+	 * throttle at the pause point before it would OOM-kill. */
+	if (c->has_jobs && r->limits.memory_max && !c->has_mem_high)
+		r->limits.memory_high = r->limits.memory_max - jobctl_margin(r->limits.memory_max, true);
 	return 0;
 }
 
@@ -114,6 +120,11 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 	char names[64], what[256] = "";
 	size_t o = 0;
 	const struct config *c = r->cfg;
+	/* With --jobs, supervise enforces the budget itself (jobctl says so). */
+	if (c->has_jobs && c->has_mem)
+		missing &= ~CGROUP_MEMORY;
+	if (!missing)
+		return;
 	if ((missing & CGROUP_MEMORY) && c->has_mem)
 		o += snprintf(what + o, sizeof(what) - o, "%s--mem %s", o ? ", " : "", c->mem_arg);
 	if ((missing & CGROUP_MEMORY) && c->has_mem_high)
@@ -186,6 +197,21 @@ static int setup(struct run *r)
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
 
+	if (c->has_jobs) {
+		struct jobctl_config jcfg = {
+			.min_jobs = c->jobs_min,
+			.max_jobs = c->jobs_max,
+			.jobs_auto = c->jobs_auto,
+			.cpus = c->cpus,
+			.job_mem = c->has_job_mem ? c->job_mem.bytes : 0,
+			.style = c->jobserver_style,
+			.budget_bytes = r->limits.memory_max,
+			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0,
+		};
+		if ((ret = jobctl_open(&jcfg, c->argv, r->run_dir, r->cg.path, r->mon, &r->jc)) < 0)
+			return ret;
+	}
+
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
 
@@ -209,11 +235,15 @@ static int setup(struct run *r)
 static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
-	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask };
+	int fds[2];
+	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
 	if (ret < 0)
 		return ret;
+	if (r->jc && !exec_errno)
+		jobctl_started(r->jc, r->pid);
 	if (exec_errno) {
 		*ret_status = exit_status_from_exec_errno(exec_errno);
 		errno = exec_errno;
@@ -231,6 +261,7 @@ static int loop(struct run *r)
 		struct pollfd p[] = {
 			{ .fd = r->sigfd, .events = POLLIN },
 			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
+			{ .fd = r->jc ? jobctl_fd(r->jc) : -1, .events = POLLIN },
 		};
 		if (poll(p, ELEMENTSOF(p), -1) < 0) {
 			if (errno == EINTR)
@@ -239,10 +270,14 @@ static int loop(struct run *r)
 		}
 		if (p[1].revents & POLLIN)
 			monitor_dispatch(r->mon);
+		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN))
+			jobctl_step(r->jc);
 		struct signalfd_siginfo si;
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
+			if (si.ssi_signo != SIGWINCH)
+				jobctl_resume_all(r->jc);
 			/* pidfd: the signal reaches our child, never a recycled pid. */
 			if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
 			    errno != ESRCH)
@@ -286,6 +321,9 @@ static void teardown(struct run *r)
 static int final_status(struct run *r, int status)
 {
 	char limit[32], peak[32];
+	/* jobctl said why (budget, peak, largest process) when it killed. */
+	if (jobctl_killed(r->jc))
+		return EXIT_KILLED;
 	if (r->oom_kills == 0)
 		return status;
 	format_bytes(r->limits.memory_max, limit, sizeof(limit));
@@ -328,17 +366,21 @@ int run(const struct config *cfg)
 		.wall_seconds = wall,
 		.has_budget = r.limits.memory_max != 0,
 		.budget_bytes = r.limits.memory_max,
-		.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel" : "none",
+		.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel"
+			       : jobctl_enforces(r.jc)                                    ? "supervise"
+											  : "none",
 		.has_cgroup_peak = r.has_peak,
 		.peak_cgroup_bytes = r.peak,
 		.oom_kills = r.oom_kills,
 		.max_map_count = read_max_map_count(),
 		.final = r.have_final ? &r.final : NULL,
 	};
+	jobctl_summary(r.jc, &s.jobs);
 	if (!cfg->quiet && r.have_final)
 		summary_print(&s, stderr);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
+	jobctl_close(r.jc);
 	if (r.mon)
 		monitor_close(r.mon);
 	return status;

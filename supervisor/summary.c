@@ -39,6 +39,10 @@ void summary_print(const struct run_summary *s, FILE *f)
 			r->peak_map_count, s->max_map_count,
 			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0, r->peak_map_comm,
 			r->peak_map_pid);
+	if (s->jobs.style && strcmp(s->jobs.style, "none"))
+		fprintf(f, "supervise:   jobs: %s jobserver, %u to %u jobs at once, %u pause%s, %u token%s re-minted\n",
+			s->jobs.style, s->jobs.tokens_min, s->jobs.tokens_max, s->jobs.paused,
+			s->jobs.paused == 1 ? "" : "s", s->jobs.reminted, s->jobs.reminted == 1 ? "" : "s");
 	size_t n = r->nr_proc_readings < 5 ? r->nr_proc_readings : 5;
 	if (n) {
 		fprintf(f, "supervise:   heaviest:");
@@ -86,13 +90,13 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(procs, "peak_concurrent", u64_or_null(f, f ? f->peak_concurrent : 0));
 	json_object_object_add(o, "processes", procs);
 
-	/* The jobserver is a later capability: no tokens were handed out. */
+	/* Without --jobs no tokens were handed out: style "none", zeros. */
 	json_object *jobs = json_object_new_object();
-	json_object_object_add(jobs, "style", json_object_new_string("none"));
-	json_object_object_add(jobs, "tokens_min", json_object_new_int(0));
-	json_object_object_add(jobs, "tokens_max", json_object_new_int(0));
-	json_object_object_add(jobs, "paused", json_object_new_int(0));
-	json_object_object_add(jobs, "reminted", json_object_new_int(0));
+	json_object_object_add(jobs, "style", json_object_new_string(s->jobs.style ? s->jobs.style : "none"));
+	json_object_object_add(jobs, "tokens_min", json_object_new_int(s->jobs.tokens_min));
+	json_object_object_add(jobs, "tokens_max", json_object_new_int(s->jobs.tokens_max));
+	json_object_object_add(jobs, "paused", json_object_new_int(s->jobs.paused));
+	json_object_object_add(jobs, "reminted", json_object_new_int(s->jobs.reminted));
 	json_object_object_add(o, "jobs", jobs);
 
 	json_object *top = json_object_new_array();

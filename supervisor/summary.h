@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jobctl.h"
 #include "monitor.h"
 
 struct run_summary {
@@ -23,6 +24,7 @@ struct run_summary {
 	uint64_t oom_kills;           /* memory.events oom_kill */
 	uint64_t max_map_count;       /* vm.max_map_count */
 	const struct reading *final;  /* NULL when no monitor ran */
+	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
 };
 
 /* The short human summary: peak memory vs budget, peak map_count vs

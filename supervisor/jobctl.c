@@ -1,0 +1,565 @@
+/* jobctl: see jobctl.h. Jobs, pausing and re-minting are described in
+ * docs/jobserver.md. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+
+#include "cgroup.h"
+#include "footprint.h"
+#include "governor.h"
+#include "jobctl.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_JOBS 512
+#define MAX_PROCS 4096
+#define TICK_MS 100
+#define AUDIT_MS 500
+#define MIB (1ull << 20)
+/* The learned footprint of "a job" (any command), kept beside the commands. */
+#define JOB_COMM "[job]"
+
+struct job {
+	pid_t root;
+	uint64_t start_ns;
+	uint64_t rss, peak, expected;
+	bool paused;
+	bool seen;
+};
+
+struct proc_ix {
+	pid_t pid, ppid;
+	int job;          /* index into jc->jobs, -1: none (a client, or outside any job) */
+	int idx;          /* into the reading's procs */
+};
+
+struct jobctl {
+	struct jobctl_config cfg;
+	struct jobserver js;
+	struct monitor *mon;
+	struct gov_config gcfg;
+	struct gov_state gst;
+	struct footprints fp;
+	char run_dir[PATH_MAX];
+	char cgroup[PATH_MAX];
+	pid_t main_pid;
+	int timer_fd;
+	bool bpf;
+	enum js_style style;
+
+	struct job jobs[MAX_JOBS];
+	size_t nr_jobs;
+	struct proc_ix px[MAX_PROCS];
+	size_t nr_px;
+	uint64_t next_job_bytes;
+
+	unsigned target, tokens_min, tokens_max, paused_count, reminted;
+	uint64_t alert_armed, alert_seen_ns;
+	bool killed;
+
+	/* re-minting audit */
+	uint64_t last_audit_ns;
+	int audit_prev_lost;
+	unsigned audit_prev_held;
+
+	char tokens_line[64];
+	FILE *decision_log;
+};
+
+/* Processes that hand out work and hold tokens for it (each with its one
+ * implicit token); everything they start directly is a job. */
+static bool is_client_comm(const char *c)
+{
+	return streq(c, "make") || streq(c, "gmake") || streq(c, "cargo") || streq(c, "ninja") || streq(c, "samu");
+}
+
+/* Clients known to hold exactly (running children - 1) tokens, and shells
+ * that never read the jobserver although they inherit it (recursive recipes). */
+static int known_holding(const char *c, unsigned children)
+{
+	if (streq(c, "make") || streq(c, "gmake"))
+		return children > 0 ? (int)children - 1 : 0;
+	if (streq(c, "sh") || streq(c, "bash") || streq(c, "dash") || streq(c, "zsh") || streq(c, "env"))
+		return 0;
+	return -1;
+}
+
+uint64_t jobctl_margin(uint64_t budget, bool bpf)
+{
+	/* bpf wakes within a millisecond of the crossing; the procfs poller only
+	 * every 100 ms, in which a job can touch a few hundred MiB. */
+	uint64_t m = budget / (bpf ? 16 : 8);
+	uint64_t floor_ = bpf ? 64 * MIB : 256 * MIB;
+	m = m > floor_ ? m : floor_;
+	return m < budget / 2 ? m : budget / 2;
+}
+
+static void on_exit_cb(void *userdata, const struct proc_reading *p)
+{
+	struct jobctl *jc = userdata;
+
+	footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
+	/* The job it belonged to at the last step peaked at least this high. */
+	for (size_t i = 0; i < jc->nr_px; i++)
+		if (jc->px[i].pid == (pid_t)p->pid && jc->px[i].job >= 0) {
+			struct job *j = &jc->jobs[jc->px[i].job];
+			if (p->peak_rss_bytes > j->peak)
+				j->peak = p->peak_rss_bytes;
+			break;
+		}
+}
+
+static unsigned cpu_cap(const struct jobctl_config *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = n > 0 ? (unsigned)n : 1;
+	if (c->cpus > 0 && ceil(c->cpus) < cpus)
+		cpus = (unsigned)ceil(c->cpus);
+	return cpus ? cpus : 1;
+}
+
+int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
+		struct monitor *m, struct jobctl **ret)
+{
+	_cleanup_free_ struct jobctl *jc = calloc(1, sizeof(*jc));
+	char buf[512];
+	int r;
+
+	if (!jc)
+		return -ENOMEM;
+	jc->cfg = *cfg;
+	jc->js = (struct jobserver)JOBSERVER_INIT;
+	jc->timer_fd = -1;
+	jc->mon = m;
+	jc->bpf = m && streq(monitor_backend_name(m), "bpf");
+	snprintf(jc->run_dir, sizeof(jc->run_dir), "%s", run_dir);
+	snprintf(jc->cgroup, sizeof(jc->cgroup), "%s", cgroup_path);
+
+	if (jc->cfg.jobs_auto && !jc->cfg.max_jobs)
+		jc->cfg.max_jobs = cpu_cap(cfg);
+	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
+		jc->cfg.max_jobs = jc->cfg.min_jobs;
+
+	const char *w = jobserver_argv_warning(argv, buf, sizeof(buf));
+	if (w)
+		log_warn("%s", w);
+
+	enum js_style style = cfg->style == JS_AUTO || cfg->style == JS_NONE ? jobserver_style_for(argv) : cfg->style;
+	jc->style = style;
+	r = jobserver_open(&jc->js, style, run_dir, jc->cfg.max_jobs);
+	if (r < 0)
+		return r;
+	r = jobserver_export(&jc->js);
+	if (r < 0) {
+		jobserver_close(&jc->js);
+		return r;
+	}
+
+	footprint_load(&jc->fp);
+	uint64_t learned = footprint_expected(&jc->fp, JOB_COMM);
+	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : GOV_DEFAULT_JOB_BYTES;
+
+	jc->gcfg = (struct gov_config){
+		.budget_bytes = cfg->budget_bytes,
+		.min_jobs = jc->cfg.min_jobs,
+		.max_jobs = jc->cfg.max_jobs,
+		.margin_bytes = cfg->budget_bytes ? jobctl_margin(cfg->budget_bytes, jc->bpf) : 0,
+		.may_kill = !cfg->kernel_enforces,
+	};
+
+	jc->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L }, .it_value = { 0, TICK_MS * 1000000L } };
+	if (jc->timer_fd < 0 || timerfd_settime(jc->timer_fd, 0, &its, NULL) < 0) {
+		r = log_errno(-errno, "jobserver: timerfd failed: %m");
+		jobserver_close(&jc->js);
+		closep(&jc->timer_fd);
+		return r;
+	}
+
+	const char *dl = getenv("SUPERVISE_DECISION_LOG");
+	if (dl && *dl)
+		jc->decision_log = fopen(dl, "ae");
+
+	if (m)
+		monitor_on_exit(m, on_exit_cb, jc);
+
+	char range[32], mem[32], job[32];
+	if (jc->cfg.min_jobs == jc->cfg.max_jobs)
+		snprintf(range, sizeof(range), "%u", jc->cfg.max_jobs);
+	else
+		snprintf(range, sizeof(range), "%u-%u", jc->cfg.min_jobs, jc->cfg.max_jobs);
+	if (cfg->budget_bytes)
+		snprintf(mem, sizeof(mem), "%s", format_bytes(cfg->budget_bytes, buf, sizeof(buf)));
+	log_info("jobserver: %s style (%s), %s jobs at once%s%s, next job expected at %s%s",
+		 jobserver_style_name(style),
+		 cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
+								: "as asked",
+		 range, cfg->budget_bytes ? " following memory within " : "", cfg->budget_bytes ? mem : "",
+		 format_bytes(jc->next_job_bytes, job, sizeof(job)),
+		 cfg->budget_bytes && !cfg->kernel_enforces
+			 ? "; the kernel does not enforce the budget here: supervise holds tokens, pauses jobs "
+			   "and kills at the budget"
+			 : "");
+	*ret = TAKE_PTR(jc);
+	return 0;
+}
+
+int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2])
+{
+	return jobserver_inherit_fds(&jc->js, ret_fds);
+}
+
+int jobctl_fd(const struct jobctl *jc)
+{
+	return jc->timer_fd;
+}
+
+bool jobctl_killed(const struct jobctl *jc)
+{
+	return jc && jc->killed;
+}
+
+bool jobctl_enforces(const struct jobctl *jc)
+{
+	return jc && jc->cfg.budget_bytes && !jc->cfg.kernel_enforces;
+}
+
+static int cmp_px(const void *a, const void *b)
+{
+	const struct proc_ix *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static struct proc_ix *find_px(struct jobctl *jc, pid_t pid)
+{
+	struct proc_ix key = { .pid = pid };
+	return bsearch(&key, jc->px, jc->nr_px, sizeof(jc->px[0]), cmp_px);
+}
+
+static void signal_job(struct jobctl *jc, int job, int sig)
+{
+	for (size_t i = 0; i < jc->nr_px; i++)
+		if (jc->px[i].job == job)
+			kill(jc->px[i].pid, sig);
+}
+
+static const char *comm_of(const struct reading *r, const struct proc_ix *p)
+{
+	return r->procs[p->idx].comm;
+}
+
+/* Rebuild the job table from a reading: a job is a process started directly
+ * by a client (and everything below it, up to a nested client). */
+static void map_jobs(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	size_t n = r->nr_proc_readings < MAX_PROCS ? r->nr_proc_readings : MAX_PROCS;
+
+	jc->nr_px = 0;
+	for (size_t i = 0; i < n; i++)
+		jc->px[jc->nr_px++] = (struct proc_ix){ .pid = r->procs[i].pid, .ppid = r->procs[i].ppid,
+							.job = -2, .idx = (int)i };
+	qsort(jc->px, jc->nr_px, sizeof(jc->px[0]), cmp_px);
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		jc->jobs[k].seen = false, jc->jobs[k].rss = 0;
+
+	for (size_t i = 0; i < jc->nr_px; i++) {
+		/* Walk up to the job root (bounded: a cycle in a racy reading ends). */
+		struct proc_ix *p = &jc->px[i];
+		int job = -1;
+		for (int depth = 0; p && depth < 64; depth++) {
+			bool client = p->pid == jc->main_pid || is_client_comm(comm_of(r, p));
+			if (client)
+				break;
+			struct proc_ix *parent = find_px(jc, p->ppid);
+			bool parent_client = parent && (parent->pid == jc->main_pid || is_client_comm(comm_of(r, parent)));
+			if (parent_client) {
+				/* p is a job root. */
+				size_t k;
+				for (k = 0; k < jc->nr_jobs && jc->jobs[k].root != p->pid; k++)
+					;
+				if (k == jc->nr_jobs && k < MAX_JOBS) {
+					jc->jobs[k] = (struct job){ .root = p->pid, .start_ns = now };
+					jc->nr_jobs++;
+				}
+				job = k < MAX_JOBS ? (int)k : -1;
+				break;
+			}
+			p = parent;
+		}
+		jc->px[i].job = job;
+	}
+
+	/* Sums, expected peaks; jobs not seen any more ended. */
+	uint64_t def = jc->cfg.job_mem ? jc->cfg.job_mem : jc->next_job_bytes;
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		jc->jobs[k].expected = 0;
+	for (size_t i = 0; i < jc->nr_px; i++) {
+		if (jc->px[i].job < 0)
+			continue;
+		struct job *j = &jc->jobs[jc->px[i].job];
+		const struct proc_reading *pr = &r->procs[jc->px[i].idx];
+		j->seen = true;
+		j->rss += pr->rss_bytes;
+		uint64_t e = footprint_expected(&jc->fp, pr->comm);
+		if (!e)
+			e = def;
+		if (e > j->expected)
+			j->expected = e;
+	}
+	size_t w = 0;
+	for (size_t k = 0; k < jc->nr_jobs; k++) {
+		struct job *j = &jc->jobs[k];
+		if (j->rss > j->peak)
+			j->peak = j->rss;
+		if (!j->seen) {
+			/* A job's peak teaches what the next job may need. */
+			if (j->peak) {
+				footprint_learn(&jc->fp, JOB_COMM, j->peak);
+				if (!jc->cfg.job_mem)
+					jc->next_job_bytes = footprint_expected(&jc->fp, JOB_COMM);
+			}
+			continue;
+		}
+		if (w != k) {
+			jc->jobs[w] = *j;
+			for (size_t i = 0; i < jc->nr_px; i++)
+				if (jc->px[i].job == (int)k)
+					jc->px[i].job = (int)w;
+		}
+		w++;
+	}
+	jc->nr_jobs = w;
+}
+
+static void write_tokens_file(struct jobctl *jc)
+{
+	int in = jobserver_in_pipe(&jc->js);
+	unsigned avail = in > 0 ? (unsigned)in : 0;
+	unsigned in_use = jc->js.pool > avail ? jc->js.pool - avail : 0;
+	char line[64], path[PATH_MAX + 16];
+	/* target counts jobs at once (implicit token included), as --jobs does. */
+	snprintf(line, sizeof(line), "%u %u %u %u\n", jc->target, avail, in_use, jc->paused_count);
+	if (streq(line, jc->tokens_line))
+		return;
+	snprintf(jc->tokens_line, sizeof(jc->tokens_line), "%s", line);
+	snprintf(path, sizeof(path), "%s/tokens", jc->run_dir);
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line, strlen(line)) < 0 || rename(tmp, path) < 0)
+		log_debug("jobserver: updating %s failed: %m", path);
+}
+
+/* Does pid have the jobserver open? -1 when unknown (gone, unreadable). */
+static int holds_jobserver(const struct jobctl *jc, pid_t pid)
+{
+	char dir[64], path[128];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && st.st_dev == jc->js.dev && st.st_ino == jc->js.ino)
+			return 1;
+	}
+	return 0;
+}
+
+/* Re-minting (docs/jobserver.md): tokens held = pool - in pipe. Every live
+ * process with the jobserver open is a possible holder; make holds one token
+ * per running child beyond its implicit one, shells hold none. When every
+ * holder is of a known kind, held - (what they hold) tokens went with
+ * processes that died holding them. Seen the same in two audits in a row (no
+ * token in flight between a read and a fork), they are re-minted. */
+static void audit(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	if (now - jc->last_audit_ns < AUDIT_MS * 1000000ull)
+		return;
+	jc->last_audit_ns = now;
+	int in = jobserver_in_pipe(&jc->js);
+	if (in < 0 || jc->js.pool <= (unsigned)in) {
+		jc->audit_prev_lost = 0;
+		return;
+	}
+	unsigned held = jc->js.pool - (unsigned)in;
+	long justified = 0;
+	for (size_t i = 0; i < jc->nr_px; i++) {
+		const struct proc_ix *p = &jc->px[i];
+		int h = holds_jobserver(jc, p->pid);
+		if (h == 0)
+			continue;
+		unsigned children = 0;
+		for (size_t k = 0; k < jc->nr_px; k++)
+			children += jc->px[k].ppid == p->pid;
+		int k = h < 0 ? -1 : known_holding(comm_of(r, p), children);
+		if (k < 0) {
+			/* rustc, a script reading tokens itself: cannot tell. */
+			jc->audit_prev_lost = 0;
+			return;
+		}
+		justified += k;
+	}
+	int lost = (long)held > justified ? (int)((long)held - justified) : 0;
+	if (lost > 0 && lost == jc->audit_prev_lost && held == jc->audit_prev_held) {
+		log_info("jobserver: %d token%s went with processes that died holding them: re-minting", lost,
+			 lost == 1 ? "" : "s");
+		jobserver_forget(&jc->js, (unsigned)lost);
+		jc->reminted += (unsigned)lost;
+		lost = 0;
+	}
+	jc->audit_prev_lost = lost;
+	jc->audit_prev_held = held;
+}
+
+static void kill_workload(struct jobctl *jc, const struct reading *r)
+{
+	char budget[32], rss[32], peak[32], big[32];
+	const struct proc_reading *top = NULL;
+	for (size_t i = 0; i < r->nr_proc_readings; i++)
+		if (!top || r->procs[i].rss_bytes > top->rss_bytes)
+			top = &r->procs[i];
+	log_error("memory: the workload reached the budget %s (summed RSS %s, peak %s) with no job left to pause; "
+		  "killing it (largest process: %s, pid %u, %s). The kernel does not enforce memory here; "
+		  "raise --mem or lower --jobs",
+		  format_bytes(jc->cfg.budget_bytes, budget, sizeof(budget)), format_bytes(r->rss_bytes, rss, sizeof(rss)),
+		  format_bytes(r->peak_rss_bytes, peak, sizeof(peak)), top ? top->comm : "?", top ? top->pid : 0,
+		  format_bytes(top ? top->rss_bytes : 0, big, sizeof(big)));
+	jc->killed = true;
+	cgroup_kill(jc->cgroup);
+}
+
+void jobctl_started(struct jobctl *jc, pid_t main_pid)
+{
+	jc->main_pid = main_pid;
+	jobctl_step(jc);
+}
+
+int jobctl_step(struct jobctl *jc)
+{
+	struct reading r;
+	uint64_t ticks;
+	int ret;
+
+	if (!jc || jc->killed || jc->js.style == JS_NONE)
+		return 0;
+	if (read(jc->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return log_errno(-errno, "jobserver: reading the timer failed: %m");
+	if (!jc->mon)
+		return jobserver_set_target(&jc->js, jc->cfg.max_jobs);
+	if ((ret = monitor_read(jc->mon, &r)) < 0)
+		return ret;
+	uint64_t now = now_ns();
+	map_jobs(jc, &r, now);
+
+	struct gov_job gj[MAX_JOBS];
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		gj[k] = (struct gov_job){ .start_ns = jc->jobs[k].start_ns, .rss_bytes = jc->jobs[k].rss,
+					  .expected_bytes = jc->jobs[k].expected, .paused = jc->jobs[k].paused };
+	struct gov_input in = { .rss_bytes = r.rss_bytes, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
+				.nr_jobs = jc->nr_jobs };
+	struct gov_decision d;
+	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+
+	/* Apply: the action first (it is the urgent part), then tokens. */
+	switch (d.action) {
+	case GOV_PAUSE:
+		jc->jobs[d.job].paused = true;
+		jc->paused_count++;
+		signal_job(jc, (int)d.job, SIGSTOP);
+		log_info("memory: summed RSS %" PRIu64 " MiB at the pause point %" PRIu64 " MiB: pausing job %d "
+			 "(%s, %" PRIu64 " MiB)", r.rss_bytes >> 20, d.pause_at_bytes >> 20, (int)jc->jobs[d.job].root,
+			 r.procs[find_px(jc, jc->jobs[d.job].root)->idx].comm, jc->jobs[d.job].rss >> 20);
+		break;
+	case GOV_RESUME:
+		jc->jobs[d.job].paused = false;
+		signal_job(jc, (int)d.job, SIGCONT);
+		log_info("memory: summed RSS %" PRIu64 " MiB: resuming job %d", r.rss_bytes >> 20,
+			 (int)jc->jobs[d.job].root);
+		break;
+	case GOV_KILL:
+		kill_workload(jc, &r);
+		return 0;
+	case GOV_NONE:
+		break;
+	}
+	/* Processes a paused job started just before the stop stop too. */
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		if (jc->jobs[k].paused && k != d.job)
+			signal_job(jc, (int)k, SIGSTOP);
+
+	jc->target = d.target;
+	for (int i = 0; i < 4; i++)
+		if ((ret = jobserver_set_target(&jc->js, d.target)) <= 0)
+			break;
+	if (!jc->tokens_min || d.target < jc->tokens_min)
+		jc->tokens_min = d.target;
+	if (d.target > jc->tokens_max)
+		jc->tokens_max = d.target;
+
+	/* Re-arm the kernel-side threshold where the decision next changes; the
+	 * bpf alert disarms itself when it fires. */
+	uint64_t fired = monitor_last_alert_ns(jc->mon);
+	bool alert_fired = fired && fired != jc->alert_seen_ns;
+	if (jc->cfg.budget_bytes && (d.alert_bytes != jc->alert_armed || alert_fired)) {
+		monitor_set_rss_alert(jc->mon, d.alert_bytes);
+		jc->alert_armed = d.alert_bytes;
+	}
+	uint64_t applied = now_ns();
+	if (jc->decision_log)
+		fprintf(jc->decision_log, "%" PRIu64 " target=%u action=%d rss=%" PRIu64 " alert_latency_ns=%" PRId64 "\n",
+			applied, d.target, (int)d.action, r.rss_bytes,
+			alert_fired ? (int64_t)(applied - fired) : (int64_t)-1);
+	jc->alert_seen_ns = fired;
+
+	audit(jc, &r, now);
+	write_tokens_file(jc);
+	return 0;
+}
+
+void jobctl_resume_all(struct jobctl *jc)
+{
+	if (!jc)
+		return;
+	/* A stopped job keeps a forwarded SIGINT/SIGTERM pending: let it act. */
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		if (jc->jobs[k].paused) {
+			jc->jobs[k].paused = false;
+			signal_job(jc, (int)k, SIGCONT);
+		}
+}
+
+void jobctl_summary(const struct jobctl *jc, struct jobs_summary *ret)
+{
+	*ret = (struct jobs_summary){ .style = "none" };
+	if (!jc)
+		return;
+	ret->style = jobserver_style_name(jc->style);
+	ret->tokens_min = jc->tokens_min;
+	ret->tokens_max = jc->tokens_max;
+	ret->paused = jc->paused_count;
+	ret->reminted = jc->reminted;
+}
+
+void jobctl_close(struct jobctl *jc)
+{
+	if (!jc)
+		return;
+	if (jc->mon)
+		monitor_on_exit(jc->mon, NULL, NULL);
+	footprint_save(&jc->fp);
+	jobserver_close(&jc->js);
+	closep(&jc->timer_fd);
+	if (jc->decision_log)
+		fclose(jc->decision_log);
+	free(jc);
+}
