@@ -142,6 +142,20 @@ static int setup(struct run *r)
 	const struct config *c = r->cfg;
 	int ret;
 
+	/* Signals arrive on a signalfd. Block them before anything exists to
+	 * clean up: a SIGTERM during setup then waits and is forwarded to the
+	 * workload once it runs, instead of killing supervise half-way. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
+		return log_errno(-errno, "run: blocking signals failed: %m");
+	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0)
+		return log_errno(-errno, "run: signalfd failed: %m");
+
 	if ((ret = check_summary_path(c->summary_json)) < 0)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
@@ -189,18 +203,6 @@ static int setup(struct run *r)
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
 
-	/* Signals arrive on a signalfd: block them first so none is lost
-	 * between here and the loop. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
-		return log_errno(-errno, "run: blocking signals failed: %m");
-	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r->sigfd < 0)
-		return log_errno(-errno, "run: signalfd failed: %m");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
 	return 0;
