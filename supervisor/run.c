@@ -180,9 +180,9 @@ static int setup(struct run *r)
 		return ret;
 	r->have_run_dir = true;
 
-	unsigned want = 0, missing = 0;
-	if (r->limits.memory_max || r->limits.memory_high)
-		want |= CGROUP_MEMORY;
+	/* The memory controller always, where available: memory.peak and
+	 * memory.events (OOM kills) are worth reading without a limit too. */
+	unsigned want = CGROUP_MEMORY, missing = 0;
 	if (r->limits.cpu_quota_us)
 		want |= CGROUP_CPU;
 	if (r->limits.pids_max)
