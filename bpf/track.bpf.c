@@ -328,43 +328,6 @@ static __always_inline __s64 proc_sync_rss(struct track_proc *p, struct mm_struc
 	return (__s64)p->rss_bytes - (__s64)old;
 }
 
-/* Start tracking task's process under workload wid. */
-static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
-							__u64 wid, __u64 cgroup, bool exact)
-{
-	struct track_workload *w;
-	struct track_proc p = {}, *pp;
-	__u64 key = (__u64)mm;
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 n;
-
-	w = bpf_map_lookup_elem(&workloads, &wid);
-	if (!w)
-		return NULL;
-	p.version = TRACK_VERSION;
-	p.pid = tgid;
-	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
-	p.workload = wid;
-	p.cgroup = cgroup;
-	p.start_ns = BPF_CORE_READ(task, start_time);
-	p.sweep_gen = sweep_gen;
-	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
-		return NULL;
-	pp = bpf_map_lookup_elem(&procs, &key);
-	if (!pp)
-		return NULL;
-	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
-	__sync_fetch_and_add(&w->nr_procs, 1);
-	__sync_fetch_and_add(&w->procs_started, 1);
-	n = w->nr_procs;
-	if (n > w->peak_concurrent)
-		w->peak_concurrent = n;
-	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
-	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
-	return pp;
-}
-
 /* Stop tracking the process whose mm is key; the exit record goes out first. */
 static __always_inline void untrack(__u64 key, struct track_proc *p, bool report, int exit_code)
 {
@@ -382,6 +345,61 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	if (cur && *cur == key)
 		bpf_map_delete_elem(&pids, &pid);
 	bpf_map_delete_elem(&procs, &key);
+}
+
+/* Start tracking task's process under workload wid. */
+static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
+							__u64 wid, __u64 cgroup, bool exact)
+{
+	struct track_workload *w;
+	struct track_proc p = {}, *pp, *old;
+	__u64 key = (__u64)mm, *prev;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 n;
+
+	w = bpf_map_lookup_elem(&workloads, &wid);
+	if (!w)
+		return NULL;
+	p.version = TRACK_VERSION;
+	p.pid = tgid;
+	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
+	p.workload = wid;
+	p.cgroup = cgroup;
+	p.start_ns = BPF_CORE_READ(task, start_time);
+	p.sweep_gen = sweep_gen;
+	/* A process has one mm: an entry of this tgid under another mm is left
+	 * from a race with exec (a sweep saw the new mm before
+	 * sched_process_exec); an entry of another pid under this mm is left
+	 * from a freed mm whose address was reused. Both are stale. */
+	prev = bpf_map_lookup_elem(&pids, &tgid);
+	if (prev && *prev != key) {
+		__u64 pkey = *prev;
+
+		old = bpf_map_lookup_elem(&procs, &pkey);
+		if (old && old->pid == tgid)
+			untrack(pkey, old, false, 0);
+	}
+	old = bpf_map_lookup_elem(&procs, &key);
+	if (old) {
+		if (old->pid == tgid)
+			return NULL;
+		untrack(key, old, false, 0);
+	}
+	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
+		return NULL;
+	pp = bpf_map_lookup_elem(&procs, &key);
+	if (!pp)
+		return NULL;
+	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
+	__sync_fetch_and_add(&w->nr_procs, 1);
+	__sync_fetch_and_add(&w->procs_started, 1);
+	n = w->nr_procs;
+	if (n > w->peak_concurrent)
+		w->peak_concurrent = n;
+	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
+	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
+	return pp;
 }
 
 SEC("tp_btf/task_newtask")
@@ -578,6 +596,11 @@ int sweep(struct bpf_iter__task *ctx)
 	}
 	key = (__u64)mm;
 	p = bpf_map_lookup_elem(&procs, &key);
+	if (p && p->pid != tgid) {
+		/* A freed mm's entry, its address now reused: track afresh. */
+		untrack(key, p, false, 0);
+		p = NULL;
+	}
 	if (p) {
 		if (p->sweep_gen == gen && task->pid != tgid)
 			return 0;
