@@ -245,6 +245,14 @@ static int loop(struct run *r)
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
+			/* The terminal sends interrupt, quit, hangup and resize (SI_KERNEL) to
+			 * the whole foreground process group: the workload, in ours,
+			 * has its own copy. Forwarding would deliver it twice. */
+			if (si.ssi_code == SI_KERNEL && !r->exited && getpgid(r->pid) == getpgrp()) {
+				log_debug("run: %s from the terminal reached the workload directly",
+					  strsignal(si.ssi_signo));
+				continue;
+			}
 			/* pidfd: the signal reaches our child, never a recycled pid. */
 			if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
 			    errno != ESRCH)
