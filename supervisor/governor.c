@@ -41,9 +41,11 @@ static size_t oldest_paused(const struct gov_input *in)
 	return best;
 }
 
+/* What a job may still add. One past its expected peak proved the estimate
+ * wrong: assume it grows by another eighth of what it holds. */
 static uint64_t growth(const struct gov_job *j)
 {
-	return j->expected_bytes > j->rss_bytes ? j->expected_bytes - j->rss_bytes : 0;
+	return j->expected_bytes >= j->rss_bytes ? j->expected_bytes - j->rss_bytes : j->rss_bytes / 8;
 }
 
 void governor_decide(const struct gov_config *cfg, struct gov_state *st, const struct gov_input *in,
@@ -78,17 +80,22 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 
 	/* 1. Beyond tokens: pause, kill, resume. One action per decision: the
 	 *    next reading shows its effect. */
+	/* Pause early in a ramp rather than late: when what the running jobs are
+	 * expected to reach no longer fits the budget, the newest waits while it
+	 * holds little; at the pause point it waits whatever it holds. */
+	uint64_t committed_run = in->rss_bytes + reserve;
 	if (in->rss_bytes >= cfg->budget_bytes && running <= 1 && cfg->may_kill) {
 		ret->action = GOV_KILL;
-	} else if (in->rss_bytes >= pause_at && running > 1) {
+	} else if ((in->rss_bytes >= pause_at || committed_run > cfg->budget_bytes) && running > 1) {
 		ret->action = GOV_PAUSE;
 		ret->job = newest_running(in);
 	} else if (paused) {
 		size_t j = oldest_paused(in);
-		/* Resume below the pause point by a further margin, so a job that is
-		 * resumed does not at once cross it again (no pause/resume flapping).
-		 * With nothing else running, waiting frees nothing: resume anyway. */
-		if (running == 0 || in->rss_bytes + growth(&in->jobs[j]) + margin <= pause_at) {
+		/* Resume when it fits below the pause point by a further margin with
+		 * what the running jobs still need, so a resumed job does not at once
+		 * cross it again (no pause/resume flapping). With nothing else
+		 * running, waiting frees nothing: resume anyway. */
+		if (running == 0 || committed_run + growth(&in->jobs[j]) + margin <= pause_at) {
 			ret->action = GOV_RESUME;
 			ret->job = j;
 		}

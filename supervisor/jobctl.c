@@ -99,6 +99,17 @@ uint64_t jobctl_margin(uint64_t budget, bool bpf)
 	return m < budget / 2 ? m : budget / 2;
 }
 
+/* The next job could be any: its expected footprint is the average job's
+ * (the per-command estimate takes over once it runs, and an early pause
+ * covers a heavy one), not the largest seen. */
+static uint64_t job_average(const struct footprints *fp)
+{
+	for (size_t i = 0; i < fp->n; i++)
+		if (streq(fp->e[i].comm, JOB_COMM))
+			return fp->e[i].ewma_bytes;
+	return 0;
+}
+
 static void on_exit_cb(void *userdata, const struct proc_reading *p)
 {
 	struct jobctl *jc = userdata;
@@ -161,7 +172,7 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	}
 
 	footprint_load(&jc->fp);
-	uint64_t learned = footprint_expected(&jc->fp, JOB_COMM);
+	uint64_t learned = job_average(&jc->fp);
 	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : GOV_DEFAULT_JOB_BYTES;
 
 	jc->gcfg = (struct gov_config){
@@ -295,7 +306,9 @@ static void map_jobs(struct jobctl *jc, const struct reading *r, uint64_t now)
 	}
 
 	/* Sums, expected peaks; jobs not seen any more ended. */
-	uint64_t def = jc->cfg.job_mem ? jc->cfg.job_mem : jc->next_job_bytes;
+	/* A command never seen is sized as --job-mem (else the default), not as
+	 * the learned average job: it may be the heavy one. */
+	uint64_t def = jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES;
 	for (size_t k = 0; k < jc->nr_jobs; k++)
 		jc->jobs[k].expected = 0;
 	for (size_t i = 0; i < jc->nr_px; i++) {
@@ -321,7 +334,7 @@ static void map_jobs(struct jobctl *jc, const struct reading *r, uint64_t now)
 			if (j->peak) {
 				footprint_learn(&jc->fp, JOB_COMM, j->peak);
 				if (!jc->cfg.job_mem)
-					jc->next_job_bytes = footprint_expected(&jc->fp, JOB_COMM);
+					jc->next_job_bytes = job_average(&jc->fp);
 			}
 			continue;
 		}
