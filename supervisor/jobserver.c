@@ -110,6 +110,12 @@ const char *jobserver_argv_warning(char *const *argv, char *buf, size_t size)
 	for (size_t i = 1; argv[i]; i++) {
 		if (streq(argv[i], "--"))
 			break;
+		/* The value of -f FILE, -C DIR... is not an option. */
+		if (is_make(argv[0]) && argv[i][0] == '-' && argv[i][1] && strchr("CfIoW", argv[i][1]) &&
+		    !argv[i][2] && argv[i + 1]) {
+			i++;
+			continue;
+		}
 		if (is_make(argv[0]) && make_sets_jobs(argv[i])) {
 			snprintf(buf, size,
 				 "jobserver: '%s %s' makes make start its own jobserver and ignore supervise's "

@@ -1,6 +1,7 @@
 /* stat, ls: what running workloads use, from any shell — the run directories
  * say which runs live and where; the pinned maps (bpf) or /proc (procfs) say
  * what they use. Observers only: nothing here changes a run. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,24 @@ static int find_run(const char *name, struct run_info *ret)
 	return 0;
 }
 
+/* The jobserver's figures, from <run dir>/tokens (written by jobctl on
+ * change: "target available in_use paused"); zeros without a jobserver. */
+struct tokens {
+	unsigned target, available, in_use, paused;
+	bool present;
+};
+
+static struct tokens read_tokens(const char *name)
+{
+	struct tokens t = {};
+	char path[PATH_MAX], buf[128];
+	snprintf(path, sizeof(path), "%s/%s/tokens", rundir_root(), name);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%u %u %u %u", &t.target, &t.available, &t.in_use, &t.paused) == 4)
+		t.present = true;
+	return t;
+}
+
 static void print_json(const struct run_info *ri, const struct reading *r)
 {
 	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
@@ -85,11 +104,13 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 	json_object_object_add(o, "rss_bytes", json_object_new_uint64(r->rss_bytes));
 	json_object_object_add(o, "budget_bytes", ri->budget_bytes ? json_object_new_uint64(ri->budget_bytes) : NULL);
 	json_object_object_add(o, "map_count_max", json_object_new_uint64(r->map_count_max));
-	/* No jobserver yet: no tokens exist. */
+	/* Without --jobs no tokens exist: zeros. target counts jobs at once (the
+	 * implicit token included); available: in the pipe; in_use: with clients. */
+	struct tokens t = read_tokens(ri->name);
 	json_object *tokens = json_object_new_object();
-	json_object_object_add(tokens, "target", json_object_new_int(0));
-	json_object_object_add(tokens, "available", json_object_new_int(0));
-	json_object_object_add(tokens, "in_use", json_object_new_int(0));
+	json_object_object_add(tokens, "target", json_object_new_int(t.target));
+	json_object_object_add(tokens, "available", json_object_new_int(t.available));
+	json_object_object_add(tokens, "in_use", json_object_new_int(t.in_use));
 	json_object_object_add(o, "tokens", tokens);
 	json_object *procs = json_object_new_array();
 	for (size_t i = 0; i < r->nr_proc_readings; i++) {
@@ -120,6 +141,10 @@ static void print_human(const struct run_info *ri, const struct reading *r)
 		       format_bytes(r->peak_rss_bytes, b, sizeof(b)));
 	printf("maps: largest %u of vm.max_map_count %" PRIu64 "; processes: %u live, %u started\n",
 	       r->map_count_max, read_max_map_count(), r->nr_procs, r->procs_started);
+	struct tokens t = read_tokens(ri->name);
+	if (t.present)
+		printf("jobs: target %u at once, %u token%s in use, %u available, %u pause%s so far\n", t.target,
+		       t.in_use, t.in_use == 1 ? "" : "s", t.available, t.paused, t.paused == 1 ? "" : "s");
 	printf("%8s  %-16s %12s %10s\n", "PID", "COMM", "RSS", "MAPS");
 	for (size_t i = 0; i < r->nr_proc_readings; i++) {
 		const struct proc_reading *p = &r->procs[i];
