@@ -26,6 +26,7 @@
 
 struct job {
 	pid_t root;
+	char comm[16];    /* of its heaviest process, for messages */
 	uint64_t start_ns;
 	uint64_t rss, peak, expected;
 	bool paused;
@@ -316,6 +317,8 @@ static void map_jobs(struct jobctl *jc, const struct reading *r, uint64_t now)
 			continue;
 		struct job *j = &jc->jobs[jc->px[i].job];
 		const struct proc_reading *pr = &r->procs[jc->px[i].idx];
+		if (!j->seen || pr->rss_bytes * 2 > j->rss)
+			snprintf(j->comm, sizeof(j->comm), "%s", pr->comm);
 		j->seen = true;
 		j->rss += pr->rss_bytes;
 		uint64_t e = footprint_expected(&jc->fp, pr->comm);
@@ -457,6 +460,74 @@ void jobctl_started(struct jobctl *jc, pid_t main_pid)
 	jobctl_step(jc);
 }
 
+/* One decision from the summed RSS and the job table, applied: the action
+ * first (the urgent part), then tokens, then the kernel-side threshold. r is
+ * NULL on the fast path (an alert: the job table of the last reading). */
+static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *r, uint64_t alert_ns)
+{
+	struct gov_job gj[MAX_JOBS];
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		gj[k] = (struct gov_job){ .start_ns = jc->jobs[k].start_ns, .rss_bytes = jc->jobs[k].rss,
+					  .expected_bytes = jc->jobs[k].expected, .paused = jc->jobs[k].paused };
+	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
+				.nr_jobs = jc->nr_jobs };
+	struct gov_decision d;
+	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+
+	switch (d.action) {
+	case GOV_PAUSE:
+		jc->jobs[d.job].paused = true;
+		jc->paused_count++;
+		signal_job(jc, (int)d.job, SIGSTOP);
+		log_info("memory: summed RSS %" PRIu64 " MiB (pause point %" PRIu64 " MiB, budget %" PRIu64
+			 " MiB): pausing job %d (%s, %" PRIu64 " MiB)",
+			 rss >> 20, d.pause_at_bytes >> 20, jc->cfg.budget_bytes >> 20, (int)jc->jobs[d.job].root,
+			 jc->jobs[d.job].comm, jc->jobs[d.job].rss >> 20);
+		break;
+	case GOV_RESUME:
+		jc->jobs[d.job].paused = false;
+		signal_job(jc, (int)d.job, SIGCONT);
+		log_info("memory: summed RSS %" PRIu64 " MiB: resuming job %d (%s)", rss >> 20,
+			 (int)jc->jobs[d.job].root, jc->jobs[d.job].comm);
+		break;
+	case GOV_KILL:
+		/* Only from a full reading: the message names the largest process. */
+		if (r) {
+			kill_workload(jc, r);
+			return;
+		}
+		break;
+	case GOV_NONE:
+		break;
+	}
+	/* Processes a paused job started just before the stop stop too. */
+	if (r)
+		for (size_t k = 0; k < jc->nr_jobs; k++)
+			if (jc->jobs[k].paused && k != d.job)
+				signal_job(jc, (int)k, SIGSTOP);
+
+	jc->target = d.target;
+	for (int i = 0; i < 4; i++)
+		if (jobserver_set_target(&jc->js, d.target) <= 0)
+			break;
+	if (!jc->tokens_min || d.target < jc->tokens_min)
+		jc->tokens_min = d.target;
+	if (d.target > jc->tokens_max)
+		jc->tokens_max = d.target;
+
+	/* Re-arm the kernel-side threshold where the decision next changes; the
+	 * bpf alert disarms itself when it fires. */
+	if (jc->cfg.budget_bytes && (d.alert_bytes != jc->alert_armed || alert_ns)) {
+		monitor_set_rss_alert(jc->mon, d.alert_bytes);
+		jc->alert_armed = d.alert_bytes;
+	}
+	if (jc->decision_log) {
+		uint64_t applied = now_ns();
+		fprintf(jc->decision_log, "%" PRIu64 " target=%u action=%d rss=%" PRIu64 " alert_latency_ns=%" PRId64 "\n",
+			applied, d.target, (int)d.action, rss, alert_ns ? (int64_t)(applied - alert_ns) : (int64_t)-1);
+	}
+}
+
 int jobctl_step(struct jobctl *jc)
 {
 	struct reading r;
@@ -469,71 +540,23 @@ int jobctl_step(struct jobctl *jc)
 		return log_errno(-errno, "jobserver: reading the timer failed: %m");
 	if (!jc->mon)
 		return jobserver_set_target(&jc->js, jc->cfg.max_jobs);
+
+	/* Fast path: a threshold crossing is acted on from the figure the kernel
+	 * sent with it, before the full reading (which walks the shared maps and
+	 * costs about a millisecond). */
+	uint64_t fired = monitor_last_alert_ns(jc->mon);
+	if (fired && fired != jc->alert_seen_ns) {
+		jc->alert_seen_ns = fired;
+		decide_apply(jc, monitor_last_alert_rss(jc->mon), NULL, fired);
+	}
+
 	if ((ret = monitor_read(jc->mon, &r)) < 0)
 		return ret;
 	uint64_t now = now_ns();
 	map_jobs(jc, &r, now);
-
-	struct gov_job gj[MAX_JOBS];
-	for (size_t k = 0; k < jc->nr_jobs; k++)
-		gj[k] = (struct gov_job){ .start_ns = jc->jobs[k].start_ns, .rss_bytes = jc->jobs[k].rss,
-					  .expected_bytes = jc->jobs[k].expected, .paused = jc->jobs[k].paused };
-	struct gov_input in = { .rss_bytes = r.rss_bytes, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
-				.nr_jobs = jc->nr_jobs };
-	struct gov_decision d;
-	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
-
-	/* Apply: the action first (it is the urgent part), then tokens. */
-	switch (d.action) {
-	case GOV_PAUSE:
-		jc->jobs[d.job].paused = true;
-		jc->paused_count++;
-		signal_job(jc, (int)d.job, SIGSTOP);
-		log_info("memory: summed RSS %" PRIu64 " MiB at the pause point %" PRIu64 " MiB: pausing job %d "
-			 "(%s, %" PRIu64 " MiB)", r.rss_bytes >> 20, d.pause_at_bytes >> 20, (int)jc->jobs[d.job].root,
-			 r.procs[find_px(jc, jc->jobs[d.job].root)->idx].comm, jc->jobs[d.job].rss >> 20);
-		break;
-	case GOV_RESUME:
-		jc->jobs[d.job].paused = false;
-		signal_job(jc, (int)d.job, SIGCONT);
-		log_info("memory: summed RSS %" PRIu64 " MiB: resuming job %d", r.rss_bytes >> 20,
-			 (int)jc->jobs[d.job].root);
-		break;
-	case GOV_KILL:
-		kill_workload(jc, &r);
+	decide_apply(jc, r.rss_bytes, &r, 0);
+	if (jc->killed)
 		return 0;
-	case GOV_NONE:
-		break;
-	}
-	/* Processes a paused job started just before the stop stop too. */
-	for (size_t k = 0; k < jc->nr_jobs; k++)
-		if (jc->jobs[k].paused && k != d.job)
-			signal_job(jc, (int)k, SIGSTOP);
-
-	jc->target = d.target;
-	for (int i = 0; i < 4; i++)
-		if ((ret = jobserver_set_target(&jc->js, d.target)) <= 0)
-			break;
-	if (!jc->tokens_min || d.target < jc->tokens_min)
-		jc->tokens_min = d.target;
-	if (d.target > jc->tokens_max)
-		jc->tokens_max = d.target;
-
-	/* Re-arm the kernel-side threshold where the decision next changes; the
-	 * bpf alert disarms itself when it fires. */
-	uint64_t fired = monitor_last_alert_ns(jc->mon);
-	bool alert_fired = fired && fired != jc->alert_seen_ns;
-	if (jc->cfg.budget_bytes && (d.alert_bytes != jc->alert_armed || alert_fired)) {
-		monitor_set_rss_alert(jc->mon, d.alert_bytes);
-		jc->alert_armed = d.alert_bytes;
-	}
-	uint64_t applied = now_ns();
-	if (jc->decision_log)
-		fprintf(jc->decision_log, "%" PRIu64 " target=%u action=%d rss=%" PRIu64 " alert_latency_ns=%" PRId64 "\n",
-			applied, d.target, (int)d.action, r.rss_bytes,
-			alert_fired ? (int64_t)(applied - fired) : (int64_t)-1);
-	jc->alert_seen_ns = fired;
-
 	audit(jc, &r, now);
 	write_tokens_file(jc);
 	return 0;

@@ -85,6 +85,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		monitor_note_exit(m, &p);
 	} else if (e->type == TRACK_EV_RSS_ALERT) {
 		m->last_alert_ns = e->ts_ns;
+		m->last_alert_rss = e->workload_rss_bytes;
 	}
 	return 0;
 }

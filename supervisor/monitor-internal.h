@@ -37,6 +37,7 @@ struct monitor {
 	void (*exit_cb)(void *userdata, const struct proc_reading *p);
 	void *exit_userdata;
 	uint64_t last_alert_ns;
+	uint64_t last_alert_rss;            /* the workload's summed RSS at that crossing */
 	/* The alerts asked for, each kept when the other is set. */
 	uint64_t rss_alert;
 	uint32_t map_alert;

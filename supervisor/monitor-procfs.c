@@ -286,6 +286,7 @@ static int sample(struct monitor *m)
 		s->alert_rss = 0;
 		s->nr_alerts++;
 		m->last_alert_ns = now_ns();
+		m->last_alert_rss = s->rss_bytes;
 	}
 	return 0;
 }

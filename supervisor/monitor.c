@@ -135,6 +135,11 @@ uint64_t monitor_last_alert_ns(const struct monitor *m)
 	return m->last_alert_ns;
 }
 
+uint64_t monitor_last_alert_rss(const struct monitor *m)
+{
+	return m->last_alert_rss;
+}
+
 int monitor_read(struct monitor *m, struct reading *ret)
 {
 	int r;

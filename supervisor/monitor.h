@@ -89,6 +89,8 @@ void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct 
 /* CLOCK_MONOTONIC time of the last RSS alert crossing taken in (bpf: when the
  * kernel saw it; procfs: the sample that saw it); 0 before any. */
 uint64_t monitor_last_alert_ns(const struct monitor *m);
+/* The workload's summed RSS at that crossing (as the kernel counted it). */
+uint64_t monitor_last_alert_rss(const struct monitor *m);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */
