@@ -5,6 +5,10 @@
  *                                token back, exit with CMD's status
  * jstoken take-and-die           take a token, then SIGKILL itself (the token
  *                                is lost, as with a job killed holding one)
+ * jstoken make LOG < COMMANDS    a tiny make: run each line of stdin with
+ *                                /bin/sh -c, one on the implicit token and one
+ *                                more per token taken, as make -j does; log
+ *                                start/end lines to LOG; exit 1 if any failed
  *
  * A minimal jobserver client for both styles: --jobserver-auth=R,W (inherited
  * fds) and --jobserver-auth=fifo:PATH. Lets tests drive the fifo style without
@@ -80,8 +84,91 @@ static void log_line(const char *path, const char *what)
 	fclose(f);
 }
 
+struct slot {
+	pid_t pid;
+	int has_token;
+	char tok;
+};
+
+/* Reap finished commands; give their tokens back. Returns how many ended. */
+static int reap(struct slot *s, int n, int *running, int *failed, const char *log)
+{
+	int ended = 0, st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		for (int i = 0; i < n; i++)
+			if (s[i].pid == pid) {
+				log_line(log, "end");
+				if (!WIFEXITED(st) || WEXITSTATUS(st))
+					(*failed)++;
+				if (s[i].has_token)
+					while (write(wfd, &s[i].tok, 1) < 0 && errno == EINTR)
+						;
+				s[i].pid = 0;
+				(*running)--;
+				ended++;
+			}
+	return ended;
+}
+
+static int mini_make(const char *log)
+{
+	static struct slot s[256];
+	char line[4096];
+	int running = 0, failed = 0;
+	open_jobserver();
+	/* As make does: never block in read, reap while waiting for a token. */
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		int i;
+		for (;;) {
+			reap(s, 256, &running, &failed, log);
+			for (i = 0; i < 256 && s[i].pid; i++)
+				;
+			if (i < 256)
+				break;
+			usleep(10000);
+		}
+		s[i].has_token = 0;
+		if (running > 0) {
+			/* Beyond the implicit token: wait for one, reaping meanwhile. */
+			for (;;) {
+				char c;
+				ssize_t r = read(rfd, &c, 1);
+				if (r == 1) {
+					s[i].has_token = 1;
+					s[i].tok = c;
+					break;
+				}
+				if (reap(s, 256, &running, &failed, log) && running == 0)
+					break;
+				struct pollfd p = { rfd, POLLIN, 0 };
+				poll(&p, 1, 10);
+			}
+		}
+		log_line(log, "start");
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+			_exit(127);
+		}
+		s[i].pid = pid;
+		running++;
+	}
+	while (running > 0) {
+		if (!reap(s, 256, &running, &failed, log))
+			usleep(10000);
+	}
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "make"))
+		return mini_make(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "take-and-die")) {
 		open_jobserver();
 		take();
