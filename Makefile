@@ -45,7 +45,7 @@ WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-form
 CFLAGS      ?= -O2 -g
 ALL_CFLAGS  := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
                -Iinclude -Isupervisor -I$(OUTPUT) $(PKG_CFLAGS)
-BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Iinclude -I$(OUTPUT) \
+BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Iinclude -I$(OUTPUT) \
                $(shell $(PKG_CONFIG) --cflags-only-I libbpf 2>/dev/null)
 DEPFLAGS     = -MMD -MP -MF $(@:.o=.d) -MT $@
 

@@ -254,7 +254,7 @@ static __always_inline void fill_event(struct track_event *e, __u32 type, const 
 	e->map_count = p->map_count;
 	e->peak_map_count = p->peak_map_count;
 	e->exit_code = 0;
-	e->_pad = 0;
+	e->flags = p->flags;
 	e->workload_rss_bytes = 0;
 }
 
@@ -278,23 +278,53 @@ static __always_inline void emit(__u32 type, const struct track_proc *p, const s
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Raise *peak to v; a few tries against concurrent raisers on other CPUs
+ * (each retry means another CPU raised it, so few are ever needed). */
+static __always_inline void raise_u64(__u64 *peak, __u64 v)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *peak;
+
+		if (v <= old || __sync_val_compare_and_swap(peak, old, v) == old)
+			return;
+	}
+}
+
+static __always_inline void raise_u32(__u32 *peak, __u32 v)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 old = *peak;
+
+		if (v <= old || __sync_val_compare_and_swap(peak, old, v) == old)
+			return;
+	}
+}
+
+/* The workload whose sums and peaks p's figures go into: none while p is a
+ * copy of an outsider's mm (TRACK_PROC_FORKED_IN). */
+static __always_inline struct track_workload *counted_workload(const struct track_proc *p)
+{
+	if (p->flags & TRACK_PROC_FORKED_IN)
+		return NULL;
+	return bpf_map_lookup_elem(&workloads, &p->workload);
+}
+
 /* Workload RSS moves by the process's delta; its peak and the alert follow. */
 static __always_inline void workload_add_rss(struct track_workload *w, const struct track_proc *p, __s64 delta)
 {
+	__u64 alert;
 	__s64 now;
 
 	if (!delta)
 		return;
-	/* The value an atomic add returns needs -mcpu=v3; a plain read after
-	 * the add is close enough for a peak. */
-	__sync_fetch_and_add(&w->rss_bytes, delta);
-	now = w->rss_bytes;
-	if (now > 0 && (__u64)now > w->peak_rss_bytes)
-		w->peak_rss_bytes = now;
-	if (delta > 0 && w->rss_alert_bytes && (__u64)now >= w->rss_alert_bytes) {
-		w->rss_alert_bytes = 0;
+	now = __sync_fetch_and_add(&w->rss_bytes, delta) + delta;
+	if (now > 0)
+		raise_u64(&w->peak_rss_bytes, now);
+	alert = w->rss_alert_bytes;
+	/* The alert disarms itself: whoever swaps it to 0 sends the one record. */
+	if (delta > 0 && alert && (__u64)now >= alert &&
+	    __sync_val_compare_and_swap(&w->rss_alert_bytes, alert, 0) == alert)
 		emit(TRACK_EV_RSS_ALERT, p, w, 0);
-	}
 }
 
 static __always_inline void proc_set_map_count(struct track_proc *p, struct track_workload *w, __u32 n)
@@ -336,7 +366,9 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	__u64 *cur;
 
 	if (w) {
-		__sync_fetch_and_add(&w->rss_bytes, -(__s64)p->rss_bytes);
+		/* A forked-in copy's RSS never went into the sum. */
+		if (!(p->flags & TRACK_PROC_FORKED_IN))
+			__sync_fetch_and_add(&w->rss_bytes, -(__s64)p->rss_bytes);
 		__sync_fetch_and_add(&w->nr_procs, -1);
 	}
 	if (report)
@@ -347,9 +379,9 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	bpf_map_delete_elem(&procs, &key);
 }
 
-/* Start tracking task's process under workload wid. */
+/* Start tracking task's process under workload wid (flags: TRACK_PROC_*). */
 static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
-							__u64 wid, __u64 cgroup, bool exact)
+							__u64 wid, __u64 cgroup, bool exact, __u32 flags)
 {
 	struct track_workload *w;
 	struct track_proc p = {}, *pp, *old;
@@ -362,6 +394,7 @@ static __always_inline struct track_proc *track_process(struct task_struct *task
 		return NULL;
 	p.version = TRACK_VERSION;
 	p.pid = tgid;
+	p.flags = flags;
 	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
 	p.workload = wid;
@@ -392,14 +425,33 @@ static __always_inline struct track_proc *track_process(struct task_struct *task
 	if (!pp)
 		return NULL;
 	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
-	__sync_fetch_and_add(&w->nr_procs, 1);
+	n = __sync_fetch_and_add(&w->nr_procs, 1) + 1;
 	__sync_fetch_and_add(&w->procs_started, 1);
-	n = w->nr_procs;
-	if (n > w->peak_concurrent)
-		w->peak_concurrent = n;
+	raise_u32(&w->peak_concurrent, n);
+	if (flags & TRACK_PROC_FORKED_IN) {
+		/* Its own figures only: they are the outsider's copy. */
+		proc_sync_rss(pp, mm, exact);
+		proc_set_map_count(pp, NULL, BPF_CORE_READ(mm, map_count));
+		return pp;
+	}
 	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
 	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
 	return pp;
+}
+
+/* Is the forking process (current: task_newtask runs in the parent) outside
+ * workload wid? Then the child's mm is a copy of an outsider's. */
+static __always_inline bool forked_from_outside(__u64 wid)
+{
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
+	struct track_proc *pp;
+	__u64 *pkey;
+
+	pkey = bpf_map_lookup_elem(&pids, &ptgid);
+	if (!pkey)
+		return true;
+	pp = bpf_map_lookup_elem(&procs, pkey);
+	return !pp || pp->pid != ptgid || pp->workload != wid;
 }
 
 SEC("tp_btf/task_newtask")
@@ -418,7 +470,8 @@ int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
 		return 0;
 	wid = find_workload(task, &cgroup);
 	if (wid)
-		track_process(task, mm, wid, cgroup, false);
+		track_process(task, mm, wid, cgroup, false,
+			      forked_from_outside(wid) ? TRACK_PROC_FORKED_IN : 0);
 	return 0;
 }
 
@@ -448,7 +501,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 				/* Not a new process: undo the counts track_process adds. */
 				__sync_fetch_and_add(&w->procs_started, -1);
 			}
-			np = track_process(task, mm, wid, cgroup, false);
+			np = track_process(task, mm, wid, cgroup, false, 0);
 			if (np)
 				emit(TRACK_EV_EXEC, np, w, 0);
 			return 0;
@@ -457,7 +510,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	wid = find_workload(task, &cgroup);
 	if (!wid)
 		return 0;
-	np = track_process(task, mm, wid, cgroup, false);
+	np = track_process(task, mm, wid, cgroup, false, 0);
 	if (np)
 		emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
 	return 0;
@@ -488,7 +541,7 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	p->rss_bytes = rss;
 	if (rss > p->peak_rss_bytes)
 		p->peak_rss_bytes = rss;
-	w = bpf_map_lookup_elem(&workloads, &p->workload);
+	w = counted_workload(p);
 	if (w)
 		workload_add_rss(w, p, v - old);
 	return 0;
@@ -512,7 +565,7 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
 		return 0;
 	n = mm->map_count;
 	if (n != p->map_count)
-		proc_set_map_count(p, bpf_map_lookup_elem(&workloads, &p->workload), n);
+		proc_set_map_count(p, counted_workload(p), n);
 	return 0;
 }
 
@@ -537,7 +590,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (!p)
 		return 0;
 	if (task->mm && task->mm->mm_users.counter > 0)
-		proc_set_map_count(p, bpf_map_lookup_elem(&workloads, &p->workload), task->mm->map_count);
+		proc_set_map_count(p, counted_workload(p), task->mm->map_count);
 	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
 	return 0;
 }
@@ -607,18 +660,19 @@ int sweep(struct bpf_iter__task *ctx)
 		p->sweep_gen = gen;
 		if (task->pid == tgid)
 			bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), task->comm);
-		w = bpf_map_lookup_elem(&workloads, &p->workload);
-		if (w) {
+		w = counted_workload(p);
+		if (w)
 			workload_add_rss(w, p, proc_sync_rss(p, mm, true));
-			if (mm->mm_users.counter > 0)
-				proc_set_map_count(p, w, mm->map_count);
-		}
+		else
+			proc_sync_rss(p, mm, true);
+		if (mm->mm_users.counter > 0)
+			proc_set_map_count(p, w, mm->map_count);
 		return 0;
 	}
 	if (task->signal->live.counter == 0)
 		return 0;
 	wid = find_workload(task, &cgroup);
 	if (wid)
-		track_process(task, mm, wid, cgroup, true);
+		track_process(task, mm, wid, cgroup, true, 0);
 	return 0;
 }

@@ -22,7 +22,7 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 1
+#define TRACK_VERSION 2
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
@@ -87,6 +87,12 @@ struct track_proc {
 };
 
 #define TRACK_PROC_MAP_ALERTED (1u << 0)
+/* Cloned into the workload by a process outside it (the workload's first
+ * process is a clone of supervise): until it execs, its mm is a copy of the
+ * outsider's, so its figures are its own but not the workload's — they are
+ * left out of the workload's RSS sum and peaks, and its exit record (if it
+ * never execs) is not the workload's either. Cleared by exec (a fresh entry). */
+#define TRACK_PROC_FORKED_IN   (1u << 1)
 
 enum track_event_type {
 	TRACK_EV_EXEC = 1,
@@ -112,6 +118,6 @@ struct track_event {
 	track_u32 map_count;
 	track_u32 peak_map_count;
 	track_s32 exit_code;        /* task->exit_code for TRACK_EV_EXIT */
-	track_u32 _pad;
+	track_u32 flags;            /* the process's TRACK_PROC_* flags */
 	track_u64 workload_rss_bytes; /* for TRACK_EV_RSS_ALERT */
 };

@@ -80,7 +80,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->version != TRACK_VERSION || e->workload != m->cgroup_id)
 		return 0;
 	B(m)->nr_events++;
-	if (e->type == TRACK_EV_EXIT) {
+	/* A process that exits without exec'ing after it was cloned in from
+	 * outside (supervise's own child when the exec failed) held a copy of
+	 * supervise's figures, not the workload's. */
+	if (e->type == TRACK_EV_EXIT && !(e->flags & TRACK_PROC_FORKED_IN)) {
 		proc_from_event(e, &p);
 		monitor_note_exit(m, &p);
 	} else if (e->type == TRACK_EV_RSS_ALERT) {
@@ -139,7 +142,9 @@ static int collect_one(uint64_t key, const struct track_proc *t, void *userdata)
 		return 0;
 	proc_from_map(t, &p);
 	c->r->nr_procs++;
-	if (p.map_count > c->r->map_count_max)
+	/* A copy of an outsider's mm (see TRACK_PROC_FORKED_IN) is listed with
+	 * its own figures but is not the workload's largest. */
+	if (!(t->flags & TRACK_PROC_FORKED_IN) && p.map_count > c->r->map_count_max)
 		c->r->map_count_max = p.map_count;
 	return c->add(c->userdata, &p);
 }
@@ -247,6 +252,7 @@ int monitor_bpf_open(struct monitor *m)
 	b->probes = (struct probes)PROBES_INIT;
 	m->backend = b;
 	m->ops = &bpf_ops;
+	probes_log_init();
 
 	/* This workload's own ring buffer: the probes look it up by cgroup id. */
 	b->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sv_events", 0, 0, RINGBUF_BYTES, NULL);

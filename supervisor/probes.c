@@ -36,12 +36,22 @@ const char *probes_pin_dir(void)
 	return e && *e == '/' ? e : DEFAULT_PIN_DIR;
 }
 
+/* libbpf's own messages. Quiet by default: the one line we log says what
+ * failed. -v (LOG_INFO) shows its warnings and notes, which hold the
+ * verifier's log when a program does not load; -v -v (LOG_DEBUG) everything,
+ * CO-RE relocations included. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* Quiet unless -v: the one line we log says what failed. */
-	if (log_get_level() < LOG_DEBUG)
+	enum log_level l = log_get_level();
+
+	if (l < LOG_INFO || (level == LIBBPF_DEBUG && l < LOG_DEBUG))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+void probes_log_init(void)
+{
+	libbpf_set_print(libbpf_print);
 }
 
 static void pin_path(char *buf, size_t size, const char *dir, const char *name)
@@ -150,6 +160,7 @@ static int open_pins(const char *dir, struct probes *ret)
 
 int probes_open_pinned(struct probes *ret)
 {
+	probes_log_init();
 	return open_pins(probes_pin_dir(), ret);
 }
 
@@ -176,7 +187,6 @@ static int load_and_pin(const char *dir)
 	uint32_t zero = 0;
 	int r;
 
-	libbpf_set_print(libbpf_print);
 	obj = track_bpf__open();
 	if (!obj)
 		return log_errno(-errno, "monitor: opening the BPF object failed: %m");
@@ -343,6 +353,7 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	size_t left;
 	int r;
 
+	probes_log_init();
 	r = ensure_bpffs(dir, parent, sizeof(parent));
 	if (r < 0)
 		return r;
@@ -422,6 +433,7 @@ int probes_gc(void)
 	size_t left;
 	int r;
 
+	probes_log_init();
 	snprintf(parent, sizeof(parent), "%s", dir);
 	*strrchr(parent, '/') = '\0';
 	if (access(dir, F_OK) < 0)

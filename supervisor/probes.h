@@ -19,6 +19,9 @@ struct probes {
 #define PROBES_INIT { -1, -1, -1, -1, -1, -1 }
 
 const char *probes_pin_dir(void);
+/* Route libbpf's messages through supervise's log level (quiet; -v: warnings
+ * and the verifier log; -v -v: debug). Called by every entry point below. */
+void probes_log_init(void);
 /* Load or reuse the pinned set, drop registrations of dead supervisors, and
  * register cgroup_id (owned by this process) with events_fd as its ring
  * buffer. 0 or -errno (logged). */

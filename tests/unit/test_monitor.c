@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -392,6 +393,42 @@ static unsigned count_progs(void)
 	return n;
 }
 
+/* The ids of the programs behind our pinned links, as one string ("" when
+ * the set is not pinned). The same string after another monitor opened means
+ * it reused the set rather than loading its own. (A host-wide program count
+ * is only meaningful where nobody else loads programs meanwhile: the vm lane.) */
+static void pinned_prog_ids(char *ret, size_t size)
+{
+	static const char *const links[] = { "link_newtask", "link_exec", "link_rss_stat",
+					     "link_mmap_unlock", "link_exit", "link_sweep" };
+	size_t off = 0;
+
+	ret[0] = '\0';
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+		char path[PATH_MAX];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", pins, links[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			off += snprintf(ret + off, size - off, "%s%u", off ? "," : "", info.prog_id);
+		close(fd);
+	}
+}
+
+/* Host-wide program counts are exact only where nothing else loads programs
+ * meanwhile (the vm lane sets SV_TEST_QUIET_HOST=1). */
+static bool quiet_host(void)
+{
+	const char *e = getenv("SV_TEST_QUIET_HOST");
+
+	return e && *e == '1';
+}
+
 /* --- map_count --------------------------------------------------------------- */
 
 static void check_map_count(enum monitor_backend b, int sweep_ms)
@@ -676,6 +713,89 @@ Test(monitor, procfs_exec_child_tracked_under_new_comm)
 	check_exec(MONITOR_PROCFS);
 }
 
+/* The workload's first process is cloned from outside it (here from this
+ * test process, as supervise clones it): until it execs, its mm is a copy of
+ * ours. Give ours many more mappings than the program it execs, and the
+ * workload's peak must still be that program's, under its comm and pid. */
+Test(monitor, bpf_exec_drops_the_pre_exec_copy_from_the_workload_peak)
+{
+	enum { OURS = 3000 };
+	char leaf[PATH_MAX];
+	char *argv[] = { (char *)helper("maps-test"), "10", "--wait", NULL };
+	long page = sysconf(_SC_PAGESIZE);
+	const struct proc_reading *p;
+	struct monitor *m;
+	struct child c;
+	struct reading r;
+	uint32_t want, peak_lines, ours;
+	char *area;
+
+	need_bpf();
+	/* OURS separate mappings in this process (alternating protections: no
+	 * merging), inherited by the clone until it execs. */
+	area = mmap(NULL, OURS * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(area != MAP_FAILED);
+	for (int i = 1; i < OURS; i += 2)
+		mprotect(area + i * page, page, PROT_READ);
+	ours = maps_lines(getpid());
+	cr_assert(ours > OURS, "this process has %u mappings", ours);
+
+	m = open_monitor(MONITOR_BPF, mkleaf("copy", leaf, sizeof(leaf)), -1);
+	c = spawn(leaf, argv);
+	wait_step(&c, 1);
+	want = maps_lines(c.pid);
+	cr_assert_eq(monitor_read(m, &r), 0);
+	p = find_proc(&r, c.pid, false);
+	cr_assert(p, "the exec'd process is not tracked");
+	cr_expect_str_eq(p->comm, "maps-test");
+	cr_expect_eq(p->peak_map_count, want, "the process's own peak %u != %u lines of its maps after exec",
+		     p->peak_map_count, want);
+	cr_log_info("pre-exec copy: %u mappings; maps-test: %u; workload peak %u held by %s (pid %u)",
+		    ours, want, r.peak_map_count, r.peak_map_comm, r.peak_map_pid);
+	cr_expect_eq(r.peak_map_count, want, "workload peak %u (held by %s, pid %u): want maps-test's %u, not the "
+		     "pre-exec copy's %u", r.peak_map_count, r.peak_map_comm, r.peak_map_pid, want, ours);
+	cr_expect_str_eq(r.peak_map_comm, "maps-test");
+	cr_expect_eq(r.peak_map_pid, (uint32_t)c.pid);
+	cr_expect_eq(r.map_count_max, want);
+	advance(&c);
+	wait_step(&c, 2);
+	peak_lines = want;
+	advance(&c);
+	cr_assert_eq(finish(&c), 0);
+	cr_assert_eq(monitor_read_final(m, &r), 0);
+	cr_expect_eq(r.peak_map_count, peak_lines);
+	cr_expect_str_eq(r.peak_map_comm, "maps-test");
+	cr_expect_eq(r.procs_started, 1, "an exec is not a new process: %u started", r.procs_started);
+	p = find_proc(&r, c.pid, true);
+	cr_assert(p, "no exit record for pid %d", c.pid);
+	cr_expect_str_eq(p->comm, "maps-test");
+	cr_expect_eq(count_pid(&r, c.pid), 1, "one exit record, not one per image");
+	monitor_close(m);
+	munmap(area, OURS * page);
+}
+
+/* A clone from outside that never execs (supervise's child when the command
+ * is not found) leaves no exit record and no figures in the workload. */
+Test(monitor, bpf_clone_that_never_execs_is_not_the_workloads)
+{
+	char leaf[PATH_MAX];
+	char *argv[] = { "/nonexistent/sv-test-no-such-program", NULL };
+	struct monitor *m;
+	struct child c;
+	struct reading r;
+
+	need_bpf();
+	m = open_monitor(MONITOR_BPF, mkleaf("noexec", leaf, sizeof(leaf)), -1);
+	c = spawn(leaf, argv);
+	cr_assert_eq(WEXITSTATUS(finish(&c)), 127);
+	cr_assert_eq(monitor_read_final(m, &r), 0);
+	cr_expect_eq(r.peak_map_count, 0, "peak %u held by %s", r.peak_map_count, r.peak_map_comm);
+	cr_expect_eq(r.peak_rss_bytes, 0);
+	cr_expect_eq(count_pid(&r, c.pid), 0, "an exit record of the copy of this process");
+	cr_expect_eq(r.nr_procs, 0);
+	monitor_close(m);
+}
+
 static void check_nested(enum monitor_backend b)
 {
 	char leaf[PATH_MAX], deep[PATH_MAX];
@@ -749,6 +869,7 @@ Test(monitor, bpf_concurrent_monitors_see_only_their_own)
 	struct monitor *m[NR_CONCURRENT];
 	struct child c[NR_CONCURRENT];
 	char leaf[NR_CONCURRENT][PATH_MAX];
+	char ids_one[256] = "", ids[256];
 	unsigned progs_one = 0;
 
 	need_bpf();
@@ -758,11 +879,18 @@ Test(monitor, bpf_concurrent_monitors_see_only_their_own)
 
 		snprintf(name, sizeof(name), "w%d", i);
 		m[i] = open_monitor(MONITOR_BPF, mkleaf(name, leaf[i], sizeof(leaf[i])), -1);
-		if (i == 0)
+		pinned_prog_ids(ids, sizeof(ids));
+		if (i == 0) {
 			progs_one = count_progs();
-		else
-			cr_expect_eq(count_progs(), progs_one, "monitor %d loaded programs: %u, was %u",
-				     i + 1, count_progs(), progs_one);
+			snprintf(ids_one, sizeof(ids_one), "%s", ids);
+			cr_assert(strchr(ids_one, ','), "no probe set pinned in %s: programs '%s'", pins, ids_one);
+		} else {
+			cr_expect_str_eq(ids, ids_one, "monitor %d: pinned programs %s, after the first %s",
+					 i + 1, ids, ids_one);
+			if (quiet_host())
+				cr_expect_eq(count_progs(), progs_one, "monitor %d: loaded programs %u, was %u",
+					     i + 1, count_progs(), progs_one);
+		}
 		/* Different sizes so that a figure in the wrong workload shows. */
 		snprintf(mib, sizeof(mib), "%d", 8 + 4 * i);
 		c[i] = spawn(leaf[i], argv);

@@ -10,7 +10,8 @@
 #   OUTPUT              build directory holding supervise and tests/helpers/* (build)
 #   VM_KERNEL           a vmlinuz to boot instead of Debian's cloud kernel
 #   VM_TIMEOUT          hard limit in seconds for the whole qemu run (300)
-#   VM_SMP, VM_MEM      guest CPUs (2) and memory in MiB (1024)
+#   VM_SMP, VM_MEM      guest CPUs (2) and memory in MiB (2048: the monitor's
+#                       tests run 20 workloads of 8..84 MiB at once)
 #   VM_CASES            only run the guest cases whose file name contains this
 #
 # Prints each VMTEST line the guest reports, then "vm: N passed, M failed"
@@ -23,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 OUTPUT=${OUTPUT:-build}
 VM_TIMEOUT=${VM_TIMEOUT:-300}
 VM_SMP=${VM_SMP:-2}
-VM_MEM=${VM_MEM:-1024}
+VM_MEM=${VM_MEM:-2048}
 vmdir=$OUTPUT/vm
 log=$vmdir/console.log
 
@@ -113,7 +114,7 @@ echo "vm: kernel $(basename "$kernel")"
 # --- initramfs -----------------------------------------------------------------
 root=$vmdir/initramfs
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc,vm,test/bin} || die "cannot create $root"
+mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc,vm,test/bin,test/unit} || die "cannot create $root"
 cp "$busybox" "$root/bin/busybox" || die "cannot copy busybox"
 ln -s busybox "$root/bin/sh"
 
@@ -125,6 +126,15 @@ done
 for f in "${bins[@]}"; do
 	cp "$f" "$root/test/bin/" || die "cannot copy $f"
 done
+# The monitor's accuracy tests (criterion) run in the guest too: they find the
+# helpers at ../helpers from their own path, so /test/helpers names /test/bin.
+unit_bins=()
+for t in test_monitor; do
+	[ -x "$OUTPUT/tests/unit/$t" ] || die "$OUTPUT/tests/unit/$t is not built (make OUTPUT=$OUTPUT test-bins)"
+	cp "$OUTPUT/tests/unit/$t" "$root/test/unit/" || die "cannot copy $t"
+	unit_bins+=("$OUTPUT/tests/unit/$t")
+done
+ln -s bin "$root/test/helpers"
 
 # The shared libraries each binary needs, the dynamic loader included, at the
 # paths ldd resolves them to (the loader looks there first).
@@ -136,7 +146,7 @@ copy_libs() {
 		cp -L "$lib" "$root$lib" || die "cannot copy $lib (needed by $1)"
 	done
 }
-for f in "${bins[@]}"; do
+for f in "${bins[@]}" "${unit_bins[@]}"; do
 	copy_libs "$f"
 done
 # A loader cache naming those directories, so the guest finds libraries even
