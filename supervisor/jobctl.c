@@ -67,6 +67,7 @@ struct jobctl {
 	uint64_t last_audit_ns;
 	int audit_prev_lost;
 	unsigned audit_prev_held;
+	int audit_agree;      /* audits in a row that found the same loss */
 
 	char tokens_line[64];
 	FILE *decision_log;
@@ -391,50 +392,101 @@ static int holds_jobserver(const struct jobctl *jc, pid_t pid)
 	return 0;
 }
 
+struct audit_proc {
+	pid_t pid, ppid;
+	char comm[16];
+};
+
+/* Every process in the leaf and below, from cgroup.procs (authoritative, unlike
+ * a reading that may lag an exec or an exit), with ppid and comm from
+ * /proc/PID/stat. Returns the count, or -1 when it cannot be read whole. */
+static int cgroup_procs(const char *cg, struct audit_proc *ret, int n, int cap, int depth)
+{
+	char path[PATH_MAX + 32], buf[512];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f || depth > 16)
+		return -1;
+	int pid;
+	while (fscanf(f, "%d", &pid) == 1) {
+		if (n == cap)
+			return -1;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+			continue;   /* gone since: it holds nothing any more */
+		char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
+		int ppid;
+		if (!open_ || !close_ || sscanf(close_ + 2, "%*c %d", &ppid) != 1)
+			return -1;
+		*close_ = '\0';
+		ret[n] = (struct audit_proc){ .pid = pid, .ppid = ppid };
+		snprintf(ret[n].comm, sizeof(ret[n].comm), "%s", open_ + 1);
+		n++;
+	}
+	_cleanup_closedir_ DIR *d = opendir(cg);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", cg, de->d_name);
+			n = cgroup_procs(path, ret, n, cap, depth + 1);
+			if (n < 0)
+				return -1;
+		}
+	return n;
+}
+
 /* Re-minting (docs/jobserver.md): tokens held = pool - in pipe. Every live
  * process with the jobserver open is a possible holder; make holds one token
  * per running child beyond its implicit one, shells hold none. When every
  * holder is of a known kind, held - (what they hold) tokens went with
- * processes that died holding them. Seen the same in two audits in a row (no
- * token in flight between a read and a fork), they are re-minted. */
-static void audit(struct jobctl *jc, const struct reading *r, uint64_t now)
+ * processes that died holding them. Seen the same in three audits in a row
+ * (not a token in flight between a read and a fork, or between a child's exit
+ * and make writing its token back), they are re-minted. */
+static void audit(struct jobctl *jc, uint64_t now)
 {
+	static struct audit_proc ap[MAX_PROCS];
+
 	if (now - jc->last_audit_ns < AUDIT_MS * 1000000ull)
 		return;
 	jc->last_audit_ns = now;
 	int in = jobserver_in_pipe(&jc->js);
-	if (in < 0 || jc->js.pool <= (unsigned)in) {
-		jc->audit_prev_lost = 0;
+	int n = in < 0 || jc->js.pool <= (unsigned)in ? -1 : cgroup_procs(jc->cgroup, ap, 0, MAX_PROCS, 0);
+	if (n < 0) {
+		jc->audit_agree = 0;
 		return;
 	}
 	unsigned held = jc->js.pool - (unsigned)in;
 	long justified = 0;
-	for (size_t i = 0; i < jc->nr_px; i++) {
-		const struct proc_ix *p = &jc->px[i];
-		int h = holds_jobserver(jc, p->pid);
+	for (int i = 0; i < n; i++) {
+		int h = holds_jobserver(jc, ap[i].pid);
 		if (h == 0)
 			continue;
 		unsigned children = 0;
-		for (size_t k = 0; k < jc->nr_px; k++)
-			children += jc->px[k].ppid == p->pid;
-		int k = h < 0 ? -1 : known_holding(comm_of(r, p), children);
+		for (int k = 0; k < n; k++)
+			children += ap[k].ppid == ap[i].pid;
+		int k = h < 0 ? -1 : known_holding(ap[i].comm, children);
 		if (k < 0) {
 			/* rustc, a script reading tokens itself: cannot tell. */
-			jc->audit_prev_lost = 0;
+			jc->audit_agree = 0;
 			return;
 		}
 		justified += k;
 	}
 	int lost = (long)held > justified ? (int)((long)held - justified) : 0;
-	if (lost > 0 && lost == jc->audit_prev_lost && held == jc->audit_prev_held) {
+	if (lost > 0 && lost == jc->audit_prev_lost && held == jc->audit_prev_held)
+		jc->audit_agree++;
+	else
+		jc->audit_agree = lost > 0 ? 1 : 0;
+	jc->audit_prev_lost = lost;
+	jc->audit_prev_held = held;
+	if (jc->audit_agree >= 3) {
 		log_info("jobserver: %d token%s went with processes that died holding them: re-minting", lost,
 			 lost == 1 ? "" : "s");
 		jobserver_forget(&jc->js, (unsigned)lost);
 		jc->reminted += (unsigned)lost;
-		lost = 0;
+		jc->audit_agree = 0;
+		jc->audit_prev_lost = 0;
 	}
-	jc->audit_prev_lost = lost;
-	jc->audit_prev_held = held;
 }
 
 static void kill_workload(struct jobctl *jc, const struct reading *r)
@@ -557,7 +609,7 @@ int jobctl_step(struct jobctl *jc)
 	decide_apply(jc, r.rss_bytes, &r, 0);
 	if (jc->killed)
 		return 0;
-	audit(jc, &r, now);
+	audit(jc, now);
 	write_tokens_file(jc);
 	return 0;
 }
