@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Jobserver benchmarks behind docs/performance.md (run as root, from the top):
 
-  bench/jobserver.py build [--budget-mib 4096] [--quick]
+  bench/jobserver.py build [--budget-mib 4096] [--quick] [--light-hold 2] [--heavy-hold 4]
       The memory-capped synthetic build: 60 jobs (52 light of 50-200 MiB held
-      1 s, 8 heavy of 1-1.5 GiB held 2 s, interleaved), fixed make -jN, the
+      2 s, 8 heavy of 1-1.5 GiB held 4 s, interleaved), fixed make -jN, the
       "size -j from free memory at start" wrapper, and supervise --jobs
       (cold and warm footprint cache), all in one run. Makespan, peak summed
       RSS, ratios against the memory-time lower bound and the best fixed -j
@@ -83,13 +83,13 @@ def pct(xs, p):
 
 # ---- memory-capped build -----------------------------------------------------
 
-def build_jobs():
+def build_jobs(light_hold, heavy_hold):
     jobs = []
     for i in range(60):
         if i % 8 == 3:
-            jobs.append(("lto1", 1024 + (i * 131) % 512, 2))
+            jobs.append(("lto1", 1024 + (i * 131) % 512, heavy_hold))
         else:
-            jobs.append(("cc1", 50 + (i * 37) % 151, 1))
+            jobs.append(("cc1", 50 + (i * 37) % 151, light_hold))
     return jobs
 
 
@@ -105,7 +105,7 @@ def write_makefile(d, jobs):
 
 def bench_build(a):
     budget = a.budget_mib * MIB
-    jobs = build_jobs()
+    jobs = build_jobs(a.light_hold, a.heavy_hold)
     lb = sum(mib * hold for _, mib, hold in jobs) / a.budget_mib
     e = Env("build")
     rows = []
@@ -230,6 +230,8 @@ def main():
     b = sub.add_parser("build")
     b.add_argument("--budget-mib", type=int, default=4096)
     b.add_argument("--quick", action="store_true", help="skip make -j1")
+    b.add_argument("--light-hold", type=int, default=2, help="seconds a light job holds its memory")
+    b.add_argument("--heavy-hold", type=int, default=4, help="seconds a heavy job holds its memory")
     r = sub.add_parser("reaction")
     r.add_argument("--cycles", type=int, default=1000)
     r.add_argument("--poll-cycles", type=int, default=300)
