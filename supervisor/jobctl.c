@@ -70,6 +70,8 @@ struct jobctl {
 	int audit_agree;      /* audits in a row that found the same loss */
 
 	char tokens_line[64];
+	uint64_t status_ns;       /* last live status line */
+	bool status_shown;
 	FILE *decision_log;
 };
 
@@ -580,6 +582,28 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	}
 }
 
+/* The live status on a terminal, at most 4 times a second: jobs running /
+ * target, memory vs budget, paused jobs. Carriage return, no newline: the
+ * workload's next line overwrites it. */
+static void status_line(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	if (!jc->cfg.status_line || now - jc->status_ns < 250000000ull)
+		return;
+	jc->status_ns = now;
+	unsigned paused = 0;
+	for (size_t k = 0; k < jc->nr_jobs; k++)
+		paused += jc->jobs[k].paused;
+	char a[32], b[32];
+	if (jc->cfg.budget_bytes)
+		fprintf(stderr, "\rsupervise: jobs %zu/%u, memory %s of %s, %u paused\033[K\r", jc->nr_jobs, jc->target,
+			format_bytes(r->rss_bytes, a, sizeof(a)), format_bytes(jc->cfg.budget_bytes, b, sizeof(b)),
+			paused);
+	else
+		fprintf(stderr, "\rsupervise: jobs %zu/%u, memory %s\033[K\r", jc->nr_jobs, jc->target,
+			format_bytes(r->rss_bytes, a, sizeof(a)));
+	jc->status_shown = true;
+}
+
 int jobctl_step(struct jobctl *jc)
 {
 	struct reading r;
@@ -611,6 +635,7 @@ int jobctl_step(struct jobctl *jc)
 		return 0;
 	audit(jc, now);
 	write_tokens_file(jc);
+	status_line(jc, &r, now);
 	return 0;
 }
 
@@ -626,11 +651,15 @@ void jobctl_resume_all(struct jobctl *jc)
 		}
 }
 
-void jobctl_summary(const struct jobctl *jc, struct jobs_summary *ret)
+void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret)
 {
 	*ret = (struct jobs_summary){ .style = "none" };
 	if (!jc)
 		return;
+	/* The run is over: the live status line gives way to the summary. */
+	if (jc->status_shown)
+		fputs("\r\033[K", stderr);
+	jc->status_shown = false;
 	ret->style = jobserver_style_name(jc->style);
 	ret->tokens_min = jc->tokens_min;
 	ret->tokens_max = jc->tokens_max;
@@ -644,6 +673,8 @@ void jobctl_close(struct jobctl *jc)
 		return;
 	if (jc->mon)
 		monitor_on_exit(jc->mon, NULL, NULL);
+	if (jc->status_shown)
+		fputs("\r\033[K", stderr);
 	footprint_save(&jc->fp);
 	jobserver_close(&jc->js);
 	closep(&jc->timer_fd);

@@ -25,6 +25,7 @@ struct jobctl_config {
 	enum js_style style;          /* JS_AUTO: from the command */
 	uint64_t budget_bytes;        /* --mem resolved, 0: none */
 	bool kernel_enforces;         /* memory.max is set: never kill, the kernel does */
+	bool status_line;             /* stderr is a terminal: a live one-line status */
 };
 
 struct jobs_summary {
@@ -44,7 +45,8 @@ int jobctl_fd(const struct jobctl *jc);
 int jobctl_step(struct jobctl *jc);
 void jobctl_resume_all(struct jobctl *jc);
 bool jobctl_killed(const struct jobctl *jc);
-void jobctl_summary(const struct jobctl *jc, struct jobs_summary *ret);
+/* Also ends the live status line, before the summary is printed. */
+void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret);
 /* What the kernel does not enforce, supervise does (the summary's enforced_by). */
 bool jobctl_enforces(const struct jobctl *jc);
 void jobctl_close(struct jobctl *jc);

@@ -221,6 +221,7 @@ static int setup(struct run *r)
 			.style = c->jobserver_style,
 			.budget_bytes = r->limits.memory_max,
 			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0,
+			.status_line = !c->quiet && isatty(STDERR_FILENO),
 		};
 		if ((ret = jobctl_open(&jcfg, c->argv, r->run_dir, r->cg.path, r->mon, &r->jc)) < 0)
 			return ret;
