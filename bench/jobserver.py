@@ -13,8 +13,8 @@
       Time from the workload crossing a threshold to the decision being
       applied (a token taken home), bpf backend vs the 100 ms procfs poller.
 
-Everything runs in a private cgroup v2 subtree, runtime directory and
-footprint cache, all removed at the end. Never run from `make check`.
+Everything runs in a private cgroup v2 subtree, runtime directory, footprint
+cache and BPF pin directory, all removed at the end. Never run from `make check`.
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -38,8 +38,12 @@ class Env:
         self.base = os.path.join(v2_mount(), "sv-bench-%s-%d" % (name, os.getpid()))
         os.mkdir(self.base)
         self.tmp = tempfile.mkdtemp(prefix="sv-bench-%s-" % name)
+        # A probe set of our own: a supervise of another TRACK_VERSION started
+        # meanwhile on this host would replace the shared one under our runs.
+        self.pins = "/sys/fs/bpf/sv-bench-%s-%d" % (name, os.getpid())
         self.env = dict(os.environ, SUPERVISE_RUNTIME_DIR=os.path.join(self.tmp, "rt"),
-                        SUPERVISE_CACHE_DIR=os.path.join(self.tmp, "cache"))
+                        SUPERVISE_CACHE_DIR=os.path.join(self.tmp, "cache"),
+                        SUPERVISE_BPF_PIN_DIR=self.pins)
         os.mkdir(os.path.join(self.tmp, "rt"))
         for k in ("MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"):
             self.env.pop(k, None)
@@ -74,6 +78,10 @@ class Env:
             except OSError:
                 time.sleep(0.05)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.path.isdir(self.pins):
+            for f in os.listdir(self.pins):
+                os.unlink(os.path.join(self.pins, f))
+            os.rmdir(self.pins)
 
 
 def pct(xs, p):

@@ -51,7 +51,13 @@ void footprint_learn(struct footprints *t, const char *comm, uint64_t peak)
 		t->dirty = true;
 		return;
 	}
-	f->ewma_bytes = f->ewma_bytes - f->ewma_bytes / 4 + peak / 4;
+	/* A running mean over about the last 16 peaks: the first few count
+	 * fully (a plain mean), later ones with weight 1/16, so one heavy
+	 * job among light ones moves the average job by its share, not by
+	 * a quarter of the difference. */
+	uint32_t w = f->count + 1 < 16 ? f->count + 1 : 16;
+	f->ewma_bytes = peak >= f->ewma_bytes ? f->ewma_bytes + (peak - f->ewma_bytes) / w
+					      : f->ewma_bytes - (f->ewma_bytes - peak) / w;
 	/* The largest peak fades toward the average, so one freak run does not
 	 * size every later build; a new larger peak takes over at once. */
 	f->max_bytes = peak > f->max_bytes ? peak : f->max_bytes - (f->max_bytes - f->ewma_bytes) / 8;
