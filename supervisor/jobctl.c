@@ -62,6 +62,7 @@ struct jobctl {
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_armed, alert_seen_ns;
 	bool killed;
+	bool stopping;            /* a signal was forwarded: no more pauses */
 
 	/* re-minting audit */
 	uint64_t last_audit_ns;
@@ -527,6 +528,9 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 				.nr_jobs = jc->nr_jobs };
 	struct gov_decision d;
 	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+	/* The workload was told to stop: a paused job could not act on it. */
+	if (jc->stopping && d.action == GOV_PAUSE)
+		d.action = GOV_NONE;
 
 	switch (d.action) {
 	case GOV_PAUSE:
@@ -643,7 +647,9 @@ void jobctl_resume_all(struct jobctl *jc)
 {
 	if (!jc)
 		return;
-	/* A stopped job keeps a forwarded SIGINT/SIGTERM pending: let it act. */
+	/* A stopped job keeps a forwarded SIGINT/SIGTERM pending: let it act,
+	 * and pause none from now on. */
+	jc->stopping = true;
 	for (size_t k = 0; k < jc->nr_jobs; k++)
 		if (jc->jobs[k].paused) {
 			jc->jobs[k].paused = false;

@@ -279,7 +279,9 @@ static int loop(struct run *r)
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
-			if (si.ssi_signo != SIGWINCH)
+			/* A stopped job could not act on a request to end. */
+			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
+			    si.ssi_signo == SIGQUIT)
 				jobctl_resume_all(r->jc);
 			/* The terminal sends interrupt, quit, hangup and resize (SI_KERNEL) to
 			 * the whole foreground process group: the workload, in ours,

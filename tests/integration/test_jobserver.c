@@ -401,3 +401,33 @@ static void cargo_run(const char *style, const char *jobs, int want_max)
  * them and --jobs 3 runs 3 (more than this host's CPUs when it has 2). */
 Test(jobserver, cargo_pipe_style_one_job) { cargo_run("pipe", "1", 1); }
 Test(jobserver, cargo_fifo_style_three_jobs) { cargo_run("fifo", "3", 3); }
+
+/* Where the kernel does not enforce memory (hybrid hosts), supervise kills at
+ * the budget when nothing is left to pause: exit 137, and a message naming
+ * the budget, the peak and the largest process. */
+Test(jobserver, kill_at_the_budget_when_nothing_can_be_paused)
+{
+	if (h_base_has_controller("memory"))
+		cr_skip_test("the kernel enforces memory.max below %s: it OOM-kills, not supervise", H.base);
+	private_cache();
+	char *sum = h_strf("%s/s.json", H.scratch);
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "--mem", "256MiB", "--jobs", "2",
+		"--", h_helper("memhog"), "600", "10");
+	h_finish(&p, 60);
+	if (h_exited_with(&p, 125) && strstr(p.err.data, "monitor:"))
+		cr_skip_test("needs the bpf backend, which did not load here: %s", p.err.data);
+	H_ASSERT_EXIT(&p, 137);
+	H_ASSERT(&p, strstr(p.err.data, "budget 256MiB") && strstr(p.err.data, "peak") && strstr(p.err.data, "memhog"),
+		 "the message should name the budget, the peak and the process");
+	/* Killed as it crossed: well before it touched 600 MiB. */
+	struct json_object *o = summary(sum, &p);
+	int64_t peak = jint(o, "memory", "peak_rss_bytes");
+	H_ASSERT(&p, peak >= 256ll << 20 && peak < 320ll << 20, "peak %" PRId64 " MiB: want in [256, 320) MiB",
+		 peak >> 20);
+	H_ASSERT(&p, !strcmp(jstr(o, "memory", "enforced_by"), "supervise"), "enforced_by %s",
+		 jstr(o, "memory", "enforced_by"));
+	json_object_put(o);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+}
