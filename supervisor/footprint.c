@@ -51,11 +51,11 @@ void footprint_learn(struct footprints *t, const char *comm, uint64_t peak)
 		t->dirty = true;
 		return;
 	}
-	/* A running mean over about the last 16 peaks: the first few count
-	 * fully (a plain mean), later ones with weight 1/16, so one heavy
-	 * job among light ones moves the average job by its share, not by
-	 * a quarter of the difference. */
-	uint32_t w = f->count + 1 < 16 ? f->count + 1 : 16;
+	/* A running mean over about the last 64 peaks: the first ones count
+	 * fully (a plain mean), later ones with weight 1/64, so heavy jobs
+	 * that happen to finish last do not pull the average job up by much
+	 * more than their share. */
+	uint32_t w = f->count + 1 < 64 ? f->count + 1 : 64;
 	f->ewma_bytes = peak >= f->ewma_bytes ? f->ewma_bytes + (peak - f->ewma_bytes) / w
 					      : f->ewma_bytes - (f->ewma_bytes - peak) / w;
 	/* The largest peak fades toward the average, so one freak run does not

@@ -15,7 +15,7 @@
 
 struct footprint {
 	char comm[FOOTPRINT_COMM_LEN];
-	uint64_t ewma_bytes;      /* mean of exit peaks (weight 1/n, at least 1/16 for the newest) */
+	uint64_t ewma_bytes;      /* mean of exit peaks (weight 1/n, at least 1/64 for the newest) */
 	uint64_t max_bytes;       /* largest exit peak seen (decays as ewma does) */
 	uint32_t count;
 };
