@@ -85,30 +85,66 @@ struct mm_struct___old {
 	struct mm_rss_stat___old rss_stat;
 } __attribute__((preserve_access_index));
 
-extern const unsigned long this_cpu_off __ksym __weak;
+/* A one-slot per-CPU array whose only use is to learn each CPU's per-CPU
+ * offset: the address a per-CPU lookup returns minus the array's unrelocated
+ * per-CPU pointer. (The kernel's own __per_cpu_offset and this_cpu_off are
+ * not resolvable here: no KALLSYMS_ALL.) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_offset_probe SEC(".maps");
+
+/* Scratch space to copy the head of cpu_offset_probe's struct bpf_array into
+ * (a map pointer cannot be offset in BPF; a copy of it can). */
+#define ARRAY_HEAD_MAX 480
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[ARRAY_HEAD_MAX + 8]);
+} array_head SEC(".maps");
+
+/* The unrelocated per-CPU pointer of cpu_offset_probe's only slot. */
+static __noinline void *cpu_offset_base(void)
+{
+	__u32 off = bpf_core_field_offset(struct bpf_array, pptrs);
+	__u32 zero = 0;
+	char *buf;
+
+	buf = bpf_map_lookup_elem(&array_head, &zero);
+	if (!buf || off > ARRAY_HEAD_MAX)
+		return NULL;
+	if (bpf_probe_read_kernel(buf, off + 8, &cpu_offset_probe))
+		return NULL;
+	return *(void **)(buf + off);
+}
 
 static __always_inline bool old_rss_layout(void)
 {
 	return bpf_core_type_exists(struct mm_rss_stat___old);
 }
 
-/* The counter the kernel keeps for the mm, in pages: on 6.2+ the
- * percpu_counter's global count, which lags the true value by at most
- * nr_cpus * batch pages (batch = max(32, 2 * nr_cpus)); the sweep sums the
- * per-CPU parts for the exact figure. */
-static __always_inline long mm_counter_fast(struct mm_struct *mm, int member)
+/* The readers of each layout are separate (noinline) functions: the reader
+ * of the layout the running kernel lacks holds a failed CO-RE relocation,
+ * which is harmless only if it sits in code the verifier proves dead. Inlined,
+ * clang hoists the relocated offsets above the layout test. */
+static __noinline long rss_counter_old(struct mm_struct *mm, int member)
 {
-	if (old_rss_layout()) {
-		struct mm_struct___old *o = (void *)mm;
+	struct mm_struct___old *o = (void *)mm;
 
-		switch (member) {
-		case 0: return BPF_CORE_READ(o, rss_stat.count[0].counter);
-		case 1: return BPF_CORE_READ(o, rss_stat.count[1].counter);
-		case 2: return BPF_CORE_READ(o, rss_stat.count[2].counter);
-		case 3: return BPF_CORE_READ(o, rss_stat.count[3].counter);
-		}
-		return 0;
+	switch (member) {
+	case 0: return BPF_CORE_READ(o, rss_stat.count[0].counter);
+	case 1: return BPF_CORE_READ(o, rss_stat.count[1].counter);
+	case 2: return BPF_CORE_READ(o, rss_stat.count[2].counter);
+	case 3: return BPF_CORE_READ(o, rss_stat.count[3].counter);
 	}
+	return 0;
+}
+
+static __noinline long rss_counter_new(struct mm_struct *mm, int member)
+{
 	switch (member) {
 	case 0: return BPF_CORE_READ(mm, rss_stat[0].count);
 	case 1: return BPF_CORE_READ(mm, rss_stat[1].count);
@@ -120,42 +156,56 @@ static __always_inline long mm_counter_fast(struct mm_struct *mm, int member)
 
 struct cpu_sum_ctx {
 	__s32 *counters;
+	void *base;                 /* cpu_offset_probe's per-CPU pointer */
 	long sum;
 };
 
 static long cpu_sum_one(__u32 cpu, void *data)
 {
 	struct cpu_sum_ctx *c = data;
-	const unsigned long *off;
+	__u32 zero = 0;
+	void *slot;
+	unsigned long addr;
 	__s32 v = 0;
 
-	off = bpf_per_cpu_ptr(&this_cpu_off, cpu);
-	if (!off)
+	slot = bpf_map_lookup_percpu_elem(&cpu_offset_probe, &zero, cpu);
+	if (!slot)
 		return 1;
-	bpf_probe_read_kernel(&v, sizeof(v), (void *)c->counters + *off);
+	/* Copy the slot's address out as a plain number: the verifier does not
+	 * allow arithmetic on a map value pointer with an unknown operand. */
+	bpf_probe_read_kernel(&addr, sizeof(addr), &slot);
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)((unsigned long)c->counters + (addr - (unsigned long)c->base)));
 	c->sum += v;
 	return 0;
 }
 
 /* What percpu_counter_sum() returns: the global count plus every CPU's part. */
-static __always_inline long mm_counter_exact(struct mm_struct *mm, int member)
+static __noinline long rss_counter_new_exact(struct mm_struct *mm, int member)
 {
 	struct cpu_sum_ctx c = {};
-	long n = mm_counter_fast(mm, member);
 
-	if (old_rss_layout() || !bpf_core_type_exists(struct percpu_counter) || !&this_cpu_off)
-		return n;
 	switch (member) {
 	case 0: c.counters = BPF_CORE_READ(mm, rss_stat[0].counters); break;
 	case 1: c.counters = BPF_CORE_READ(mm, rss_stat[1].counters); break;
 	case 2: c.counters = BPF_CORE_READ(mm, rss_stat[2].counters); break;
 	case 3: c.counters = BPF_CORE_READ(mm, rss_stat[3].counters); break;
 	}
-	if (!c.counters)
-		return n;
-	c.sum = n;
-	bpf_loop(nr_cpus, cpu_sum_one, &c, 0);
+	c.sum = rss_counter_new(mm, member);
+	c.base = cpu_offset_base();
+	if (c.counters && c.base)
+		bpf_loop(nr_cpus, cpu_sum_one, &c, 0);
 	return c.sum;
+}
+
+/* The counter the kernel keeps for the mm, in pages. On 6.2+ the fast read
+ * is the percpu_counter's global count, which lags the true value by less
+ * than nr_cpus * batch pages (batch = max(32, 2 * nr_cpus)); the exact read
+ * (used by the sweep) adds the per-CPU parts. 6.1's atomics are exact. */
+static __always_inline long mm_counter(struct mm_struct *mm, int member, bool exact)
+{
+	if (old_rss_layout())
+		return rss_counter_old(mm, member);
+	return exact ? rss_counter_new_exact(mm, member) : rss_counter_new(mm, member);
 }
 
 static __always_inline __s64 pages_to_bytes(long pages)
@@ -271,48 +321,11 @@ static __always_inline __s64 proc_sync_rss(struct track_proc *p, struct mm_struc
 	__u64 old = p->rss_bytes;
 
 	for (int i = 0; i < TRACK_NR_MEMBERS; i++)
-		p->member_bytes[i] = pages_to_bytes(exact ? mm_counter_exact(mm, i) : mm_counter_fast(mm, i));
+		p->member_bytes[i] = pages_to_bytes(mm_counter(mm, i, exact));
 	p->rss_bytes = rss_of(p);
 	if (p->rss_bytes > p->peak_rss_bytes)
 		p->peak_rss_bytes = p->rss_bytes;
 	return (__s64)p->rss_bytes - (__s64)old;
-}
-
-/* Start tracking task's process under workload wid. */
-static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
-							__u64 wid, __u64 cgroup, bool exact)
-{
-	struct track_workload *w;
-	struct track_proc p = {}, *pp;
-	__u64 key = (__u64)mm;
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 n;
-
-	w = bpf_map_lookup_elem(&workloads, &wid);
-	if (!w)
-		return NULL;
-	p.version = TRACK_VERSION;
-	p.pid = tgid;
-	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
-	p.workload = wid;
-	p.cgroup = cgroup;
-	p.start_ns = BPF_CORE_READ(task, start_time);
-	p.sweep_gen = sweep_gen;
-	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
-		return NULL;
-	pp = bpf_map_lookup_elem(&procs, &key);
-	if (!pp)
-		return NULL;
-	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
-	__sync_fetch_and_add(&w->nr_procs, 1);
-	__sync_fetch_and_add(&w->procs_started, 1);
-	n = w->nr_procs;
-	if (n > w->peak_concurrent)
-		w->peak_concurrent = n;
-	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
-	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
-	return pp;
 }
 
 /* Stop tracking the process whose mm is key; the exit record goes out first. */
@@ -332,6 +345,61 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	if (cur && *cur == key)
 		bpf_map_delete_elem(&pids, &pid);
 	bpf_map_delete_elem(&procs, &key);
+}
+
+/* Start tracking task's process under workload wid. */
+static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
+							__u64 wid, __u64 cgroup, bool exact)
+{
+	struct track_workload *w;
+	struct track_proc p = {}, *pp, *old;
+	__u64 key = (__u64)mm, *prev;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 n;
+
+	w = bpf_map_lookup_elem(&workloads, &wid);
+	if (!w)
+		return NULL;
+	p.version = TRACK_VERSION;
+	p.pid = tgid;
+	p.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
+	p.workload = wid;
+	p.cgroup = cgroup;
+	p.start_ns = BPF_CORE_READ(task, start_time);
+	p.sweep_gen = sweep_gen;
+	/* A process has one mm: an entry of this tgid under another mm is left
+	 * from a race with exec (a sweep saw the new mm before
+	 * sched_process_exec); an entry of another pid under this mm is left
+	 * from a freed mm whose address was reused. Both are stale. */
+	prev = bpf_map_lookup_elem(&pids, &tgid);
+	if (prev && *prev != key) {
+		__u64 pkey = *prev;
+
+		old = bpf_map_lookup_elem(&procs, &pkey);
+		if (old && old->pid == tgid)
+			untrack(pkey, old, false, 0);
+	}
+	old = bpf_map_lookup_elem(&procs, &key);
+	if (old) {
+		if (old->pid == tgid)
+			return NULL;
+		untrack(key, old, false, 0);
+	}
+	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
+		return NULL;
+	pp = bpf_map_lookup_elem(&procs, &key);
+	if (!pp)
+		return NULL;
+	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
+	__sync_fetch_and_add(&w->nr_procs, 1);
+	__sync_fetch_and_add(&w->procs_started, 1);
+	n = w->nr_procs;
+	if (n > w->peak_concurrent)
+		w->peak_concurrent = n;
+	workload_add_rss(w, pp, proc_sync_rss(pp, mm, exact));
+	proc_set_map_count(pp, w, BPF_CORE_READ(mm, map_count));
+	return pp;
 }
 
 SEC("tp_btf/task_newtask")
@@ -411,7 +479,7 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 		return 0;
 	if (member < 0 || member >= TRACK_NR_MEMBERS)
 		return 0;
-	v = pages_to_bytes(mm_counter_fast(mm, member));
+	v = pages_to_bytes(mm_counter(mm, member, false));
 	old = p->member_bytes[member & 3];
 	p->member_bytes[member & 3] = v;
 	if (member == TRACK_SWAP)
@@ -528,6 +596,11 @@ int sweep(struct bpf_iter__task *ctx)
 	}
 	key = (__u64)mm;
 	p = bpf_map_lookup_elem(&procs, &key);
+	if (p && p->pid != tgid) {
+		/* A freed mm's entry, its address now reused: track afresh. */
+		untrack(key, p, false, 0);
+		p = NULL;
+	}
 	if (p) {
 		if (p->sweep_gen == gen && task->pid != tgid)
 			return 0;

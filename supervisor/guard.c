@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -61,9 +62,11 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 
 int guard_start(const char *cgroup_path, const char *run_dir, struct guard *ret)
 {
+	/* A socket, not a pipe: the supervisor's "done" is sent with
+	 * MSG_NOSIGNAL, so a guard that died early cannot SIGPIPE it. */
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return log_errno(-errno, "guard: pipe2 failed: %m");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		return log_errno(-errno, "guard: socketpair failed: %m");
 	pid_t pid = fork();
 	if (pid < 0) {
 		int r = -errno;
@@ -84,10 +87,11 @@ void guard_release(struct guard *g)
 {
 	if (g->fd < 0)
 		return;
-	ssize_t n = write(g->fd, "D", 1);
+	ssize_t n = send(g->fd, "D", 1, MSG_NOSIGNAL);
 	(void)n;
 	close(g->fd);
 	g->fd = -1;
-	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+	/* The run loop may have reaped it already (pid 0). */
+	while (g->pid > 0 && waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }

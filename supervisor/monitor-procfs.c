@@ -63,7 +63,9 @@ static uint64_t status_kb(const char *text, const char *key)
 	return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
 }
 
-/* map_count is the number of lines of /proc/PID/maps. */
+/* map_count: the lines of /proc/PID/maps, less the gate VMA the kernel
+ * appends there but does not count in mm->map_count (x86_64's [vsyscall]),
+ * so that both backends report the figure vm.max_map_count limits. */
 static int count_maps(struct procfs_monitor *s, uint32_t pid, uint32_t *ret)
 {
 	_cleanup_close_ int fd = -1;
@@ -75,11 +77,18 @@ static int count_maps(struct procfs_monitor *s, uint32_t pid, uint32_t *ret)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, s->buf, s->buf_size)) > 0)
+	bool gate = false;
+
+	while ((n = read(fd, s->buf, s->buf_size)) > 0) {
 		for (const char *p = s->buf; (p = memchr(p, '\n', s->buf + n - p)); p++)
 			lines++;
+		/* The gate VMA is the last line, and a read never splits a line. */
+		gate = n >= 11 && memcmp(s->buf + n - 11, "[vsyscall]\n", 11) == 0;
+	}
 	if (n < 0)
 		return -errno;
+	if (gate && lines)
+		lines--;
 	*ret = lines;
 	return 0;
 }

@@ -144,6 +144,20 @@ static int setup(struct run *r)
 	const struct config *c = r->cfg;
 	int ret;
 
+	/* Signals arrive on a signalfd. Block them before anything exists to
+	 * clean up: a SIGTERM during setup then waits and is forwarded to the
+	 * workload once it runs, instead of killing supervise half-way. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
+		return log_errno(-errno, "run: blocking signals failed: %m");
+	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0)
+		return log_errno(-errno, "run: signalfd failed: %m");
+
 	if ((ret = check_summary_path(c->summary_json)) < 0)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
@@ -168,9 +182,9 @@ static int setup(struct run *r)
 		return ret;
 	r->have_run_dir = true;
 
-	unsigned want = 0, missing = 0;
-	if (r->limits.memory_max || r->limits.memory_high)
-		want |= CGROUP_MEMORY;
+	/* The memory controller always, where available: memory.peak and
+	 * memory.events (OOM kills) are worth reading without a limit too. */
+	unsigned want = CGROUP_MEMORY, missing = 0;
 	if (r->limits.cpu_quota_us)
 		want |= CGROUP_CPU;
 	if (r->limits.pids_max)
@@ -196,18 +210,6 @@ static int setup(struct run *r)
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
 
-	/* Signals arrive on a signalfd: block them first so none is lost
-	 * between here and the loop. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
-		return log_errno(-errno, "run: blocking signals failed: %m");
-	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r->sigfd < 0)
-		return log_errno(-errno, "run: signalfd failed: %m");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
 	return 0;
@@ -255,6 +257,14 @@ static int loop(struct run *r)
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
+			/* The terminal sends interrupt, quit, hangup and resize (SI_KERNEL) to
+			 * the whole foreground process group: the workload, in ours,
+			 * has its own copy. Forwarding would deliver it twice. */
+			if (si.ssi_code == SI_KERNEL && !r->exited && getpgid(r->pid) == getpgrp()) {
+				log_debug("run: %s from the terminal reached the workload directly",
+					  strsignal(si.ssi_signo));
+				continue;
+			}
 			/* pidfd: the signal reaches our child, never a recycled pid. */
 			if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
 			    errno != ESRCH)

@@ -252,9 +252,12 @@ int rundir_claim(struct run_info *info, bool explicit_name, const char *base, co
 		}
 		/* r < 0: another supervisor is between its mkdir and its
 		 * run.json, or the entry is broken: either way, not ours. */
-		if (explicit_name)
+		if (explicit_name && r == 0)
 			return log_errno(-EEXIST, "rundir: the name '%s' is in use by a running supervise (pid %d); "
-						  "choose another --name", info->name, r == 0 ? (int)other.pid : 0);
+						  "choose another --name", info->name, (int)other.pid);
+		if (explicit_name)
+			return log_errno(-EEXIST, "rundir: the name '%s' is being claimed by another supervise that "
+						  "is starting; choose another --name", info->name);
 	}
 	return log_errno(-EEXIST, "rundir: no free name for '%s' in %s", wanted, root);
 }

@@ -63,7 +63,10 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(o, "cgroup", s->cgroup ? json_object_new_string(s->cgroup) : NULL);
 	json_object_object_add(o, "backend", s->backend ? json_object_new_string(s->backend) : NULL);
 	json_object_object_add(o, "exit_status", json_object_new_int(s->exit_status));
-	json_object_object_add(o, "wall_seconds", json_object_new_double(s->wall_seconds));
+	/* Millisecond precision: json-c's default prints 17 digits of binary noise. */
+	char wall[32];
+	snprintf(wall, sizeof(wall), "%.3f", s->wall_seconds);
+	json_object_object_add(o, "wall_seconds", json_object_new_double_s(s->wall_seconds, wall));
 
 	json_object *mem = json_object_new_object();
 	json_object_object_add(mem, "budget_bytes", u64_or_null(s->has_budget, s->budget_bytes));

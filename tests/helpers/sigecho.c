@@ -1,5 +1,5 @@
 /*
- * sigecho [--default]
+ * sigecho [--default | --count]
  *
  * A workload for the signal tests of supervise.
  *
@@ -12,22 +12,31 @@
  * --default: sets those signals to their default action and unblocks them, prints
  * the same ready line and waits forever, so a forwarded signal kills it (SIGWINCH,
  * whose default is to ignore, does not).
+ *
+ * --count: catches them as without options, but after the first one keeps
+ * counting deliveries for 500 ms more, then prints "count N SIGNO" (N: how many
+ * times the first signal was delivered) and exits 0.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 
-static volatile sig_atomic_t got;
+static volatile sig_atomic_t got, times;
 
 static void on_signal(int sig)
 {
 	if (!got)
 		got = sig;
+	if (sig == got)
+		times++;
 }
 
 static void print_ready(void)
@@ -60,8 +69,9 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	if (argc > 1) {
-		fprintf(stderr, "usage: sigecho [--default]\n");
+	bool count = argc > 1 && !strcmp(argv[1], "--count");
+	if (argc > 1 && !count) {
+		fprintf(stderr, "usage: sigecho [--default | --count]\n");
 		return 2;
 	}
 
@@ -74,6 +84,14 @@ int main(int argc, char **argv)
 	print_ready();
 	while (!got)
 		sigsuspend(&empty);
+	if (count) {
+		sigprocmask(SIG_UNBLOCK, &these, NULL);
+		struct timespec ts = { 0, 500 * 1000 * 1000 };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		printf("count %d %d\n", (int)times, (int)got);
+		return 0;
+	}
 	printf("got %d\n", (int)got);
 	fflush(stdout);
 	return 100 + got;

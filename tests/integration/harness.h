@@ -532,6 +532,7 @@ struct h_proc {
 	int status;
 	bool reaped, timed_out;
 	double reaped_at; /* h_now() when waitpid returned it */
+	int tty_fd;       /* with h_opts.tty: the pseudo-terminal's master side */
 	char cmdline[2048];
 };
 
@@ -540,6 +541,9 @@ struct h_opts {
 	const char *enter_cgroup;
 	/* Do not prepend H.bin: argv[0] is the program to run. */
 	bool raw;
+	/* Run supervise as a session leader whose controlling terminal (and stdin) is a
+	 * new pseudo-terminal; p->tty_fd is its master: write "\x03" there to type ^C. */
+	bool tty;
 };
 
 H_FN void h_buf_add(struct h_buf *b, const char *s, size_t n)
@@ -565,7 +569,7 @@ H_FN void h_startv(struct h_proc *p, const struct h_opts *o, const char *const *
 	if (!o)
 		o = &none;
 	memset(p, 0, sizeof(*p));
-	p->out_fd = p->err_fd = -1;
+	p->out_fd = p->err_fd = p->tty_fd = -1;
 	h_buf_add(&p->out, "", 0);
 	h_buf_add(&p->err, "", 0);
 
@@ -580,6 +584,13 @@ H_FN void h_startv(struct h_proc *p, const struct h_opts *o, const char *const *
 	for (size_t i = 0; i < n && off < sizeof(p->cmdline) - 1; i++)
 		off += snprintf(p->cmdline + off, sizeof(p->cmdline) - off, "%s'%s'", i ? " " : "", argv[i]);
 
+	char slave[PATH_MAX] = "";
+	if (o->tty) {
+		p->tty_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		cr_assert(p->tty_fd >= 0 && grantpt(p->tty_fd) == 0 && unlockpt(p->tty_fd) == 0 &&
+				  ptsname_r(p->tty_fd, slave, sizeof(slave)) == 0,
+			  "pseudo-terminal: %s", strerror(errno));
+	}
 	int out[2], err[2];
 	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
 	pid_t pid = fork();
@@ -602,7 +613,11 @@ H_FN void h_startv(struct h_proc *p, const struct h_opts *o, const char *const *
 				_exit(121);
 			}
 		}
-		int null = open("/dev/null", O_RDONLY);
+		/* A session leader opening a terminal acquires it as its controlling one,
+		 * with its own process group in the foreground. */
+		if (o->tty && setsid() < 0)
+			_exit(121);
+		int null = o->tty ? open(slave, O_RDWR) : open("/dev/null", O_RDONLY);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(121);
 		/* Only 0, 1, 2 reach supervise: any other fd the workload sees is supervise's. */
@@ -722,6 +737,8 @@ H_FN char *h_wait_line(struct h_proc *p, const char *prefix, double timeout_s)
 
 H_FN void h_proc_free(struct h_proc *p)
 {
+	if (p->tty_fd >= 0)
+		close(p->tty_fd);
 	if (p->out_fd >= 0)
 		close(p->out_fd);
 	if (p->err_fd >= 0)
@@ -729,7 +746,7 @@ H_FN void h_proc_free(struct h_proc *p)
 	free(p->out.data);
 	free(p->err.data);
 	memset(p, 0, sizeof(*p));
-	p->out_fd = p->err_fd = -1;
+	p->out_fd = p->err_fd = p->tty_fd = -1;
 }
 
 /* Run to completion. */

@@ -33,22 +33,12 @@ Test(cgroup, done_means_mem_256mib)
 	H_ASSERT(&p, !h_exists(abs), "the leaf %s should be removed", abs);
 	H_ASSERT_CLEAN(&p);
 
-	/* Without a v2 memory controller, supervise says once that --mem is not enforced. */
-	if (!h_base_has_controller("memory")) {
-		int lines = 0;
-		for (char *l = p.err.data; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-			char *nl = strchr(l, '\n');
-			char *line = strndup(l, nl ? (size_t)(nl - l) : strlen(l));
-			for (char *c = line; *c; c++)
-				*c = tolower((unsigned char)*c);
-			if (strstr(line, "mem"))
-				lines++;
-			free(line);
-		}
-		H_ASSERT(&p, lines == 1,
-			 "no v2 memory controller under %s: expected one warning about --mem on stderr, found %d lines",
-			 H.base, lines);
-	}
+	/* Without a v2 memory controller, supervise says once that --mem is not enforced
+	 * (other stderr lines, such as the closing summary, may mention memory). */
+	if (!h_base_has_controller("memory"))
+		H_ASSERT(&p, h_count(p.err.data, "--mem") == 1,
+			 "no v2 memory controller under %s: expected one warning naming --mem on stderr, found %d",
+			 H.base, h_count(p.err.data, "--mem"));
 	free(abs);
 	free(leaf);
 	h_proc_free(&p);

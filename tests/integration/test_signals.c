@@ -102,3 +102,45 @@ Test(signals, workload_starts_with_clean_signal_state)
 	H_ASSERT(&p, strstr(p.out.data, "SigIgn:\t0000000000000000\n"), "the workload starts with ignored signals");
 	h_proc_free(&p);
 }
+
+/* One signal sent to supervise is delivered to the workload once. */
+Test(signals, delivered_once)
+{
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, "--", h_helper("sigecho"), "--count");
+	char *ready = h_wait_line(&p, "ready ", H_TIMEOUT_S);
+	H_ASSERT(&p, ready, "the workload never printed its ready line");
+	kill(p.pid, SIGINT);
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 0);
+	char *want = h_strf("count 1 %d\n", SIGINT);
+	H_ASSERT(&p, strstr(p.out.data, want), "one SIGINT to supervise should reach the workload once");
+	free(want);
+	free(ready);
+	h_proc_free(&p);
+}
+
+/*
+ * ^C typed in the terminal supervise runs in: the workload gets one SIGINT, not
+ * one from the terminal and a second one forwarded by supervise (tools that take
+ * a second ^C as "quit now" would quit at once). Two deliveries close together
+ * can merge into one pending signal, so a bug may hide in one round: three rounds.
+ */
+Test(signals, ctrl_c_in_a_terminal_arrives_once)
+{
+	for (int round = 0; round < 3; round++) {
+		struct h_proc p;
+		struct h_opts o = { .tty = true };
+		h_startv(&p, &o, (const char *const[]){ "--cgroup-base", H.base, "--", h_helper("sigecho"), "--count", NULL });
+		char *ready = h_wait_line(&p, "ready ", H_TIMEOUT_S);
+		H_ASSERT(&p, ready, "the workload never printed its ready line");
+		H_ASSERT(&p, write(p.tty_fd, "\x03", 1) == 1, "typing ^C: %s", strerror(errno));
+		h_finish(&p, H_TIMEOUT_S);
+		H_ASSERT_EXIT(&p, 0);
+		char *want = h_strf("count 1 %d\n", SIGINT);
+		H_ASSERT(&p, strstr(p.out.data, want), "round %d: one ^C should reach the workload as one SIGINT", round + 1);
+		free(want);
+		free(ready);
+		h_proc_free(&p);
+	}
+}

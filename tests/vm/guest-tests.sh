@@ -27,3 +27,4 @@ for c in /vm/cases/*.sh; do
 		clean_leaves
 	fi
 done
+exit 0

@@ -20,12 +20,14 @@ show() {
 }
 
 # sv OUTFILE ERRFILE ARGS... : run supervise with a hard time limit, stdout and
-# stderr to the files; its exit status is left in $rc (124/143 on timeout).
+# stderr to the files; its exit status is left in $rc and returned (so that
+# `sv ... &` then `wait` gives it too); 124/143 when timeout killed it.
 sv() {
 	_out=$1 _err=$2
 	shift 2
 	timeout "${SV_TIMEOUT:-60}" "$SV" "$@" >"$_out" 2>"$_err"
 	rc=$?
+	return $rc
 }
 
 # The leaves supervise left under a base (default the root): one path a line.

@@ -57,6 +57,9 @@ done
 [ -x "$OUTPUT/tests/helpers/memhog" ] || die "$OUTPUT/tests/helpers/memhog is not built (make OUTPUT=$OUTPUT test-bins)"
 
 mkdir -p "$vmdir" || die "cannot create $vmdir"
+# Absolute: the download runs in $vmdir, and qemu's paths must not depend on it.
+vmdir=$(cd "$vmdir" && pwd)
+log=$vmdir/console.log
 
 # --- kernel: Debian's cloud kernel, downloaded once and cached in $vmdir -----
 # The cloud flavour has every cgroup v2 controller, BPF and BTF built in (no

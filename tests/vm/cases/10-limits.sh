@@ -6,7 +6,10 @@
 # subtree_control, one "key=value" a line, using shell builtins only.
 READ_LIMITS="$SELF_CG"'
 echo "path=${_l#0::}"
-for f in memory.max memory.high cpu.max pids.max; do read -r v <"$cg/$f"; echo "$f=$v"; done
+for f in memory.max memory.high cpu.max pids.max; do
+	if [ -e "$cg/$f" ]; then read -r v <"$cg/$f"; else v=absent; fi
+	echo "$f=$v"
+done
 read -r v <"${cg%/*}/cgroup.subtree_control"; echo "parent.subtree_control=$v"'
 
 # get KEY: the value the workload printed for KEY.
@@ -58,10 +61,24 @@ t=limits-other-units
 sv /tmp/lim.out /tmp/lim.err --mem 1G --mem-high 768MiB --cpus 2 --pids 7 -- sh -c "$READ_LIMITS"
 check_limits $t memory.max=1073741824 memory.high=805306368 "cpu.max=200000 100000" pids.max=7
 
-# No option, no limit: supervise must leave the kernel's defaults.
+# No option, no limit: each file holds the kernel's default, or is absent when
+# supervise did not enable that controller for the leaf (no limit either way).
 t=limits-unset
 sv /tmp/lim.out /tmp/lim.err -- sh -c "$READ_LIMITS"
-check_limits $t memory.max=max memory.high=max "cpu.max=max 100000" pids.max=max
+bad=
+for kv in memory.max=max memory.high=max "cpu.max=max 100000" pids.max=max; do
+	v=$(get "${kv%%=*}")
+	[ "$v" = "${kv#*=}" ] || [ "$v" = absent ] || bad="$bad ${kv%%=*}='$v' (want '${kv#*=}' or absent)"
+done
+if [ $rc -ne 0 ]; then
+	fail $t "supervise exited $rc; want 0"
+	show /tmp/lim.err
+elif [ -n "$bad" ]; then
+	fail $t "$bad"
+	show /tmp/lim.out
+else
+	pass $t
+fi
 
 # N% of the machine's memory (the root has no limit, so MemTotal is the base).
 # Tolerance: 1% of MemTotal, for rounding to pages or to whole MiB.

@@ -68,7 +68,30 @@ else
 	pass $t
 fi
 
-# The summary of that run: the kernel enforced the budget and killed once or
+# The kernel kills a child, not the command: the OOM is still reported (stderr
+# names the limit, the summary counts the kill), and the exit status is the
+# command's own, here 0.
+t=oom-kill-child
+rm -f /tmp/oomc.json
+sv /tmp/oomc.out /tmp/oomc.err --mem 64MiB --summary-json /tmp/oomc.json -- sh -c 'memhog 200; echo "memhog status $?"; exit 0'
+msg=$(tr '\n' ' ' </tmp/oomc.err)
+ok=$(json_num oom_kills /tmp/oomc.json)
+child=$(sed -n 's/^memhog status //p' /tmp/oomc.out)
+figures="rc=$rc memhog status=$child oom_kills=$ok stderr: $msg"
+if [ "$child" != 137 ]; then
+	fail $t "memhog 200 under --mem 64MiB was not SIGKILLed: $figures"
+elif [ $rc -ne 0 ]; then
+	fail $t "want the command's own status 0: $figures"
+elif ! grep -q '64MiB' /tmp/oomc.err; then
+	fail $t "no message naming the limit 64MiB: $figures"
+else
+	case "$ok" in
+	'' | *[!0-9]*) fail $t "oom_kills is not a number: $figures" ;;
+	*) if [ "$ok" -ge 1 ]; then pass $t; else fail $t "want oom_kills >= 1: $figures"; fi ;;
+	esac
+fi
+
+# The summary of the memhog 200 run: the kernel enforced the budget and killed once or
 # more; memory.peak sits at the limit (usage cannot pass memory.max; when the
 # OOM killer ran it was within a few pages of it: 56 MiB is a loose floor).
 t=oom-summary
@@ -113,6 +136,30 @@ case "$pk" in
 *) [ "$pk" -ge $((64 * MIB)) ] && [ "$pk" -le $((80 * MIB)) ] || bad="$bad peak_cgroup_bytes-not-in-[64MiB,80MiB]" ;;
 esac
 if [ -z "$bad" ]; then pass $t; else fail $t "$bad: $figures"; show /tmp/ok.err; fi
+
+# No --mem: no budget, nothing enforces one. If supervise enabled the memory
+# controller anyway, the peak it reports must be memhog's 16 MiB plus slack.
+t=summary-no-limit
+rm -f /tmp/nl.json
+sv /tmp/nl.out /tmp/nl.err --summary-json /tmp/nl.json -- memhog 16
+es=$(json_num exit_status /tmp/nl.json)
+bb=$(json_num budget_bytes /tmp/nl.json)
+eb=$(json_str enforced_by /tmp/nl.json)
+pk=$(json_num peak_cgroup_bytes /tmp/nl.json)
+ok=$(json_num oom_kills /tmp/nl.json)
+figures="rc=$rc exit_status=$es budget_bytes=$bb enforced_by=$eb peak_cgroup_bytes=$pk oom_kills=$ok"
+note "$t: $figures"
+bad=
+[ $rc -eq 0 ] || bad="$bad rc!=0"
+[ "$es" = 0 ] || bad="$bad exit_status!=0"
+[ "$bb" = null ] || bad="$bad budget_bytes!=null"
+[ "$eb" = none ] || bad="$bad enforced_by!=none"
+case "$pk" in
+null) ;;
+'' | *[!0-9]*) bad="$bad peak_cgroup_bytes-neither-null-nor-a-number" ;;
+*) [ "$pk" -ge $((16 * MIB)) ] && [ "$pk" -le $((32 * MIB)) ] || bad="$bad peak_cgroup_bytes-not-in-[16MiB,32MiB]" ;;
+esac
+if [ -z "$bad" ]; then pass $t; else fail $t "$bad: $figures"; show /tmp/nl.err; show /tmp/nl.json 5; fi
 
 t=memory-cleanup
 left=$(leftover)

@@ -37,8 +37,7 @@ left=$(leftover)
 figures="rc=$rc pids.max=$pmax highest pids.current=$maxcur pids.events max=$events took=${took}0ms leaves left: '${left}'"
 note "$t: $figures"
 if [ -z "$leaf" ]; then
-	fail $t "no leaf appeared under $CG/supervise within 5 s (rc=$rc)"
-	show /tmp/pids.err
+	fail $t "no leaf seen under $CG/supervise within 5 s (rc=$rc, stderr: $(tr '\n' ' ' </tmp/pids.err))"
 elif [ "$pmax" != 16 ]; then
 	fail $t "pids.max is '$pmax'; want 16: $figures"
 elif [ $maxcur -gt 16 ] || [ $maxcur -lt 2 ]; then
