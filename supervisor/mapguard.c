@@ -151,11 +151,11 @@ static void warn(struct mapguard *g, const struct proc_reading *p, const struct 
 
 	if (rate > 0)
 		snprintf(growth, sizeof(growth), ", growing by about %.0f a second", rate);
-	log_warn("maps: pid %u (%s) has %u map areas, %d%% of vm.max_map_count %" PRIu64 "%s; %s it fails with "
-		 "ENOMEM. Raise the limit: sysctl -w vm.max_map_count=%" PRIu64 " (upper reference: 4 x RAM in "
-		 "MiB = %" PRIu64 "%s)",
-		 p->pid, p->comm, p->map_count, pct, g->limit, growth, pct >= MAPGUARD_LAST_PCT ? "soon" : "at the limit",
-		 value, 4 * ram, capped ? "; the growth would need more: a leak of mappings is likely" : "");
+	log_warn("maps: pid %u (%s) has %u map areas, %d%% of vm.max_map_count %" PRIu64 "%s; at the limit its "
+		 "mmap fails with ENOMEM. Raise the limit: sysctl -w vm.max_map_count=%" PRIu64 " (upper reference: "
+		 "4 x RAM in MiB = %" PRIu64 "%s)",
+		 p->pid, p->comm, p->map_count, pct, g->limit, growth, value, 4 * ram,
+		 capped ? "; the growth would need more: a leak of mappings is likely" : "");
 	if (g->o.raise && value > g->limit)
 		raise_limit(g, value);
 }
