@@ -296,6 +296,50 @@ static bool leaf_has_live_supervisor(const char *leaf)
 	return false;
 }
 
+int rundir_foreach(int (*cb)(const char *dir, const struct run_info *ri, void *userdata), void *userdata)
+{
+	const char *root = rundir_root();
+	_cleanup_closedir_ DIR *d = opendir(root);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
+		struct run_info ri;
+		if (rundir_read(dir, &ri) < 0)
+			continue;
+		int r = cb(dir, &ri, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct gc_walk {
+	char (*leaves)[NAME_MAX + 1];
+	int nleaves;
+	const char *sdir;
+	int removed;
+};
+
+static int gc_one(const char *dir, const struct run_info *ri, void *userdata)
+{
+	struct gc_walk *w = userdata;
+	if (!run_owner_alive(ri)) {
+		collect_dead(dir, ri);
+		w->removed++;
+		return 0;
+	}
+	/* A live run: its leaf is not a candidate. */
+	for (int i = 0; i < w->nleaves; i++) {
+		char leaf[PATH_MAX];
+		snprintf(leaf, sizeof(leaf), "%s/%s", w->sdir, w->leaves[i]);
+		if (streq(leaf, ri->cgroup))
+			w->leaves[i][0] = '\0';
+	}
+	return 0;
+}
+
 int rundir_gc(const char *base)
 {
 	int removed = 0;
@@ -313,29 +357,9 @@ int rundir_gc(const char *base)
 				snprintf(leaves[nleaves++], sizeof(leaves[0]), "%s", de->d_name);
 	}
 
-	const char *root = rundir_root();
-	_cleanup_closedir_ DIR *d = opendir(root);
-	for (struct dirent *de; d && (de = readdir(d));) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-			continue;
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-		struct run_info ri;
-		if (rundir_read(dir, &ri) < 0)
-			continue;
-		if (!run_owner_alive(&ri)) {
-			collect_dead(dir, &ri);
-			removed++;
-			continue;
-		}
-		/* A live run: its leaf is not a candidate. */
-		for (int i = 0; i < nleaves; i++) {
-			char leaf[PATH_MAX];
-			snprintf(leaf, sizeof(leaf), "%s/%s", sdir, leaves[i]);
-			if (streq(leaf, ri.cgroup))
-				leaves[i][0] = '\0';
-		}
-	}
+	struct gc_walk w = { .leaves = leaves, .nleaves = nleaves, .sdir = sdir };
+	rundir_foreach(gc_one, &w);
+	removed += w.removed;
 
 	for (int i = 0; i < nleaves; i++) {
 		if (!leaves[i][0])

@@ -50,6 +50,10 @@ int rundir_update(const char *dir, const struct run_info *info);
 int rundir_remove(const char *dir);
 int rundir_read(const char *dir, struct run_info *ret);
 
+/* Call cb for every run directory with a readable run.json, live or not.
+ * A negative return from cb stops the walk and is returned. */
+int rundir_foreach(int (*cb)(const char *dir, const struct run_info *ri, void *userdata), void *userdata);
+
 /* Collect runs whose owner is dead: kill their leaf, remove it and the run
  * directory. Also leaves under <base>/supervise/ that no run claims and no
  * live supervisor parents (when base is given). Returns the number removed. */

@@ -145,42 +145,46 @@ int stat_command(const struct config *c)
 	return 0;
 }
 
+struct ls_walk {
+	bool json;
+	json_object *arr;
+};
+
+static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
+{
+	struct ls_walk *w = userdata;
+	if (!run_owner_alive(ri))
+		return 0;
+	struct live l;
+	bool have = live_read(ri, &l) == 0;
+	uint64_t rss = have ? l.r.rss_bytes : 0;
+	if (have)
+		live_free(&l);
+	long up = (long)(time(NULL) - ri->started_unix);
+	if (w->json) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(ri->name));
+		json_object_object_add(e, "pid", json_object_new_int(ri->pid));
+		json_object_object_add(e, "backend", json_object_new_string(ri->backend));
+		json_object_object_add(e, "cgroup", json_object_new_string(ri->cgroup));
+		json_object_object_add(e, "rss_bytes", have ? json_object_new_uint64(rss) : NULL);
+		json_object_object_add(e, "uptime_seconds", json_object_new_int64(up));
+		json_object_array_add(w->arr, e);
+	} else {
+		char a[32];
+		printf("%-24s %8d %-7s %12s %9lds  %s\n", ri->name, (int)ri->pid, ri->backend,
+		       have ? format_bytes(rss, a, sizeof(a)) : "-", up, ri->cgroup);
+	}
+	return 0;
+}
+
 int ls_command(const struct config *c)
 {
-	const char *root = rundir_root();
-	_cleanup_closedir_ DIR *d = opendir(root);
 	_cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+	struct ls_walk w = { .json = c->json, .arr = arr };
 	if (!c->json)
 		printf("%-24s %8s %-7s %12s %10s  %s\n", "NAME", "PID", "BACKEND", "RSS", "UP", "CGROUP");
-	for (struct dirent *de; d && (de = readdir(d));) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-			continue;
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-		struct run_info ri;
-		if (rundir_read(dir, &ri) < 0 || !run_owner_alive(&ri))
-			continue;
-		struct live l;
-		bool have = live_read(&ri, &l) == 0;
-		uint64_t rss = have ? l.r.rss_bytes : 0;
-		if (have)
-			live_free(&l);
-		long up = (long)(time(NULL) - ri.started_unix);
-		if (c->json) {
-			json_object *e = json_object_new_object();
-			json_object_object_add(e, "name", json_object_new_string(ri.name));
-			json_object_object_add(e, "pid", json_object_new_int(ri.pid));
-			json_object_object_add(e, "backend", json_object_new_string(ri.backend));
-			json_object_object_add(e, "cgroup", json_object_new_string(ri.cgroup));
-			json_object_object_add(e, "rss_bytes", have ? json_object_new_uint64(rss) : NULL);
-			json_object_object_add(e, "uptime_seconds", json_object_new_int64(up));
-			json_object_array_add(arr, e);
-		} else {
-			char a[32];
-			printf("%-24s %8d %-7s %12s %9lds  %s\n", ri.name, (int)ri.pid, ri.backend,
-			       have ? format_bytes(rss, a, sizeof(a)) : "-", up, ri.cgroup);
-		}
-	}
+	rundir_foreach(ls_one, &w);
 	if (c->json)
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	return 0;

@@ -600,8 +600,14 @@ H_FN void h_startv(struct h_proc *p, const struct h_opts *o, const char *const *
 		sigset_t empty;
 		sigemptyset(&empty);
 		sigprocmask(SIG_SETMASK, &empty, NULL);
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
+		/* glibc's signal() refuses its internal signals 32 and 33, which
+		 * make 4.3 hands down ignored: reset every one with the raw call. */
+		for (int s = 1; s < NSIG; s++) {
+			struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ksa = { 0 };
+			ksa.handler = SIG_DFL;
+			if (s != SIGKILL && s != SIGSTOP)
+				syscall(SYS_rt_sigaction, s, &ksa, NULL, sizeof(ksa.mask));
+		}
 		struct rlimit nocore = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &nocore);
 		prctl(PR_SET_CHILD_SUBREAPER, 0);
