@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -102,23 +103,33 @@ int control_parse(const char *text, struct control_request *ret)
 	return 0;
 }
 
-static int socket_address(const char *run_dir, struct sockaddr_un *ret)
+/* The socket's address. sun_path holds 108 bytes and a run directory may be
+ * longer (SUPERVISE_RUNTIME_DIR): then the path goes through an O_PATH fd
+ * of the directory, /proc/self/fd/N/control, which bind and connect
+ * resolve like any path. *ret_dirfd is that fd (-1 when not needed). */
+static int socket_address(const char *run_dir, struct sockaddr_un *ret, int *ret_dirfd)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->sun_family = AF_UNIX;
-	if ((size_t)snprintf(ret->sun_path, sizeof(ret->sun_path), "%s/%s", run_dir, CONTROL_SOCKET) >=
+	*ret_dirfd = -1;
+	if ((size_t)snprintf(ret->sun_path, sizeof(ret->sun_path), "%s/%s", run_dir, CONTROL_SOCKET) <
 	    sizeof(ret->sun_path))
-		return -ENAMETOOLONG;
+		return 0;
+	int fd = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(ret->sun_path, sizeof(ret->sun_path), "/proc/self/fd/%d/%s", fd, CONTROL_SOCKET);
+	*ret_dirfd = fd;
 	return 0;
 }
 
 int control_listen(const char *run_dir)
 {
 	struct sockaddr_un sa;
-	int r = socket_address(run_dir, &sa);
+	_cleanup_close_ int dirfd = -1;
+	int r = socket_address(run_dir, &sa, &dirfd);
 	if (r < 0)
-		return log_errno(r, "control: the run directory path %s is too long for a socket; set a shorter "
-				    "SUPERVISE_RUNTIME_DIR", run_dir);
+		return log_errno(r, "control: opening %s failed: %m", run_dir);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return log_errno(-errno, "control: socket failed: %m");
@@ -166,6 +177,7 @@ int set_command(const struct config *c)
 	struct control_request req = { .has_mem = c->has_mem, .has_cpus = c->cpus > 0, .has_jobs = c->jobs_max > 0,
 				       .cpus = c->cpus, .jobs_min = c->jobs_min, .jobs_max = c->jobs_max };
 	struct sockaddr_un sa;
+	_cleanup_close_ int dirfd = -1;
 
 	if (c->mem_arg)
 		snprintf(req.mem, sizeof(req.mem), "%s", c->mem_arg);
@@ -175,7 +187,7 @@ int set_command(const struct config *c)
 			  rundir_root());
 		return EXIT_SUPERVISE_FAILURE;
 	}
-	if (control_format(&req, msg, sizeof(msg)) < 0 || socket_address(dir, &sa) < 0)
+	if (control_format(&req, msg, sizeof(msg)) < 0 || socket_address(dir, &sa, &dirfd) < 0)
 		return EXIT_SUPERVISE_FAILURE;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)

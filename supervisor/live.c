@@ -274,7 +274,7 @@ static void apply(struct live *l, const struct control_request *req, char *reply
 		l->o.limits->memory_max = k.memory_max;
 		l->o.info->budget_bytes = k.memory_max;
 		o += snprintf(reply + o, size - o, " memory budget %s (%s)", format_bytes(k.memory_max, b, sizeof(b)),
-			      missing & CGROUP_MEMORY ? "no memory controller: the governor's budget only"
+			      missing & CGROUP_MEMORY ? "no memory controller here: supervise's budget only (advice, governor)"
 						      : "memory.max written");
 	}
 	if (req->has_cpus && o < size) {
