@@ -5,10 +5,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "advice.h"
 #include "monitor.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -24,7 +25,10 @@ struct config {
 	int verbose;
 	bool quiet;                 /* no human summary at the end */
 	bool json;                  /* ls, stat: JSON output */
-	const char *stat_name;      /* stat NAME */
+	const char *stat_name;      /* stat NAME, set NAME */
+	enum advice_mode advice;    /* --advice all|env|none */
+	bool raise_map_count;       /* --raise-map-count */
+	unsigned jobs_min, jobs_max;    /* set --jobs MIN-MAX; 0: not given */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

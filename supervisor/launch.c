@@ -28,7 +28,10 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	 * with the mask and dispositions supervise itself was started with. */
 	sigprocmask(SIG_SETMASK, l->restore_mask, NULL);
 
-	execvp(l->argv[0], l->argv);
+	if (l->envp)
+		execvpe(l->argv[0], l->argv, l->envp);
+	else
+		execvp(l->argv[0], l->argv);
 
 	int err = errno;
 	ssize_t n = write(errfd, &err, sizeof(err));

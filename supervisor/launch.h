@@ -8,6 +8,7 @@ struct launch {
 	char *const *argv;
 	int cgroup_fd;          /* O_PATH fd of the leaf */
 	const sigset_t *restore_mask;   /* the mask the workload starts with */
+	char *const *envp;      /* the workload's environment; NULL: supervise's own */
 };
 
 /* Returns 0 with the child's pid and a pidfd (CLOEXEC), or -errno. When the

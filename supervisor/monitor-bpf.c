@@ -87,6 +87,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		proc_from_event(e, &p);
 		monitor_note_exit(m, &p);
 	}
+	if (e->type == TRACK_EV_MAP_ALERT)
+		m->map_alerts++;
 	return 0;
 }
 

@@ -32,6 +32,9 @@ struct monitor {
 	/* Exited processes, heaviest first. */
 	struct proc_reading exited[MONITOR_MAX_EXITED];
 	size_t nr_exited;
+
+	/* map_count alerts seen since monitor_take_map_alerts() */
+	unsigned map_alerts;
 };
 
 /* Append one process to the table being built; -ENOMEM. */

@@ -109,6 +109,14 @@ int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count
 	return m->ops->set_alerts(m, rss_bytes, map_count);
 }
 
+unsigned monitor_take_map_alerts(struct monitor *m)
+{
+	unsigned n = m->map_alerts;
+
+	m->map_alerts = 0;
+	return n;
+}
+
 int monitor_read(struct monitor *m, struct reading *ret)
 {
 	int r;

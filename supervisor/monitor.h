@@ -77,6 +77,9 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
  * map_count (once per process). 0 turns one off. procfs checks these at each
  * sample. */
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+/* How many map_count alerts arrived (monitor_dispatch) since the last call;
+ * resets the count. The map_count guard reads the processes only then. */
+unsigned monitor_take_map_alerts(struct monitor *m);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "guard.h"
 #include "launch.h"
+#include "live.h"
 #include "log.h"
 #include "monitor.h"
 #include "run.h"
@@ -38,6 +39,7 @@ struct run {
 	struct cgroup cg;
 	struct guard guard;
 	struct monitor *mon;
+	struct live *live;
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -203,6 +205,11 @@ static int setup(struct run *r)
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
 
+	struct live_options lo = { .cfg = c, .run_dir = r->run_dir, .base = r->base, .cg = &r->cg,
+				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
+	if ((ret = live_open(&lo, &r->live)) < 0)
+		return ret;
+
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
 	return 0;
@@ -211,7 +218,8 @@ static int setup(struct run *r)
 static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
-	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask };
+	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+			    .envp = live_launch_env(r->live) };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
 	if (ret < 0)
@@ -230,17 +238,21 @@ static int launch(struct run *r, int *ret_status)
 static int loop(struct run *r)
 {
 	while (!r->exited) {
-		struct pollfd p[] = {
+		struct pollfd p[4] = {
 			{ .fd = r->sigfd, .events = POLLIN },
 			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
 		};
-		if (poll(p, ELEMENTSOF(p), -1) < 0) {
+		size_t np = 2 + live_fds(r->live, p + 2, ELEMENTSOF(p) - 2);
+		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_errno(-errno, "run: poll failed: %m");
 		}
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN) {
 			monitor_dispatch(r->mon);
+			live_on_monitor(r->live);
+		}
+		live_dispatch(r->live, p + 2, np - 2);
 		struct signalfd_siginfo si;
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
@@ -285,6 +297,8 @@ static void teardown(struct run *r)
 			r->have_final = monitor_read_final(r->mon, &r->final) == 0;
 		cgroup_destroy(&r->cg);
 	}
+	live_close(r->live);
+	r->live = NULL;
 	if (r->have_run_dir)
 		rundir_remove(r->run_dir);
 	/* The guard goes last: until here, a SIGKILL still gets cleaned up. */
