@@ -124,10 +124,12 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 		o += snprintf(what + o, sizeof(what) - o, "%s--cpus %g", o ? ", " : "", c->cpus);
 	if (missing & CGROUP_PIDS)
 		o += snprintf(what + o, sizeof(what) - o, "%s--pids %" PRIu64, o ? ", " : "", c->pids);
+	bool plural = __builtin_popcount(missing) > 1;
 	log_warn("cgroup: the kernel will not enforce %s: the %s controller%s not available in cgroup v2 "
-		 "below %s (on hybrid hosts it is bound to cgroup v1); memory.enforced_by is \"none\"",
-		 what, cgroup_controller_names(missing, names, sizeof(names)),
-		 __builtin_popcount(missing) > 1 ? "s are" : " is", r->base);
+		 "below %s (on hybrid hosts %s bound to cgroup v1)%s",
+		 what, cgroup_controller_names(missing, names, sizeof(names)), plural ? "s are" : " is", r->base,
+		 plural ? "they are" : "it is",
+		 (missing & CGROUP_MEMORY) && c->has_mem ? "; memory.enforced_by is \"none\"" : "");
 }
 
 static int make_id(char *ret, size_t size)
