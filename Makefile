@@ -72,7 +72,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS     := $(patsubst %.c,$(OUTPUT)/%,$(HELPER_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean
+.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean bench
 
 all: $(OUTPUT)/supervise $(ADVICE_LIB) $(EXAMPLES)
 
@@ -164,6 +164,12 @@ check-vm:
 	$(Q)scripts/setup.sh --vm
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh vm
+
+# Measures only (never part of check): needs root, takes about 10 minutes.
+# BENCH_ARGS: e.g. --runs 9, --only cpucost, --workload faults.
+bench:
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/supervise $(LIB_OBJS)
+	$(Q)OUTPUT=$(OUTPUT) CC="$(CC)" bench/bench.py $(BENCH_ARGS)
 
 demo:
 	$(Q)scripts/setup.sh
