@@ -26,6 +26,8 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	/* The supervisor blocks the signals it forwards (it reads them from a
 	 * signalfd) but never changes their dispositions: the workload starts
 	 * with the mask and dispositions supervise itself was started with. */
+	if (l->restore_sigpipe)
+		sigaction(SIGPIPE, l->restore_sigpipe, NULL);
 	sigprocmask(SIG_SETMASK, l->restore_mask, NULL);
 
 	if (l->envp)

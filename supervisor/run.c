@@ -44,6 +44,7 @@ struct run {
 	bool have_final;
 	bool have_run_dir;
 	sigset_t old_mask;
+	struct sigaction old_sigpipe;
 	int sigfd;
 	pid_t pid;
 	int pidfd;
@@ -156,6 +157,11 @@ static int setup(struct run *r)
 	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
 		return log_errno(-errno, "run: blocking signals failed: %m");
+	/* A closed stderr (supervise -v | head) must not kill supervise with
+	 * SIGPIPE half-way through; the workload gets the disposition back. */
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	if (sigaction(SIGPIPE, &ign, &r->old_sigpipe) < 0)
+		return log_errno(-errno, "run: ignoring SIGPIPE failed: %m");
 	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		return log_errno(-errno, "run: signalfd failed: %m");
@@ -193,6 +199,11 @@ static int setup(struct run *r)
 		want |= CGROUP_PIDS;
 	if ((ret = cgroup_create(r->info.cgroup, want, &r->cg)) < 0)
 		return ret;
+	rundir_mark_leaf(r->cg.path, &r->info);
+	/* The guard right after the leaf: from here on, whatever kills
+	 * supervise, the leaf does not outlive it. */
+	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
+		return ret;
 	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
 		return ret;
 	warn_unenforced(r, missing);
@@ -203,9 +214,6 @@ static int setup(struct run *r)
 		return ret;
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
-
-	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
-		return ret;
 
 	struct live_options lo = { .cfg = c, .run_dir = r->run_dir, .base = r->base, .cg = &r->cg,
 				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
@@ -221,6 +229,7 @@ static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
 	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+			    .restore_sigpipe = &r->old_sigpipe,
 			    .envp = live_launch_env(r->live) };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
