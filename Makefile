@@ -55,7 +55,14 @@ SKELS       := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 SRCS        := $(wildcard supervisor/*.c)
 OBJS        := $(patsubst %.c,$(OUTPUT)/%.o,$(SRCS))
-LIB_OBJS    := $(filter-out $(OUTPUT)/supervisor/main.o,$(OBJS))
+# libsupervise-advice: the client of the live advice page (include/supervise/advice.h)
+ADVICE_LIB  := $(OUTPUT)/libsupervise-advice.a $(OUTPUT)/libsupervise-advice.so $(OUTPUT)/supervise-advice.pc
+ADVICE_OBJS := $(OUTPUT)/lib/advice.o
+LIB_OBJS    := $(filter-out $(OUTPUT)/supervisor/main.o,$(OBJS)) $(ADVICE_OBJS)
+EXAMPLES    := $(OUTPUT)/examples/pool
+# A Rust helper for the vm lane's available_parallelism case, when rustc exists.
+RUSTC       ?= $(shell command -v rustc 2>/dev/null)
+RUST_HELPERS := $(if $(RUSTC),$(OUTPUT)/tests/helpers/parallelism)
 
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BINS   := $(patsubst %.c,$(OUTPUT)/%,$(UNIT_SRCS))
@@ -65,9 +72,9 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS     := $(patsubst %.c,$(OUTPUT)/%,$(HELPER_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean
+.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean bench
 
-all: $(OUTPUT)/supervise
+all: $(OUTPUT)/supervise $(ADVICE_LIB) $(EXAMPLES)
 
 # --- BPF: vmlinux.h -> .bpf.o -> .skel.h ------------------------------------
 ifneq ($(VMLINUX_H),)
@@ -100,6 +107,29 @@ $(OUTPUT)/supervise: $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
+# --- libsupervise-advice, examples -------------------------------------------
+$(OUTPUT)/lib/%.o: lib/%.c | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=default -Iinclude $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/libsupervise-advice.a: $(ADVICE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/libsupervise-advice.so: $(ADVICE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,libsupervise-advice.so.1 $^ -o $@.1
+	$(Q)ln -sf libsupervise-advice.so.1 $@
+
+$(OUTPUT)/supervise-advice.pc: lib/supervise-advice.pc.in VERSION | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(OUTPUT)/examples/%: examples/%.c $(OUTPUT)/libsupervise-advice.a | $(OUTPUT)/examples
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -pthread $< $(OUTPUT)/libsupervise-advice.a -o $@
+
 # --- tests -------------------------------------------------------------------
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests/unit
 	$(call msg,TEST,$@)
@@ -113,7 +143,11 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -pthread $< -o $@
 
-test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS)
+$(OUTPUT)/tests/helpers/parallelism: tests/helpers/parallelism.rs | $(OUTPUT)/tests/helpers
+	$(call msg,RUSTC,$@)
+	$(Q)$(RUSTC) -O --edition 2021 $< -o $@
+
+test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS) $(RUST_HELPERS) $(ADVICE_LIB) $(EXAMPLES)
 
 # setup runs first and alone: pkg-config flags are read when make parses this
 # file, so the build is a second make that sees the installed packages.
@@ -131,6 +165,12 @@ check-vm:
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh vm
 
+# Measures only (never part of check): needs root, takes about 10 minutes.
+# BENCH_ARGS: e.g. --runs 9, --only cpucost, --workload faults.
+bench:
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/supervise $(LIB_OBJS)
+	$(Q)OUTPUT=$(OUTPUT) CC="$(CC)" bench/bench.py $(BENCH_ARGS)
+
 demo:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/supervise $(HELPERS)
@@ -139,14 +179,19 @@ demo:
 setup:
 	$(Q)scripts/setup.sh
 
-install: $(OUTPUT)/supervise
+install: $(OUTPUT)/supervise $(ADVICE_LIB)
 	install -D -m 0755 $(OUTPUT)/supervise $(DESTDIR)$(BINDIR)/supervise
 	install -D -m 0644 docs/supervise.1 $(DESTDIR)$(MANDIR)/man1/supervise.1
+	install -D -m 0644 include/supervise/advice.h $(DESTDIR)$(INCLUDEDIR)/supervise/advice.h
+	install -D -m 0644 $(OUTPUT)/libsupervise-advice.a $(DESTDIR)$(LIBDIR)/libsupervise-advice.a
+	install -D -m 0755 $(OUTPUT)/libsupervise-advice.so.1 $(DESTDIR)$(LIBDIR)/libsupervise-advice.so.1
+	ln -sf libsupervise-advice.so.1 $(DESTDIR)$(LIBDIR)/libsupervise-advice.so
+	install -D -m 0644 $(OUTPUT)/supervise-advice.pc $(DESTDIR)$(LIBDIR)/pkgconfig/supervise-advice.pc
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/supervisor $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/helpers:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/supervisor $(OUTPUT)/lib $(OUTPUT)/examples $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/helpers:
 	$(Q)mkdir -p $@
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/supervisor/*.d $(OUTPUT)/tests/*/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/supervisor/*.d $(OUTPUT)/lib/*.d $(OUTPUT)/tests/*/*.d)

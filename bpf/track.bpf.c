@@ -61,6 +61,19 @@ struct {
 	__type(value, __u64);               /* key in procs */
 } pids SEC(".maps");
 
+/* Processes whose mm went through exit_mmap, between that and their exec
+ * (the process goes on in a new mm) or their exit record. Keyed by tgid, not
+ * by mm: once exit_mmap is done the mm_struct is freed and its address is
+ * soon another process's mm (on 6.1 both exec_mmap and exit_mm free it
+ * before sched_process_exec / sched_process_exit fire). LRU: an entry nobody
+ * takes (a missed exit) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);                 /* tgid */
+	__type(value, struct track_proc);
+} ending SEC(".maps");
+
 /* One ring buffer per workload, created and inserted by its supervise, so that
  * concurrent supervisors never consume each other's records. */
 struct events_rb {
@@ -379,9 +392,23 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	bpf_map_delete_elem(&procs, &key);
 }
 
-/* Start tracking task's process under workload wid (flags: TRACK_PROC_*). */
+/* The entry of task's process in "ending", if it is that process's (not a
+ * process that had the pid before). */
+static __always_inline struct track_proc *ending_of(struct task_struct *task, __u32 tgid)
+{
+	struct track_proc *e = bpf_map_lookup_elem(&ending, &tgid);
+
+	if (!e || e->pid != tgid || e->start_ns != BPF_CORE_READ(task, group_leader, start_time))
+		return NULL;
+	return e;
+}
+
+/* Start tracking task's process under workload wid (flags: TRACK_PROC_*).
+ * is_new: a process the workload has not had before (fork, a sweep finding
+ * one), not one that goes on in a new mm (exec); it counts in procs_started. */
 static __always_inline struct track_proc *track_process(struct task_struct *task, struct mm_struct *mm,
-							__u64 wid, __u64 cgroup, bool exact, __u32 flags)
+							__u64 wid, __u64 cgroup, bool exact, __u32 flags,
+							bool is_new)
 {
 	struct track_workload *w;
 	struct track_proc p = {}, *pp, *old;
@@ -399,19 +426,29 @@ static __always_inline struct track_proc *track_process(struct task_struct *task
 	bpf_probe_read_kernel_str(p.comm, sizeof(p.comm), task->comm);
 	p.workload = wid;
 	p.cgroup = cgroup;
-	p.start_ns = BPF_CORE_READ(task, start_time);
+	p.start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	p.sweep_gen = sweep_gen;
 	/* A process has one mm: an entry of this tgid under another mm is left
-	 * from a race with exec (a sweep saw the new mm before
-	 * sched_process_exec); an entry of another pid under this mm is left
-	 * from a freed mm whose address was reused. Both are stale. */
+	 * from a race with exec (a sweep saw the new mm between exec_mmap and
+	 * sched_process_exec: the same process going on, not a new one); an
+	 * entry of another pid under this mm is left from a freed mm whose
+	 * address was reused. Both are stale. */
+	/* The same goes for its figures in "ending": a sweep saw the new mm
+	 * after exit_mmap and before sched_process_exec. */
+	if (ending_of(task, tgid)) {
+		is_new = false;
+		bpf_map_delete_elem(&ending, &tgid);
+	}
 	prev = bpf_map_lookup_elem(&pids, &tgid);
 	if (prev && *prev != key) {
 		__u64 pkey = *prev;
 
 		old = bpf_map_lookup_elem(&procs, &pkey);
-		if (old && old->pid == tgid)
+		if (old && old->pid == tgid) {
+			if (old->start_ns == p.start_ns)
+				is_new = false;
 			untrack(pkey, old, false, 0);
+		}
 	}
 	old = bpf_map_lookup_elem(&procs, &key);
 	if (old) {
@@ -426,7 +463,8 @@ static __always_inline struct track_proc *track_process(struct task_struct *task
 		return NULL;
 	bpf_map_update_elem(&pids, &tgid, &key, BPF_ANY);
 	n = __sync_fetch_and_add(&w->nr_procs, 1) + 1;
-	__sync_fetch_and_add(&w->procs_started, 1);
+	if (is_new)
+		__sync_fetch_and_add(&w->procs_started, 1);
 	raise_u32(&w->peak_concurrent, n);
 	if (flags & TRACK_PROC_FORKED_IN) {
 		/* Its own figures only: they are the outsider's copy. */
@@ -471,14 +509,32 @@ int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
 	wid = find_workload(task, &cgroup);
 	if (wid)
 		track_process(task, mm, wid, cgroup, false,
-			      forked_from_outside(wid) ? TRACK_PROC_FORKED_IN : 0);
+			      forked_from_outside(wid) ? TRACK_PROC_FORKED_IN : 0, true);
+	return 0;
+}
+
+/* The last user of a tracked mm is gone (exit, or exec replacing it): drop
+ * the entry keyed by the mm now, while the address is still this mm's, and
+ * keep the figures by tgid for sched_process_exec or sched_process_exit. */
+SEC("tp_btf/exit_mmap")
+int BPF_PROG(on_exit_mmap, struct mm_struct *mm)
+{
+	struct track_proc *p;
+	__u64 key = (__u64)mm;
+	__u32 tgid;
+
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (!p)
+		return 0;
+	tgid = p->pid;
+	bpf_map_update_elem(&ending, &tgid, p, BPF_ANY);
+	untrack(key, p, false, 0);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task)
 {
-	struct track_workload *w;
 	struct track_proc *p, *np;
 	struct mm_struct *mm = task->mm;
 	__u32 tgid = task->tgid;
@@ -486,6 +542,19 @@ int BPF_PROG(on_exec, struct task_struct *task)
 
 	if (!mm)
 		return 0;
+	p = ending_of(task, tgid);
+	if (p) {
+		/* exec_mmap released the old mm (exit_mmap moved it here): the
+		 * same process goes on in the new one, with fresh figures. */
+		wid = p->workload;
+		cgroup = p->cgroup;
+		bpf_map_delete_elem(&ending, &tgid);
+		np = track_process(task, mm, wid, cgroup, false, 0, false);
+		if (np)
+			emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
+		return 0;
+	}
+	/* The old mm still has users elsewhere, or exit_mmap was missed. */
 	oldkey = bpf_map_lookup_elem(&pids, &tgid);
 	if (oldkey) {
 		/* The old mm is gone (exec_mmap released it); carry the process
@@ -496,21 +565,16 @@ int BPF_PROG(on_exec, struct task_struct *task)
 			wid = p->workload;
 			cgroup = p->cgroup;
 			untrack(okey, p, false, 0);
-			w = bpf_map_lookup_elem(&workloads, &wid);
-			if (w) {
-				/* Not a new process: undo the counts track_process adds. */
-				__sync_fetch_and_add(&w->procs_started, -1);
-			}
-			np = track_process(task, mm, wid, cgroup, false, 0);
+			np = track_process(task, mm, wid, cgroup, false, 0, false);
 			if (np)
-				emit(TRACK_EV_EXEC, np, w, 0);
+				emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
 			return 0;
 		}
 	}
 	wid = find_workload(task, &cgroup);
 	if (!wid)
 		return 0;
-	np = track_process(task, mm, wid, cgroup, false, 0);
+	np = track_process(task, mm, wid, cgroup, false, 0, true);
 	if (np)
 		emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
 	return 0;
@@ -571,8 +635,9 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
 
 /* Fires for every exiting thread; the process ends with its last thread
  * (signal->live already decremented: 6.1 and 6.18 both decrement it before
- * the tracepoint). On 6.1 task->mm is already NULL here: find the entry by
- * tgid. */
+ * the tracepoint). On 6.1 task->mm is already NULL here (exit_mm ran): the
+ * entry is found by tgid, in procs if the mm still has other users, else in
+ * "ending". */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
@@ -583,8 +648,17 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (task->signal->live.counter != 0)
 		return 0;
 	keyp = bpf_map_lookup_elem(&pids, &tgid);
-	if (!keyp)
+	if (!keyp) {
+		/* 6.1: exit_mm ran before this tracepoint, and exit_mmap took
+		 * the entry out of procs. */
+		p = ending_of(task, tgid);
+		if (!p)
+			return 0;
+		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload),
+		     task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+		bpf_map_delete_elem(&ending, &tgid);
 		return 0;
+	}
 	key = *keyp;
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
@@ -673,6 +747,6 @@ int sweep(struct bpf_iter__task *ctx)
 		return 0;
 	wid = find_workload(task, &cgroup);
 	if (wid)
-		track_process(task, mm, wid, cgroup, true, 0);
+		track_process(task, mm, wid, cgroup, true, 0, true);
 	return 0;
 }

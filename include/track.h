@@ -22,7 +22,7 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 2
+#define TRACK_VERSION 3
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
@@ -77,7 +77,7 @@ struct track_proc {
 	char comm[TRACK_COMM_LEN];
 	track_u64 workload;         /* cgroup id of the tracked ancestor (key of "workloads") */
 	track_u64 cgroup;           /* cgroup id the process was found in */
-	track_u64 start_ns;         /* task->start_time, CLOCK_MONOTONIC */
+	track_u64 start_ns;         /* the thread group leader's start_time, CLOCK_MONOTONIC */
 	track_s64 member_bytes[TRACK_NR_MEMBERS];  /* by enum track_member */
 	track_u64 rss_bytes;        /* file + anon + shmem */
 	track_u64 peak_rss_bytes;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 #include "rundir.h"
 #include "util.h"
@@ -21,6 +22,8 @@ enum {
 	OPT_SUMMARY_JSON,
 	OPT_BACKEND,
 	OPT_JSON,
+	OPT_ADVICE,
+	OPT_RAISE_MAP_COUNT,
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
@@ -36,6 +39,8 @@ static const struct option options[] = {
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "advice", required_argument, NULL, OPT_ADVICE },
+	{ "raise-map-count", no_argument, NULL, OPT_RAISE_MAP_COUNT },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
@@ -53,6 +58,7 @@ void cli_usage(FILE *f)
 	      "       supervise gc [--cgroup-base PATH]\n"
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
+	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
 	      "       supervise --help | --version\n"
 	      "\n"
 	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
@@ -78,6 +84,12 @@ void cli_usage(FILE *f)
 	      "                       within --mem; do not also pass -j to make or ninja\n"
 	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
 	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
+	      "  --advice MODE        all (default): set the runtimes' variables (GOMAXPROCS,\n"
+	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
+	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
+	      "                       none: neither (docs/advice.md)\n"
+	      "  --raise-map-count    when a process nears vm.max_map_count, raise it to the\n"
+	      "                       suggested value (root only; it stays raised)\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
@@ -94,6 +106,9 @@ void cli_usage(FILE *f)
 	      "  ls                   the running workloads: name, pid, backend, RSS, cgroup\n"
 	      "  stat NAME            what one running workload uses, per process\n"
 	      "                       (--json: the machine-readable form of DESIGN.md)\n"
+	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
+	      "                       where present), --cpus N (cpu.max where present),\n"
+	      "                       --jobs MIN-MAX; the advice page follows\n"
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
@@ -155,7 +170,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	static const struct {
 		const char *name;
 		enum command cmd;
-	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT } };
+	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT },
+			 { "set", CMD_SET } };
 	const char *cmd_name = NULL;
 	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
 		if (streq(argv[1], commands[i].name)) {
@@ -220,7 +236,26 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_JSON:
 			c.json = true;
 			break;
+		case OPT_ADVICE:
+			if (streq(optarg, "all"))
+				c.advice = ADVICE_ALL;
+			else if (streq(optarg, "env"))
+				c.advice = ADVICE_ENV;
+			else if (streq(optarg, "none"))
+				c.advice = ADVICE_NONE;
+			else
+				return bad("--advice: '%s' is not a mode; use all, env or none", optarg);
+			break;
+		case OPT_RAISE_MAP_COUNT:
+			c.raise_map_count = true;
+			break;
 		case OPT_JOBS:
+			if (c.command == CMD_SET) {
+				if (control_parse_jobs(optarg, &c.jobs_min, &c.jobs_max) < 0)
+					return bad("--jobs: '%s' is not a range; give MIN-MAX or N, from 1 to 4096 (2-8)",
+						   optarg);
+				break;
+			}
 			if (jobs_parse(optarg, &c.jobs_min, &c.jobs_max, &c.jobs_auto) < 0)
 				return bad("--jobs: '%s' is not a job count; use N, MIN-MAX (1 to 4096) or auto", optarg);
 			c.has_jobs = true;
@@ -259,13 +294,15 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		}
 	}
 
-	if (c.command == CMD_STAT) {
+	if (c.command == CMD_STAT || c.command == CMD_SET) {
 		if (optind >= argc)
-			return bad("stat needs a run name: supervise stat NAME [--json] ('supervise ls' lists them)");
+			return bad("%s needs a run name: supervise %s NAME ('supervise ls' lists them)", cmd_name, cmd_name);
 		c.stat_name = argv[optind++];
 		if (!run_name_valid(c.stat_name))
-			return bad("stat: '%s' is not a run name", c.stat_name);
+			return bad("%s: '%s' is not a run name", cmd_name, c.stat_name);
 	}
+	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
+		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
 	if (c.command != CMD_RUN) {
 		if (optind < argc)
 			return bad("'supervise %s' takes no further arguments (got '%s')", cmd_name, argv[optind]);

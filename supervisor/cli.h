@@ -5,11 +5,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "advice.h"
 #include "jobserver.h"
 #include "monitor.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -25,9 +26,13 @@ struct config {
 	int verbose;
 	bool quiet;                 /* no human summary at the end */
 	bool json;                  /* ls, stat: JSON output */
-	const char *stat_name;      /* stat NAME */
-	bool has_jobs;              /* --jobs: run the jobserver */
-	unsigned jobs_min, jobs_max;/* --jobs N (N..N), MIN-MAX; auto: 1..0 (CPUs) */
+	const char *stat_name;      /* stat NAME, set NAME */
+	enum advice_mode advice;    /* --advice all|env|none */
+	bool raise_map_count;       /* --raise-map-count */
+	/* --jobs: run: N (N..N), MIN-MAX, auto (1..0: CPUs); set NAME --jobs MIN-MAX
+	 * (0: not given) */
+	unsigned jobs_min, jobs_max;
+	bool has_jobs;              /* run --jobs: run the jobserver */
 	bool jobs_auto;
 	struct size_arg job_mem;    /* --job-mem */
 	bool has_job_mem;

@@ -196,6 +196,13 @@ int jobserver_export(const struct jobserver *js)
 	if (setenv("MAKEFLAGS", flags, 1) < 0 || setenv("CARGO_MAKEFLAGS", flags, 1) < 0)
 		return log_errno(-errno, "jobserver: setenv MAKEFLAGS failed: %m");
 	unsetenv("MFLAGS");
+	/* cargo caps its own jobs at CARGO_BUILD_JOBS; runtime advice would set it
+	 * from CPUs and the budget (a static guess): with a jobserver the cap is
+	 * its upper bound, and the tokens decide below it. A user's value stays. */
+	char n[16];
+	snprintf(n, sizeof(n), "%u", js->max_jobs);
+	if (!getenv("CARGO_BUILD_JOBS") && setenv("CARGO_BUILD_JOBS", n, 0) < 0)
+		return log_errno(-errno, "jobserver: setenv CARGO_BUILD_JOBS failed: %m");
 	return 0;
 }
 

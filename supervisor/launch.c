@@ -26,6 +26,8 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	/* The supervisor blocks the signals it forwards (it reads them from a
 	 * signalfd) but never changes their dispositions: the workload starts
 	 * with the mask and dispositions supervise itself was started with. */
+	if (l->restore_sigpipe)
+		sigaction(SIGPIPE, l->restore_sigpipe, NULL);
 	sigprocmask(SIG_SETMASK, l->restore_mask, NULL);
 
 	/* Kept CLOEXEC in the supervisor so nothing else it starts holds them. */
@@ -33,7 +35,10 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 		if (fcntl(l->inherit_fds[i], F_SETFD, 0) < 0)
 			_exit(EXIT_SUPERVISE_FAILURE);
 
-	execvp(l->argv[0], l->argv);
+	if (l->envp)
+		execvpe(l->argv[0], l->argv, l->envp);
+	else
+		execvp(l->argv[0], l->argv);
 
 	int err = errno;
 	ssize_t n = write(errfd, &err, sizeof(err));

@@ -2,12 +2,15 @@
  * so it never runs a single instruction outside it. */
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 struct launch {
 	char *const *argv;
 	int cgroup_fd;          /* O_PATH fd of the leaf */
 	const sigset_t *restore_mask;   /* the mask the workload starts with */
+	const struct sigaction *restore_sigpipe;   /* SIGPIPE as supervise found it */
+	char *const *envp;      /* the workload's environment; NULL: supervise's own */
 	const int *inherit_fds;         /* CLOEXEC fds the workload inherits (the jobserver pipe) */
 	int nr_inherit_fds;
 };

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "control.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "log.h"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 		return ls_command(&c);
 	case CMD_STAT:
 		return stat_command(&c);
+	case CMD_SET:
+		return set_command(&c);
 	case CMD_RUN:
 		break;
 	}

@@ -90,6 +90,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		m->last_alert_ns = e->ts_ns;
 		m->last_alert_rss = e->workload_rss_bytes;
 	}
+	if (e->type == TRACK_EV_MAP_ALERT)
+		m->map_alerts++;
 	return 0;
 }
 

@@ -41,6 +41,8 @@ struct monitor {
 	/* The alerts asked for, each kept when the other is set. */
 	uint64_t rss_alert;
 	uint32_t map_alert;
+	/* map_count alerts seen since monitor_take_map_alerts() */
+	unsigned map_alerts;
 };
 
 /* Append one process to the table being built; -ENOMEM. */

@@ -196,8 +196,10 @@ static int upsert(struct monitor *m, const struct pentry *now)
 		s->peak_map_pid = e->p.pid;
 		memcpy(s->peak_map_comm, e->p.comm, sizeof(s->peak_map_comm));
 	}
-	if (s->alert_maps && e->p.map_count >= s->alert_maps)
+	if (s->alert_maps && e->p.map_count >= s->alert_maps) {
 		s->nr_alerts++;
+		m->map_alerts++;
+	}
 	s->rss_bytes += e->p.rss_bytes;
 	s->nr_live++;
 	return 0;

@@ -140,6 +140,14 @@ uint64_t monitor_last_alert_rss(const struct monitor *m)
 	return m->last_alert_rss;
 }
 
+unsigned monitor_take_map_alerts(struct monitor *m)
+{
+	unsigned n = m->map_alerts;
+
+	m->map_alerts = 0;
+	return n;
+}
+
 int monitor_read(struct monitor *m, struct reading *ret)
 {
 	int r;

@@ -91,6 +91,9 @@ void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct 
 uint64_t monitor_last_alert_ns(const struct monitor *m);
 /* The workload's summed RSS at that crossing (as the kernel counted it). */
 uint64_t monitor_last_alert_rss(const struct monitor *m);
+/* How many map_count alerts arrived (monitor_dispatch) since the last call;
+ * resets the count. The map_count guard reads the processes only then. */
+unsigned monitor_take_map_alerts(struct monitor *m);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

@@ -217,6 +217,7 @@ static int load_and_pin(const char *dir)
 			{ obj->links.on_rss_stat, "link_rss_stat" },
 			{ obj->links.on_mmap_unlock, "link_mmap_unlock" },
 			{ obj->links.on_exit, "link_exit" },
+			{ obj->links.on_exit_mmap, "link_exit_mmap" },
 			{ obj->links.sweep, "link_sweep" },
 		};
 

@@ -19,6 +19,7 @@
 #include "guard.h"
 #include "jobctl.h"
 #include "launch.h"
+#include "live.h"
 #include "log.h"
 #include "monitor.h"
 #include "run.h"
@@ -40,10 +41,12 @@ struct run {
 	struct guard guard;
 	struct monitor *mon;
 	struct jobctl *jc;
+	struct live *live;
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
 	sigset_t old_mask;
+	struct sigaction old_sigpipe;
 	int sigfd;
 	pid_t pid;
 	int pidfd;
@@ -133,10 +136,12 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 		o += snprintf(what + o, sizeof(what) - o, "%s--cpus %g", o ? ", " : "", c->cpus);
 	if (missing & CGROUP_PIDS)
 		o += snprintf(what + o, sizeof(what) - o, "%s--pids %" PRIu64, o ? ", " : "", c->pids);
+	bool plural = __builtin_popcount(missing) > 1;
 	log_warn("cgroup: the kernel will not enforce %s: the %s controller%s not available in cgroup v2 "
-		 "below %s (on hybrid hosts it is bound to cgroup v1); memory.enforced_by is \"none\"",
-		 what, cgroup_controller_names(missing, names, sizeof(names)),
-		 __builtin_popcount(missing) > 1 ? "s are" : " is", r->base);
+		 "below %s (on hybrid hosts %s bound to cgroup v1)%s",
+		 what, cgroup_controller_names(missing, names, sizeof(names)), plural ? "s are" : " is", r->base,
+		 plural ? "they are" : "it is",
+		 (missing & CGROUP_MEMORY) && c->has_mem ? "; memory.enforced_by is \"none\"" : "");
 }
 
 static int make_id(char *ret, size_t size)
@@ -163,6 +168,11 @@ static int setup(struct run *r)
 	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, &r->old_mask) < 0)
 		return log_errno(-errno, "run: blocking signals failed: %m");
+	/* A closed stderr (supervise -v | head) must not kill supervise with
+	 * SIGPIPE half-way through; the workload gets the disposition back. */
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	if (sigaction(SIGPIPE, &ign, &r->old_sigpipe) < 0)
+		return log_errno(-errno, "run: ignoring SIGPIPE failed: %m");
 	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		return log_errno(-errno, "run: signalfd failed: %m");
@@ -200,6 +210,11 @@ static int setup(struct run *r)
 		want |= CGROUP_PIDS;
 	if ((ret = cgroup_create(r->info.cgroup, want, &r->cg)) < 0)
 		return ret;
+	rundir_mark_leaf(r->cg.path, &r->info);
+	/* The guard right after the leaf: from here on, whatever kills
+	 * supervise, the leaf does not outlive it. */
+	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
+		return ret;
 	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
 		return ret;
 	warn_unenforced(r, missing);
@@ -211,6 +226,8 @@ static int setup(struct run *r)
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
 
+	/* Before live_open: it builds the workload's environment from ours,
+	 * which must hold MAKEFLAGS by then. */
 	if (c->has_jobs) {
 		struct jobctl_config jcfg = {
 			.min_jobs = c->jobs_min,
@@ -220,14 +237,16 @@ static int setup(struct run *r)
 			.job_mem = c->has_job_mem ? c->job_mem.bytes : 0,
 			.style = c->jobserver_style,
 			.budget_bytes = r->limits.memory_max,
-			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0,
+			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0 && r->limits.memory_max,
 			.status_line = !c->quiet && isatty(STDERR_FILENO),
 		};
 		if ((ret = jobctl_open(&jcfg, c->argv, r->run_dir, r->cg.path, r->mon, &r->jc)) < 0)
 			return ret;
 	}
 
-	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
+	struct live_options lo = { .cfg = c, .run_dir = r->run_dir, .base = r->base, .cg = &r->cg,
+				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
+	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -240,6 +259,8 @@ static int launch(struct run *r, int *ret_status)
 	int exec_errno = 0;
 	int fds[2];
 	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+			    .restore_sigpipe = &r->old_sigpipe,
+			    .envp = live_launch_env(r->live),
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
@@ -261,18 +282,22 @@ static int launch(struct run *r, int *ret_status)
 static int loop(struct run *r)
 {
 	while (!r->exited) {
-		struct pollfd p[] = {
+		struct pollfd p[5] = {
 			{ .fd = r->sigfd, .events = POLLIN },
 			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
 			{ .fd = r->jc ? jobctl_fd(r->jc) : -1, .events = POLLIN },
 		};
-		if (poll(p, ELEMENTSOF(p), -1) < 0) {
+		size_t np = 3 + live_fds(r->live, p + 3, ELEMENTSOF(p) - 3);
+		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_errno(-errno, "run: poll failed: %m");
 		}
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN) {
 			monitor_dispatch(r->mon);
+			live_on_monitor(r->live);
+		}
+		live_dispatch(r->live, p + 3, np - 3);
 		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN))
 			jobctl_step(r->jc);
 		struct signalfd_siginfo si;
@@ -323,6 +348,8 @@ static void teardown(struct run *r)
 			r->have_final = monitor_read_final(r->mon, &r->final) == 0;
 		cgroup_destroy(&r->cg);
 	}
+	live_close(r->live);
+	r->live = NULL;
 	if (r->have_run_dir)
 		rundir_remove(r->run_dir);
 	/* The guard goes last: until here, a SIGKILL still gets cleaned up. */

@@ -1,7 +1,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <inttypes.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -262,38 +264,33 @@ int rundir_claim(struct run_info *info, bool explicit_name, const char *base, co
 	return log_errno(-EEXIST, "rundir: no free name for '%s' in %s", wanted, root);
 }
 
-/* Does a live supervise parent a process of this cgroup? Its main child's
- * parent is the supervisor; after the supervisor died, init or a subreaper is. */
-static bool leaf_has_live_supervisor(const char *leaf)
+/* The owner mark on a leaf: an xattr, so that a supervisor using another
+ * runtime directory (another user, a test) is still recognised by gc. */
+#define OWNER_XATTR "user.supervise.owner"
+
+int rundir_mark_leaf(const char *leaf, const struct run_info *ri)
 {
-	char path[PATH_MAX], self[PATH_MAX], exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char v[64];
+	int n = snprintf(v, sizeof(v), "%d %" PRIu64, (int)ri->pid, ri->pid_starttime);
+	if (setxattr(leaf, OWNER_XATTR, v, n, 0) < 0)
+		return log_errno_level(LOG_DEBUG, -errno, "rundir: marking %s with its owner failed: %m", leaf);
+	return 0;
+}
+
+/* 1: the leaf's marked owner runs; 0: it is gone; -ENODATA: no mark. */
+static int leaf_owner_alive(const char *leaf)
+{
+	char v[64];
+	ssize_t n = getxattr(leaf, OWNER_XATTR, v, sizeof(v) - 1);
 	if (n < 0)
-		return true;      /* cannot tell: leave it alone */
-	self[n] = '\0';
-	snprintf(path, sizeof(path), "%s/cgroup.procs", leaf);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
+		return -ENODATA;
+	v[n] = '\0';
+	struct run_info ri = { 0 };
 	int pid;
-	while (fscanf(f, "%d", &pid) == 1) {
-		char stat_path[64], text[1024];
-		snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", pid);
-		if (read_file_at(AT_FDCWD, stat_path, text, sizeof(text)) < 0)
-			continue;
-		const char *p = strrchr(text, ')');
-		int ppid;
-		if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/exe", ppid);
-		n = readlink(path, exe, sizeof(exe) - 1);
-		if (n < 0)
-			continue;
-		exe[n] = '\0';
-		if (streq(exe, self))
-			return true;
-	}
-	return false;
+	if (sscanf(v, "%d %" SCNu64, &pid, &ri.pid_starttime) != 2)
+		return -ENODATA;
+	ri.pid = pid;
+	return run_owner_alive(&ri);
 }
 
 int rundir_foreach(int (*cb)(const char *dir, const struct run_info *ri, void *userdata), void *userdata)
@@ -366,8 +363,20 @@ int rundir_gc(const char *base)
 			continue;
 		char leaf[PATH_MAX];
 		snprintf(leaf, sizeof(leaf), "%s/%s", sdir, leaves[i]);
-		if (access(leaf, F_OK) < 0 || leaf_has_live_supervisor(leaf))
+		if (access(leaf, F_OK) < 0)
 			continue;
+		/* Kill only what a dead owner provably left. A leaf without a mark
+		 * (a kernel without cgroupfs xattrs) is removed only when empty and old. */
+		int alive = leaf_owner_alive(leaf);
+		if (alive == 1)
+			continue;
+		if (alive < 0) {
+			/* Unmarked: a supervisor may be between its mkdir and its
+			 * mark; give it a minute, and never kill what runs inside. */
+			struct stat st;
+			if (cgroup_populated(leaf) != 0 || stat(leaf, &st) < 0 || time(NULL) - st.st_ctime < 60)
+				continue;
+		}
 		cgroup_kill(leaf);
 		cgroup_wait_empty(leaf, 2000, NULL, NULL);
 		if (cgroup_remove_tree(leaf) == 0) {

@@ -50,6 +50,10 @@ int rundir_update(const char *dir, const struct run_info *info);
 int rundir_remove(const char *dir);
 int rundir_read(const char *dir, struct run_info *ret);
 
+/* Mark a leaf with its owner (pid and start time) so gc can tell a leaf of a
+ * live supervisor that keeps its run directory elsewhere. 0 or -errno. */
+int rundir_mark_leaf(const char *leaf, const struct run_info *ri);
+
 /* Call cb for every run directory with a readable run.json, live or not.
  * A negative return from cb stops the walk and is returned. */
 int rundir_foreach(int (*cb)(const char *dir, const struct run_info *ri, void *userdata), void *userdata);

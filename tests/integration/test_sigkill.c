@@ -270,6 +270,53 @@ Test(sigkill, gc_spares_live_runs)
 	h_proc_free(&p);
 }
 
+/* A supervisor with another runtime directory (another user, a concurrent
+ * test run) sees no run directory for our leaf: its gc must still recognise
+ * the leaf's live owner and leave the workload alone. */
+Test(sigkill, gc_from_another_runtime_dir_spares_live_runs)
+{
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, "--", h_helper("sigecho"));
+	char *ready = h_wait_line(&p, "ready ", H_TIMEOUT_S);
+	H_ASSERT(&p, ready, "the workload never printed its ready line");
+	int wpid = 0;
+	char leaf_rel[PATH_MAX] = "";
+	sscanf(ready, "ready %d %4095s", &wpid, leaf_rel);
+	char *leaf = h_strf("%s%s", H.v2, leaf_rel);
+
+	char other[] = "/tmp/sv-test-other-rt-XXXXXX";
+	H_ASSERT(&p, mkdtemp(other), "mkdtemp: %s", strerror(errno));
+	/* Another installation too: a copy of the binary, as a second build
+	 * or a packaged supervise would be. */
+	char *copy = h_strf("%s/supervise", other);
+	char *cp = h_strf("cp '%s' '%s'", H.bin, copy);
+	H_ASSERT(&p, system(cp) == 0, "%s failed", cp);
+	char saved[PATH_MAX];
+	snprintf(saved, sizeof(saved), "%s", H.bin);
+	snprintf(H.bin, sizeof(H.bin), "%s", copy);
+	setenv("SUPERVISE_RUNTIME_DIR", other, 1);
+	struct h_proc g;
+	h_run(&g, "gc", "--cgroup-base", H.base);
+	setenv("SUPERVISE_RUNTIME_DIR", H.runtime_dir, 1);
+	snprintf(H.bin, sizeof(H.bin), "%s", saved);
+	unlink(copy);
+	rmdir(other);
+	free(cp);
+	free(copy);
+	H_ASSERT_EXIT(&g, 0);
+	H_ASSERT(&g, !h_pid_gone(wpid), "gc from another runtime dir killed the live workload %d", wpid);
+	H_ASSERT(&g, h_exists(leaf), "gc from another runtime dir removed the live leaf %s", leaf);
+
+	kill(p.pid, SIGTERM);
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 100 + SIGTERM);
+	H_ASSERT_CLEAN(&p);
+	free(leaf);
+	free(ready);
+	h_proc_free(&g);
+	h_proc_free(&p);
+}
+
 /* gc with nothing to collect succeeds and creates nothing. */
 Test(sigkill, gc_with_nothing_to_do)
 {

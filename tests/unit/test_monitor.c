@@ -400,7 +400,7 @@ static unsigned count_progs(void)
 static void pinned_prog_ids(char *ret, size_t size)
 {
 	static const char *const links[] = { "link_newtask", "link_exec", "link_rss_stat",
-					     "link_mmap_unlock", "link_exit", "link_sweep" };
+					     "link_mmap_unlock", "link_exit", "link_exit_mmap", "link_sweep" };
 	size_t off = 0;
 
 	ret[0] = '\0';

@@ -89,3 +89,34 @@ now_cs() {
 	read -r _up _ </proc/uptime
 	echo $((${_up%.*} * 100 + 1${_up#*.} - 100))
 }
+
+# criterion_tap SUITE FILE: one VMTEST line per test of a criterion TAP report
+# (--tap=FILE); a report with fewer results than planned fails SUITE-tests.
+criterion_tap() {
+	# ok - SUITE::NAME  (1.23s)              -> PASS SUITE/NAME
+	# ok - SUITE::NAME  # SKIP reason         -> SKIP SUITE/NAME: reason
+	# not ok - SUITE::NAME  (1.23s)          -> FAIL SUITE/NAME: file:line: message; ...
+	awk -v suite="$1" '
+	function flush() {
+		if (name != "") { print "VMTEST FAIL " name ": " (why == "" ? "failed" : why); name = ""; why = "" }
+	}
+	/^not ok - / {
+		flush(); n = $4; sub(/::/, "/", n); name = n; seen++; next
+	}
+	/^ok - / {
+		flush(); n = $3; sub(/::/, "/", n); seen++
+		if (match($0, /# SKIP.*/)) print "VMTEST SKIP " n ": " substr($0, RSTART + 7)
+		else print "VMTEST PASS " n
+		next
+	}
+	# Inside a failure block: "  - file.c:N: |+" then the message lines, indented.
+	/^  - / && name != "" { l = $2; sub(/:$/, "", l); why = why (why == "" ? "" : "; ") l ":"; next }
+	/^      / && name != "" { l = $0; sub(/^ +/, "", l); sub(/^Assertion failed: /, "", l); why = why " " l; next }
+	/^  / && name != "" { next }
+	{ flush() }
+	/^1\.\./ { split($0, a, /\.\./); planned = a[2] }
+	END {
+		flush()
+		if (planned != "" && seen != planned) print "VMTEST FAIL " suite "-tests: " seen " of " planned " tests reported (a crash?)"
+	}' "$2"
+}

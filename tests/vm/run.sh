@@ -126,13 +126,14 @@ done
 for f in "${bins[@]}"; do
 	cp "$f" "$root/test/bin/" || die "cannot copy $f"
 done
-# The monitor's accuracy tests (criterion) run in the guest too: they find the
-# helpers at ../helpers from their own path, so /test/helpers names /test/bin.
+# The probes' criterion tests run in the guest too: test_monitor finds the
+# helpers at ../helpers from its own path, so /test/helpers names /test/bin;
+# test_probes is told where supervise and the helpers are (70/75 cases).
 unit_bins=()
-for t in test_monitor; do
-	[ -x "$OUTPUT/tests/unit/$t" ] || die "$OUTPUT/tests/unit/$t is not built (make OUTPUT=$OUTPUT test-bins)"
-	cp "$OUTPUT/tests/unit/$t" "$root/test/unit/" || die "cannot copy $t"
-	unit_bins+=("$OUTPUT/tests/unit/$t")
+for t in unit/test_monitor integration/test_probes; do
+	[ -x "$OUTPUT/tests/$t" ] || die "$OUTPUT/tests/$t is not built (make OUTPUT=$OUTPUT test-bins)"
+	cp "$OUTPUT/tests/$t" "$root/test/unit/" || die "cannot copy $t"
+	unit_bins+=("$OUTPUT/tests/$t")
 done
 ln -s bin "$root/test/helpers"
 

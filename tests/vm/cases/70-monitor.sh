@@ -27,32 +27,7 @@ if [ ! -s /tmp/monitor.tap ]; then
 	show /tmp/monitor.log 40
 	exit 0
 fi
-# ok - monitor::NAME  (1.23s)              -> PASS monitor/NAME
-# ok - monitor::NAME  # SKIP reason         -> SKIP monitor/NAME: reason
-# not ok - monitor::NAME  (1.23s)          -> FAIL monitor/NAME: file:line: message; ...
-awk '
-function flush() {
-	if (name != "") { print "VMTEST FAIL " name ": " (why == "" ? "failed" : why); name = ""; why = "" }
-}
-/^not ok - / {
-	flush(); n = $4; sub(/::/, "/", n); name = n; seen++; next
-}
-/^ok - / {
-	flush(); n = $3; sub(/::/, "/", n); seen++
-	if (match($0, /# SKIP.*/)) print "VMTEST SKIP " n ": " substr($0, RSTART + 7)
-	else print "VMTEST PASS " n
-	next
-}
-# Inside a failure block: "  - file.c:N: |+" then the message lines, indented.
-/^  - / && name != "" { l = $2; sub(/:$/, "", l); why = why (why == "" ? "" : "; ") l ":"; next }
-/^      / && name != "" { l = $0; sub(/^ +/, "", l); sub(/^Assertion failed: /, "", l); why = why " " l; next }
-/^  / && name != "" { next }
-{ flush() }
-/^1\.\./ { split($0, a, /\.\./); planned = a[2] }
-END {
-	flush()
-	if (planned != "" && seen != planned) print "VMTEST FAIL monitor-tests: " seen " of " planned " tests reported (a crash?)"
-}' /tmp/monitor.tap
+criterion_tap monitor /tmp/monitor.tap
 if [ $st -ne 0 ] && ! grep -q '^not ok' /tmp/monitor.tap; then
 	fail $t "test_monitor exited $st though no test failed"
 	show /tmp/monitor.log 40

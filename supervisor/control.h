@@ -1,0 +1,40 @@
+/* control: change a running workload's budget from another shell —
+ * `supervise set NAME --mem SIZE | --cpus N | --jobs MIN-MAX`.
+ *
+ * The running supervisor listens on a SOCK_SEQPACKET unix socket
+ * <run dir>/control (mode 0600: the user who started the run, and root). A
+ * request is one message of "key=value" lines (mem=SIZE as given, cpus=N,
+ * jobs=MIN-MAX); the reply is one message, "ok: what was applied" or
+ * "error: why". */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONTROL_SOCKET "control"
+
+struct control_request {
+	bool has_mem, has_cpus, has_jobs;
+	char mem[64];               /* SIZE as given: a percentage is resolved by the supervisor */
+	double cpus;
+	unsigned jobs_min, jobs_max;
+};
+
+/* Pure: "MIN-MAX" or "N" (MIN = MAX = N), 1 <= MIN <= MAX <= 4096. */
+int control_parse_jobs(const char *s, unsigned *ret_min, unsigned *ret_max);
+/* Pure: request to text and back. */
+int control_format(const struct control_request *req, char *buf, size_t size);
+int control_parse(const char *text, struct control_request *ret);
+
+/* Supervisor side: listen on <run_dir>/control. Returns the listening fd
+ * (non-blocking, CLOEXEC) or -errno (logged). */
+int control_listen(const char *run_dir);
+/* Accept one connection and read its request (bounded wait). Returns the
+ * connection fd (reply on it, then close) or -errno. */
+int control_accept(int listen_fd, struct control_request *ret);
+void control_reply(int conn_fd, const char *text);
+
+/* Client side: send req to the run NAME and print the reply. Returns the
+ * exit status of `supervise set`: 0 applied, 1 refused, 125 no such run. */
+struct config;
+int set_command(const struct config *c);

@@ -1,0 +1,354 @@
+/* live: the launch advice, the live advice page, the map_count guard and the
+ * control socket, driven from the run loop. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timerfd.h>
+
+#include "advice-page.h"
+#include "cli.h"
+#include "control.h"
+#include "live.h"
+#include "log.h"
+#include "mapguard.h"
+#include "size.h"
+#include "util.h"
+
+extern char **environ;
+
+/* How often the page follows the readings; faster while a process is above
+ * the map_count warning threshold, so the 95 % warning comes in time. */
+#define TICK_MS       250
+#define TICK_FAST_MS  20
+
+struct live {
+	struct live_options o;
+	struct live_budget budget;
+	unsigned online;
+	struct advice_page *page;
+	struct mapguard *guard;
+	char **env;
+	int timer_fd, control_fd;
+	bool fast;
+	live_budget_hook hook;
+	void *hook_data;
+};
+
+static unsigned online_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static const char *env_lookup(const char *name, void *userdata)
+{
+	return getenv(name);
+}
+
+static void input_of(const struct live *l, uint64_t usage, struct advice_input *ret)
+{
+	*ret = (struct advice_input){
+		.cpus = l->budget.cpus,
+		.online_cpus = l->online,
+		.budget_bytes = l->budget.mem_bytes,
+		.usage_bytes = usage,
+		.jobs_min = l->budget.jobs_min,
+		.jobs_max = l->budget.jobs_max,
+	};
+}
+
+static int arm_timer(struct live *l, bool fast)
+{
+	unsigned ms = fast ? TICK_FAST_MS : TICK_MS;
+	struct itimerspec its = {
+		.it_interval = { ms / 1000, (ms % 1000) * 1000000L },
+		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
+	};
+	l->fast = fast;
+	return timerfd_settime(l->timer_fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void read_pressure(const struct live *l, const char *file, uint32_t *ret)
+{
+	char path[PATH_MAX + 32], text[512];
+	snprintf(path, sizeof(path), "%s/%s", l->o.cg->path, file);
+	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) < 0 || advice_parse_pressure(text, ret) < 0)
+		*ret = 0;
+}
+
+/* Read the workload, run the guard, publish the page when a figure changed. */
+static void tick(struct live *l)
+{
+	struct reading r = { 0 };
+	struct sv_advice a = { 0 };
+	struct advice_input in;
+	struct advice adv;
+
+	if (l->o.mon && monitor_read(l->o.mon, &r) == 0 && l->guard) {
+		if (mapguard_check(l->guard, &r))
+			monitor_set_map_alert(l->o.mon, mapguard_alert_threshold(l->guard));
+		bool hold = mapguard_hold(l->guard);
+		if (hold != l->fast)
+			arm_timer(l, hold);
+	}
+	if (!l->page)
+		return;
+	input_of(l, r.rss_bytes, &in);
+	advice_compute(&in, &adv);
+	a.threads = adv.threads;
+	a.jobs = adv.jobs;
+	a.jobs_min = l->budget.jobs_min;
+	a.jobs_max = l->budget.jobs_max;
+	a.cpus_milli = adv.cpus_milli;
+	a.flags = (l->budget.cpus > 0 ? SV_ADVICE_CPU_QUOTA : 0) |
+		  (l->guard && mapguard_hold(l->guard) ? SV_ADVICE_HOLD_JOBS : 0);
+	a.budget_bytes = l->budget.mem_bytes;
+	a.usage_bytes = r.rss_bytes;
+	a.headroom_bytes = adv.headroom_bytes;
+	a.max_map_count = (uint32_t)(l->guard ? mapguard_limit(l->guard) : read_max_map_count());
+	for (size_t i = 0; i < r.nr_proc_readings; i++) {
+		const struct proc_reading *p = &r.procs[i];
+		if (!p->exited && p->map_count > a.map_count_worst) {
+			a.map_count_worst = p->map_count;
+			a.map_count_worst_pid = p->pid;
+		}
+	}
+	a.map_count_headroom = a.max_map_count > a.map_count_worst ? a.max_map_count - a.map_count_worst : 0;
+	read_pressure(l, "memory.pressure", &a.mem_pressure_x100);
+	read_pressure(l, "cpu.pressure", &a.cpu_pressure_x100);
+
+	/* Publish only changes: a sleeping reader is woken for news, not ticks. */
+	struct sv_advice last = *advice_page_last(l->page);
+	last.generation = a.generation;
+	last.updated_ns = a.updated_ns;
+	if (advice_page_last(l->page)->generation && !memcmp(&last, &a, sizeof(a)))
+		return;
+	advice_page_publish(l->page, &a);
+}
+
+static void launch_advice(struct live *l)
+{
+	struct advice_input in;
+	struct advice adv;
+	struct advice_var vars[ADVICE_MAX_VARS];
+
+	input_of(l, 0, &in);
+	advice_compute(&in, &adv);
+	size_t n = advice_env_vars(&in, &adv, env_lookup, NULL, vars, ELEMENTSOF(vars));
+	for (size_t i = 0; i < n; i++) {
+		if (vars[i].user_set)
+			log_info("advice: %s kept as the user set it (%s)", vars[i].name, vars[i].value);
+		else
+			log_info("advice: %s=%s%s (%s)", vars[i].name, vars[i].value,
+				 vars[i].appended ? ", added to the user's" : "", vars[i].why);
+	}
+	if (n == 0)
+		log_info("advice: no runtime variable set: no --cpus and no --mem to base them on");
+	l->env = advice_env_build(environ, vars, n, l->page ? advice_page_path(l->page) : NULL);
+	if (!l->env)
+		log_warn("advice: out of memory building the environment; the workload gets supervise's own");
+	if (l->page)
+		log_info("advice: live page %s (SUPERVISE_ADVICE)", advice_page_path(l->page));
+}
+
+int live_open(const struct live_options *o, struct live **ret)
+{
+	_cleanup_free_ struct live *l = calloc(1, sizeof(*l));
+	const struct config *c = o->cfg;
+	int r;
+
+	if (!l)
+		return -ENOMEM;
+	l->o = *o;
+	l->timer_fd = l->control_fd = -1;
+	l->online = online_cpus();
+	l->budget.mem_bytes = o->limits->memory_max ? o->limits->memory_max : o->limits->memory_high;
+	l->budget.cpus = c->cpus;
+
+	if (c->cpus > 0 && !(o->cg->controllers & CGROUP_CPU))
+		log_warn("advice: without cpu.max, code that reads the CPU quota (Rust's available_parallelism, "
+			 "the JVM's container support, Go 1.25) sees all %u CPUs here; %s", l->online,
+			 c->advice == ADVICE_NONE ? "--advice none: nothing tells runtimes about --cpus"
+						  : "the advice variables (GOMAXPROCS, ...) carry --cpus instead");
+
+	r = mapguard_new(&(struct mapguard_options){ .raise = c->raise_map_count }, &l->guard);
+	if (r < 0)
+		return r;
+	if (o->mon)
+		monitor_set_map_alert(o->mon, mapguard_alert_threshold(l->guard));
+
+	if (c->advice == ADVICE_ALL) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/advice", o->run_dir);
+		if (advice_page_create(path, &l->page) < 0)
+			log_warn("advice: no live page for this run (see above); the launch variables are still set");
+	}
+	if (c->advice != ADVICE_NONE)
+		launch_advice(l);
+
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->timer_fd < 0 || arm_timer(l, false) < 0)
+		return log_errno(-errno, "live: timerfd failed: %m");
+	/* Without the socket the run goes on; only `supervise set` is lost. */
+	l->control_fd = control_listen(o->run_dir);
+	tick(l);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+char *const *live_launch_env(struct live *l)
+{
+	return l ? l->env : NULL;
+}
+
+size_t live_fds(struct live *l, struct pollfd *p, size_t n)
+{
+	size_t i = 0;
+	if (!l)
+		return 0;
+	if (i < n)
+		p[i++] = (struct pollfd){ .fd = l->timer_fd, .events = POLLIN };
+	if (i < n)
+		p[i++] = (struct pollfd){ .fd = l->control_fd, .events = POLLIN };
+	return i;
+}
+
+/* Controllers asked for only by `set` were not enabled when the leaf was
+ * made: enable them now (the parents hold no processes) and re-read. */
+static void enable_later(struct live *l, unsigned want)
+{
+	struct cgroup *cg = l->o.cg;
+	char path[PATH_MAX + 32], text[256], base[PATH_MAX];
+	unsigned avail = 0;
+
+	if (!(want & ~cg->controllers) || cgroup_available(cg->parent, &avail) < 0 || !(avail & want))
+		return;
+	snprintf(base, sizeof(base), "%s", cg->parent);
+	char *slash = strrchr(base, '/');
+	if (slash)
+		*slash = '\0';
+	const char *dirs[] = { base, cg->parent };
+	for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dirs[d]);
+		if (want & CGROUP_MEMORY)
+			write_file_at(AT_FDCWD, path, "+memory");
+		if (want & CGROUP_CPU)
+			write_file_at(AT_FDCWD, path, "+cpu");
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->path);
+	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0)
+		cg->controllers = cgroup_parse_controllers(text);
+}
+
+static void apply(struct live *l, const struct control_request *req, char *reply, size_t size)
+{
+	struct cgroup_limits k = { 0 };
+	size_t o = snprintf(reply, size, "ok:");
+	char b[32];
+	unsigned missing = 0;
+
+	if (req->has_mem) {
+		struct size_arg a;
+		size_parse(req->mem, &a);   /* validated by control_parse */
+		uint64_t ref = a.is_percent ? cgroup_memory_reference(l->o.base) : 0;
+		k.memory_max = size_resolve(&a, ref);
+	}
+	if (req->has_cpus) {
+		k.cpu_period_us = 100000;
+		k.cpu_quota_us = (uint64_t)llround(req->cpus * 100000.0);
+	}
+	enable_later(l, (k.memory_max ? CGROUP_MEMORY : 0) | (k.cpu_quota_us ? CGROUP_CPU : 0));
+	int r = cgroup_apply_limits(l->o.cg, &k, &missing);
+	if (r < 0) {
+		snprintf(reply, size, "error: writing the kernel limits failed: %s", strerror(-r));
+		return;
+	}
+	if (req->has_mem) {
+		l->budget.mem_bytes = k.memory_max;
+		l->o.limits->memory_max = k.memory_max;
+		l->o.info->budget_bytes = k.memory_max;
+		o += snprintf(reply + o, size - o, " memory budget %s (%s)", format_bytes(k.memory_max, b, sizeof(b)),
+			      missing & CGROUP_MEMORY ? "no memory controller here: supervise's budget only (advice, governor)"
+						      : "memory.max written");
+	}
+	if (req->has_cpus && o < size) {
+		l->budget.cpus = req->cpus;
+		l->o.limits->cpu_quota_us = k.cpu_quota_us;
+		l->o.limits->cpu_period_us = k.cpu_period_us;
+		o += snprintf(reply + o, size - o, " cpus %g (%s)", req->cpus,
+			      missing & CGROUP_CPU ? "no cpu controller: the advice only" : "cpu.max written");
+	}
+	if (req->has_jobs && o < size) {
+		l->budget.jobs_min = req->jobs_min;
+		l->budget.jobs_max = req->jobs_max;
+		o += snprintf(reply + o, size - o, " jobs %u-%u", req->jobs_min, req->jobs_max);
+	}
+	log_info("set: %s", reply + 4);
+	rundir_update(l->o.run_dir, l->o.info);
+	if (l->hook)
+		l->hook(&l->budget, l->hook_data);
+	tick(l);
+	if (l->page && o < size)
+		snprintf(reply + o, size - o, "; advice generation %" PRIu64 ": %u threads, %u jobs",
+			 advice_page_last(l->page)->generation, advice_page_last(l->page)->threads,
+			 advice_page_last(l->page)->jobs);
+}
+
+void live_dispatch(struct live *l, const struct pollfd *p, size_t n)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!(p[i].revents & POLLIN))
+			continue;
+		if (p[i].fd == l->timer_fd) {
+			uint64_t ticks;
+			if (read(l->timer_fd, &ticks, sizeof(ticks)) > 0)
+				tick(l);
+		} else if (p[i].fd == l->control_fd) {
+			struct control_request req;
+			_cleanup_close_ int conn = control_accept(l->control_fd, &req);
+			if (conn >= 0) {
+				char reply[512];
+				apply(l, &req, reply, sizeof(reply));
+				control_reply(conn, reply);
+			}
+		}
+	}
+}
+
+void live_on_monitor(struct live *l)
+{
+	/* A process crossed the map_count threshold: look now, not at the tick. */
+	if (l && l->o.mon && monitor_take_map_alerts(l->o.mon))
+		tick(l);
+}
+
+bool live_hold_tokens(const struct live *l)
+{
+	return l && l->guard && mapguard_hold(l->guard);
+}
+
+void live_set_budget_hook(struct live *l, live_budget_hook fn, void *userdata)
+{
+	l->hook = fn;
+	l->hook_data = userdata;
+}
+
+void live_close(struct live *l)
+{
+	if (!l)
+		return;
+	advice_page_close(l->page);
+	mapguard_free(l->guard);
+	advice_env_free(l->env);
+	closep(&l->timer_fd);
+	closep(&l->control_fd);
+	free(l);
+}
