@@ -211,16 +211,18 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 		snprintf(range, sizeof(range), "%u-%u", jc->cfg.min_jobs, jc->cfg.max_jobs);
 	if (cfg->budget_bytes)
 		snprintf(mem, sizeof(mem), "%s", format_bytes(cfg->budget_bytes, buf, sizeof(buf)));
-	log_info("jobserver: %s style (%s), %s jobs at once%s%s, next job expected at %s%s",
-		 jobserver_style_name(style),
-		 cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
-								: "as asked",
-		 range, cfg->budget_bytes ? " following memory within " : "", cfg->budget_bytes ? mem : "",
-		 format_bytes(jc->next_job_bytes, job, sizeof(job)),
-		 cfg->budget_bytes && !cfg->kernel_enforces
-			 ? "; the kernel does not enforce the budget here: supervise holds tokens, pauses jobs "
-			   "and kills at the budget"
-			 : "");
+	/* Said even without -v: which style a client must understand matters. */
+	log_msg(cfg->announce ? LOG_WARN : LOG_INFO,
+		"jobserver: %s style (%s), %s jobs at once%s%s, next job expected at %s%s",
+		jobserver_style_name(style),
+		cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
+							       : "as asked",
+		range, cfg->budget_bytes ? " following memory within " : "", cfg->budget_bytes ? mem : "",
+		format_bytes(jc->next_job_bytes, job, sizeof(job)),
+		cfg->budget_bytes && !cfg->kernel_enforces
+			? "; the kernel does not enforce the budget here: supervise holds tokens, pauses jobs "
+			  "and kills at the budget"
+			: "");
 	*ret = TAKE_PTR(jc);
 	return 0;
 }

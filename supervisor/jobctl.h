@@ -26,6 +26,7 @@ struct jobctl_config {
 	uint64_t budget_bytes;        /* --mem resolved, 0: none */
 	bool kernel_enforces;         /* memory.max is set: never kill, the kernel does */
 	bool status_line;             /* stderr is a terminal: a live one-line status */
+	bool announce;                /* say the style and bounds chosen (not with -q) */
 };
 
 struct jobs_summary {

@@ -239,6 +239,7 @@ static int setup(struct run *r)
 			.budget_bytes = r->limits.memory_max,
 			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0 && r->limits.memory_max,
 			.status_line = !c->quiet && isatty(STDERR_FILENO),
+			.announce = !c->quiet,
 		};
 		if ((ret = jobctl_open(&jcfg, c->argv, r->run_dir, r->cg.path, r->mon, &r->jc)) < 0)
 			return ret;
