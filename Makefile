@@ -143,9 +143,10 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -pthread $< -o $@
 
+# '+': rustc is a jobserver client; without make's fds it warns under make -jN.
 $(OUTPUT)/tests/helpers/parallelism: tests/helpers/parallelism.rs | $(OUTPUT)/tests/helpers
 	$(call msg,RUSTC,$@)
-	$(Q)$(RUSTC) -O --edition 2021 $< -o $@
+	$(Q)+$(RUSTC) -O --edition 2021 $< -o $@
 
 test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS) $(RUST_HELPERS) $(ADVICE_LIB) $(EXAMPLES)
 
