@@ -33,6 +33,30 @@ const volatile __u32 nr_cpus = 1;       /* possible CPUs, for the exact per-CPU 
  * belong to processes that are gone (a missed exit) and are dropped. */
 __u64 sweep_gen;
 
+/* How many tracked mms fall in each bucket. rss_stat and mmap_lock_released
+ * fire for every process on the host; one load from this array (no helper
+ * call) turns away the untracked ones before the hash lookup, which costs
+ * ~80 ns even when it finds nothing. A bucket shared with a tracked mm only
+ * sends the others on to that lookup. */
+#define MM_FILTER_BUCKETS 4096
+__u32 mm_filter[MM_FILTER_BUCKETS];
+
+/* The bucket of an mm: x86's per-mm context id, unique and sequential, so
+ * buckets fill evenly. (The mm's address cannot be used: the verifier forbids
+ * arithmetic on a kernel pointer.) Without it every mm shares bucket 0 and
+ * the filter only says whether anything is tracked at all. */
+static __always_inline __u32 mm_bucket(struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(mm->context.ctx_id))
+		return mm->context.ctx_id & (MM_FILTER_BUCKETS - 1);
+	return 0;
+}
+
+static __always_inline bool mm_maybe_tracked(struct mm_struct *mm)
+{
+	return mm_filter[mm_bucket(mm)] != 0;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -376,6 +400,7 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 {
 	struct track_workload *w = bpf_map_lookup_elem(&workloads, &p->workload);
 	__u32 pid = p->pid;
+	__u32 p_bucket = p->filter_bucket;
 	__u64 *cur;
 
 	if (w) {
@@ -389,7 +414,9 @@ static __always_inline void untrack(__u64 key, struct track_proc *p, bool report
 	cur = bpf_map_lookup_elem(&pids, &pid);
 	if (cur && *cur == key)
 		bpf_map_delete_elem(&pids, &pid);
-	bpf_map_delete_elem(&procs, &key);
+	/* Only the CPU whose delete succeeded counts the entry out. */
+	if (bpf_map_delete_elem(&procs, &key) == 0)
+		__sync_fetch_and_add(&mm_filter[p_bucket & (MM_FILTER_BUCKETS - 1)], -1);
 }
 
 /* The entry of task's process in "ending", if it is that process's (not a
@@ -456,8 +483,14 @@ static __always_inline struct track_proc *track_process(struct task_struct *task
 			return NULL;
 		untrack(key, old, false, 0);
 	}
-	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST))
+	/* Count the bucket in first: an event between the insert and the
+	 * count would otherwise be turned away. */
+	p.filter_bucket = mm_bucket(mm);
+	__sync_fetch_and_add(&mm_filter[p.filter_bucket & (MM_FILTER_BUCKETS - 1)], 1);
+	if (bpf_map_update_elem(&procs, &key, &p, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&mm_filter[p.filter_bucket & (MM_FILTER_BUCKETS - 1)], -1);
 		return NULL;
+	}
 	pp = bpf_map_lookup_elem(&procs, &key);
 	if (!pp)
 		return NULL;
@@ -591,6 +624,8 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	__s64 v, old;
 	__u64 rss;
 
+	if (!mm_maybe_tracked(mm))
+		return 0;
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
@@ -621,6 +656,8 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
 	__u64 key = (__u64)mm;
 	__u32 n;
 
+	if (!mm_maybe_tracked(mm))
+		return 0;
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;

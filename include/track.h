@@ -22,7 +22,7 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 3
+#define TRACK_VERSION 4
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
@@ -84,6 +84,8 @@ struct track_proc {
 	track_u32 map_count;
 	track_u32 peak_map_count;
 	track_u64 sweep_gen;        /* last iter/task sweep that saw it */
+	track_u32 filter_bucket;    /* its bucket in the BPF side's mm_filter */
+	track_u32 _pad;
 };
 
 #define TRACK_PROC_MAP_ALERTED (1u << 0)
