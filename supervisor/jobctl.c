@@ -6,6 +6,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
@@ -50,6 +51,9 @@ struct jobctl {
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
 	int timer_fd;
+	int epoll_fd;             /* what jobctl_fd() gives the loop: the timer, and the
+				     jobserver while tokens are to come home */
+	bool watching_home;
 	bool bpf;
 	enum js_style style;
 
@@ -63,6 +67,7 @@ struct jobctl {
 	uint64_t alert_armed, alert_seen_ns;
 	bool killed;
 	bool stopping;            /* a signal was forwarded: no more pauses */
+	bool hold;                /* grant no new token (map_count guard) */
 
 	/* re-minting audit */
 	uint64_t last_audit_ns;
@@ -151,6 +156,7 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	jc->cfg = *cfg;
 	jc->js = (struct jobserver)JOBSERVER_INIT;
 	jc->timer_fd = -1;
+	jc->epoll_fd = -1;
 	jc->mon = m;
 	jc->bpf = m && streq(monitor_backend_name(m), "bpf");
 	snprintf(jc->run_dir, sizeof(jc->run_dir), "%s", run_dir);
@@ -190,10 +196,14 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 
 	jc->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L }, .it_value = { 0, TICK_MS * 1000000L } };
-	if (jc->timer_fd < 0 || timerfd_settime(jc->timer_fd, 0, &its, NULL) < 0) {
-		r = log_errno(-errno, "jobserver: timerfd failed: %m");
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = jc->timer_fd };
+	if (jc->timer_fd < 0 || timerfd_settime(jc->timer_fd, 0, &its, NULL) < 0 ||
+	    (jc->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(jc->epoll_fd, EPOLL_CTL_ADD, jc->timer_fd, &ev) < 0) {
+		r = log_errno(-errno, "jobserver: timerfd/epoll failed: %m");
 		jobserver_close(&jc->js);
 		closep(&jc->timer_fd);
+		closep(&jc->epoll_fd);
 		return r;
 	}
 
@@ -234,7 +244,22 @@ int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2])
 
 int jobctl_fd(const struct jobctl *jc)
 {
-	return jc->timer_fd;
+	return jc->epoll_fd;
+}
+
+/* While the pool is above the target, wake on every token that comes home:
+ * a client that writes one back often takes it again within microseconds
+ * (make releases a token when a job ends and acquires one for the next), so
+ * a 100 ms tick would almost never find it in the pipe. */
+static void watch_home(struct jobctl *jc)
+{
+	unsigned want = jc->target > 0 ? jc->target - 1 : 0;
+	bool need = jc->js.pool > want;
+	if (need == jc->watching_home)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = jc->js.home_fd };
+	if (epoll_ctl(jc->epoll_fd, need ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, jc->js.home_fd, &ev) == 0)
+		jc->watching_home = need;
 }
 
 bool jobctl_killed(const struct jobctl *jc)
@@ -533,6 +558,9 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	/* The workload was told to stop: a paused job could not act on it. */
 	if (jc->stopping && d.action == GOV_PAUSE)
 		d.action = GOV_NONE;
+	/* A process nears vm.max_map_count: no new job until it is past. */
+	if (jc->hold && d.target > jc->nr_jobs)
+		d.target = jc->nr_jobs > 0 ? (unsigned)jc->nr_jobs : 1;
 
 	switch (d.action) {
 	case GOV_PAUSE:
@@ -618,8 +646,22 @@ int jobctl_step(struct jobctl *jc)
 
 	if (!jc || jc->killed || jc->js.style == JS_NONE)
 		return 0;
-	if (read(jc->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+	struct epoll_event evs[2];
+	int n = epoll_wait(jc->epoll_fd, evs, 2, 0);
+	bool tick = false, home = false;
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.fd == jc->timer_fd)
+			tick = true;
+		else
+			home = true;
+	if (tick && read(jc->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return log_errno(-errno, "jobserver: reading the timer failed: %m");
+	/* A token came home while the pool is to shrink: take it, nothing more. */
+	if (home && !tick && jc->mon && monitor_last_alert_ns(jc->mon) == jc->alert_seen_ns) {
+		jobserver_set_target(&jc->js, jc->target);
+		watch_home(jc);
+		return 0;
+	}
 	if (!jc->mon)
 		return jobserver_set_target(&jc->js, jc->cfg.max_jobs);
 
@@ -640,6 +682,7 @@ int jobctl_step(struct jobctl *jc)
 	if (jc->killed)
 		return 0;
 	audit(jc, now);
+	watch_home(jc);
 	write_tokens_file(jc);
 	status_line(jc, &r, now);
 	return 0;
@@ -657,6 +700,32 @@ void jobctl_resume_all(struct jobctl *jc)
 			jc->jobs[k].paused = false;
 			signal_job(jc, (int)k, SIGCONT);
 		}
+}
+
+void jobctl_set_budget(struct jobctl *jc, uint64_t budget_bytes, unsigned jobs_min, unsigned jobs_max)
+{
+	if (!jc)
+		return;
+	if (budget_bytes) {
+		jc->cfg.budget_bytes = budget_bytes;
+		jc->gcfg.budget_bytes = budget_bytes;
+		jc->gcfg.margin_bytes = jobctl_margin(budget_bytes, jc->bpf);
+	}
+	if (jobs_max) {
+		jc->cfg.min_jobs = jc->gcfg.min_jobs = jobs_min ? jobs_min : 1;
+		jc->cfg.max_jobs = jc->gcfg.max_jobs = jobs_max;
+	}
+	/* Decide afresh under the new budget; the next step applies it. */
+	jc->gst.target = 0;
+	jc->alert_armed = 0;
+	log_info("jobserver: budget %" PRIu64 " MiB, %u-%u jobs at once", jc->cfg.budget_bytes >> 20,
+		 jc->cfg.min_jobs, jc->cfg.max_jobs);
+}
+
+void jobctl_hold_tokens(struct jobctl *jc, bool hold)
+{
+	if (jc)
+		jc->hold = hold;
 }
 
 void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret)
@@ -686,6 +755,7 @@ void jobctl_close(struct jobctl *jc)
 	footprint_save(&jc->fp);
 	jobserver_close(&jc->js);
 	closep(&jc->timer_fd);
+	closep(&jc->epoll_fd);
 	if (jc->decision_log)
 		fclose(jc->decision_log);
 	free(jc);

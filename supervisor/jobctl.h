@@ -45,6 +45,10 @@ void jobctl_started(struct jobctl *jc, pid_t main_pid);
 int jobctl_fd(const struct jobctl *jc);
 int jobctl_step(struct jobctl *jc);
 void jobctl_resume_all(struct jobctl *jc);
+/* `supervise set`: a new budget (0: keep) and job range (jobs_max 0: keep). */
+void jobctl_set_budget(struct jobctl *jc, uint64_t budget_bytes, unsigned jobs_min, unsigned jobs_max);
+/* Grant no new token while hold is true (the map_count guard asks it). */
+void jobctl_hold_tokens(struct jobctl *jc, bool hold);
 bool jobctl_killed(const struct jobctl *jc);
 /* Also ends the live status line, before the summary is printed. */
 void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret);

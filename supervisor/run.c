@@ -153,6 +153,12 @@ static int make_id(char *ret, size_t size)
 	return 0;
 }
 
+/* `supervise set`: the jobserver follows the new budget and job range. */
+static void budget_changed(const struct live_budget *b, void *userdata)
+{
+	jobctl_set_budget(userdata, b->mem_bytes, b->jobs_min, b->jobs_max);
+}
+
 static int setup(struct run *r)
 {
 	const struct config *c = r->cfg;
@@ -249,6 +255,8 @@ static int setup(struct run *r)
 				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
+	if (r->jc)
+		live_set_budget_hook(r->live, budget_changed, r->jc);
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
@@ -299,8 +307,10 @@ static int loop(struct run *r)
 			live_on_monitor(r->live);
 		}
 		live_dispatch(r->live, p + 3, np - 3);
-		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN))
+		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN)) {
+			jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 			jobctl_step(r->jc);
+		}
 		struct signalfd_siginfo si;
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)

@@ -431,3 +431,38 @@ Test(jobserver, kill_at_the_budget_when_nothing_can_be_paused)
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&p);
 }
+
+/* `supervise set NAME --jobs MIN-MAX` moves the jobserver's bounds while the
+ * build runs: 6 jobs at once before, at most 2 once it took effect. Tokens
+ * are never taken from a client: supervise takes them as they come home, and
+ * a client that writes one back takes one again within microseconds, so a few
+ * rounds of jobs may pass first: 1.5 s (7 rounds of 0.2 s jobs) is allowed. */
+Test(jobserver, set_jobs_narrows_a_running_build)
+{
+	private_cache();
+	char *log = h_strf("%s/log", H.scratch);
+	char *script = h_strf("for i in $(seq 1 70); do echo 'sleep 0.2'; done | %s make %s", h_helper("jstoken"), log);
+	struct h_proc p, s;
+	h_start(&p, "--cgroup-base", H.base, "--name", "setjobs", "--jobs", "6", "--", "sh", "-c", script);
+	h_sleep_ms(800);
+	h_start(&s, "set", "setjobs", "--jobs", "2-2");
+	h_finish(&s, 20);
+	H_ASSERT_EXIT(&s, 0);
+	double set_at = 0;
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		set_at = ts.tv_sec + ts.tv_nsec / 1e9;
+	}
+	h_finish(&p, 60);
+	H_ASSERT_EXIT(&p, 0);
+	struct conc before = concurrency(log, 0);
+	struct conc after = concurrency(log, set_at + 1.5);
+	H_ASSERT(&p, before.starts == 70, "70 jobs should have run, the log has %d", before.starts);
+	H_ASSERT(&p, before.max == 6, "6 jobs at once before the set, saw %d", before.max);
+	H_ASSERT(&p, before.last > set_at + 2.0, "the build ended too soon after the set to see it");
+	H_ASSERT(&p, after.max_after <= 2 && after.max_after >= 1,
+		 "after 'set --jobs 2-2' at most 2 jobs at once, saw %d", after.max_after);
+	h_proc_free(&s);
+	h_proc_free(&p);
+}
