@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 
 #include "log.h"
+#include "rundir.h"
 #include "util.h"
 #include "monitor-internal.h"
 
@@ -93,23 +94,11 @@ static int count_maps(struct procfs_monitor *s, uint32_t pid, uint32_t *ret)
 	return 0;
 }
 
+/* /proc/PID/stat starttime, 0 when the process is gone. */
 static uint64_t stat_start(uint32_t pid)
 {
-	char path[64], buf[1024];
-	const char *p;
-	uint64_t t = 0;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (int field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	sscanf(p, "%" SCNu64, &t);
-	return t;
+	uint64_t t;
+	return pid_starttime((pid_t)pid, &t) < 0 ? 0 : t;
 }
 
 /* One process's figures now; -ENOENT when it has gone (or is a zombie). */

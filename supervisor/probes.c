@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "rundir.h"
 #include "util.h"
 #include "probes.h"
 #include "track.skel.h"
@@ -91,27 +92,11 @@ static int lock_parent(const char *parent)
 }
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field
- * 22): with the pid it names a process even across pid reuse. */
-static uint64_t proc_start_time(pid_t pid)
+ * 22): with the pid it names a process even across pid reuse. 0 when gone. */
+static uint64_t proc_start_time(uint32_t pid)
 {
-	char path[64], buf[1024];
-	const char *p;
-	uint64_t t = 0;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return 0;
-	/* comm may hold spaces and parentheses: count fields after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (int field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	sscanf(p, "%" SCNu64, &t);
-	return t;
+	uint64_t t;
+	return pid_starttime((pid_t)pid, &t) < 0 ? 0 : t;
 }
 
 static bool owner_alive(const struct track_workload *w)
