@@ -112,8 +112,12 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
-	      "kernel OOM-killed the workload.\n"
-	      "Environment: SUPERVISE_RUNTIME_DIR (default /run/supervise) holds run directories.\n",
+	      "kernel OOM-killed the workload, or (--jobs, no v2 memory controller) supervise\n"
+	      "killed it at the --mem budget.\n"
+	      "Environment: SUPERVISE_RUNTIME_DIR (default /run/supervise) holds run directories;\n"
+	      "SUPERVISE_BPF_PIN_DIR (default /sys/fs/bpf/supervise) the shared probe set;\n"
+	      "SUPERVISE_CACHE_DIR (default ~/.cache/supervise, root: /var/cache/supervise)\n"
+	      "the learned job footprints.\n",
 	      f);
 }
 
