@@ -21,6 +21,7 @@
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/supervise"
 #define BPFFS_MOUNT "/sys/fs/bpf"
+#define BPFFS_MARK "mounted_by_supervise"   /* bpffs refuses names with dots */
 
 static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events" };
 
@@ -77,7 +78,41 @@ static int ensure_bpffs(const char *dir, char *parent, size_t size)
 		return log_errno(-ENOTDIR, "monitor: %s is not a bpffs mount; set SUPERVISE_BPF_PIN_DIR below one", parent);
 	if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0)
 		return log_errno(-errno, "monitor: mounting bpffs at " BPFFS_MOUNT " failed: %m");
+	/* Say in the mount itself that we made it: the last one out takes it
+	 * down again (release_bpffs), also after a killed run, and the mark
+	 * goes with the mount. */
+	if (mkdir(BPFFS_MOUNT "/" BPFFS_MARK, 0700) < 0)
+		log_debug("monitor: marking " BPFFS_MOUNT " as ours: %m");
 	return 0;
+}
+
+/* Unmount the bpffs supervise mounted once nothing but the mark and the
+ * kernel's own preload iterators (maps.debug, progs.debug, which every new
+ * bpffs gets) is left in it. Called by the last one out, lock held. */
+static void release_bpffs(const char *parent)
+{
+	if (strcmp(parent, BPFFS_MOUNT) != 0)
+		return;
+	_cleanup_closedir_ DIR *d = opendir(BPFFS_MOUNT);
+	struct dirent *de;
+	bool ours = false;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (streq(de->d_name, BPFFS_MARK))
+			ours = true;
+		else if (!streq(de->d_name, "maps.debug") && !streq(de->d_name, "progs.debug"))
+			return;      /* someone else's pins: the mount is in use */
+	}
+	if (!ours)
+		return;
+	rmdir(BPFFS_MOUNT "/" BPFFS_MARK);
+	/* Detach: our own lock fd is open on the mount root. */
+	if (umount2(BPFFS_MOUNT, MNT_DETACH) < 0)
+		log_debug("monitor: unmounting " BPFFS_MOUNT ": %m");
 }
 
 static int lock_parent(const char *parent)
@@ -402,8 +437,10 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 	if (left == 0 && lock >= 0) {
 		uint32_t version;
 
-		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION)
+		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION) {
 			unpin_all(dir);
+			release_bpffs(parent);
+		}
 	}
 	probes_close(p);
 	return r;
@@ -422,19 +459,27 @@ int probes_gc(void)
 	probes_log_init();
 	snprintf(parent, sizeof(parent), "%s", dir);
 	*strrchr(parent, '/') = '\0';
-	if (access(dir, F_OK) < 0)
+	if (access(dir, F_OK) < 0) {
+		/* No set pinned: a mount we made may still be up (a killed run). */
+		lock = lock_parent(parent);
+		if (lock >= 0)
+			release_bpffs(parent);
 		return 0;
+	}
 	lock = lock_parent(parent);
 	if (lock < 0)
 		return lock;
 	if (pinned_version(dir, &version) < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
 		log_info("monitor: removing an incomplete or incompatible probe set under %s", dir);
 		unpin_all(dir);
+		release_bpffs(parent);
 		return 0;
 	}
 	r = reap_dead(&p, &left);
-	if (left == 0)
+	if (left == 0) {
 		unpin_all(dir);
+		release_bpffs(parent);
+	}
 	return r;
 }
 
