@@ -556,6 +556,8 @@ int BPF_PROG(on_exit_mmap, struct mm_struct *mm)
 	__u64 key = (__u64)mm;
 	__u32 tgid;
 
+	if (!mm_maybe_tracked(mm))
+		return 0;
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
