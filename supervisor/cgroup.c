@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 static const struct {
@@ -230,10 +231,8 @@ uint64_t cgroup_memory_reference(const char *base)
 		uint64_t max;
 		if (cgroup_read_u64(dir, "memory.max", &max) == 0 && max < ref)
 			ref = max;
-		char *slash = strrchr(dir, '/');
-		if (!slash)
+		if (path_parent(dir, dir, sizeof(dir)) < 0)
 			break;
-		*slash = '\0';
 	}
 	return ref;
 }
@@ -272,17 +271,9 @@ int cgroup_create(const char *leaf_path, unsigned want, struct cgroup *ret)
 {
 	struct cgroup cg = { .fd = -1 };
 	snprintf(cg.path, sizeof(cg.path), "%s", leaf_path);
-	snprintf(cg.parent, sizeof(cg.parent), "%s", leaf_path);
-	char *slash = strrchr(cg.parent, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
 	char base[PATH_MAX];
-	snprintf(base, sizeof(base), "%s", cg.parent);
-	slash = strrchr(base, '/');
-	if (!slash)
+	if (path_parent(leaf_path, cg.parent, sizeof(cg.parent)) < 0 || path_parent(cg.parent, base, sizeof(base)) < 0)
 		return -EINVAL;
-	*slash = '\0';
 
 	/* Another supervisor may remove <base>/supervise between our mkdirs
 	 * when its last leaf goes: then the leaf's mkdir says ENOENT; retry. */
@@ -402,25 +393,41 @@ int cgroup_populated(const char *cgroup_path)
 	return r < 0 ? r : v != 0;
 }
 
-static int kill_procs_recursive(const char *dir)
+static int walk_procs(const char *dir, int depth, int (*fn)(pid_t, void *), void *userdata)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, "cgroup.procs");
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
-		return -errno;
-	int pid;
+		/* A child cgroup may have been removed since it was listed. */
+		return depth == 0 ? -errno : 0;
+	int pid, r;
 	while (fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
+		if ((r = fn((pid_t)pid, userdata)) < 0)
+			return r;
+	if (depth >= 32)
+		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	if (!d)
-		return -errno;
+		return depth == 0 ? -errno : 0;
 	for (struct dirent *de; (de = readdir(d));) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		kill_procs_recursive(path);
+		if ((r = walk_procs(path, depth + 1, fn, userdata)) < 0)
+			return r;
 	}
+	return 0;
+}
+
+int cgroup_walk_procs(const char *cgroup_path, int (*fn)(pid_t pid, void *userdata), void *userdata)
+{
+	return walk_procs(cgroup_path, 0, fn, userdata);
+}
+
+static int sigkill_pid(pid_t pid, void *userdata)
+{
+	kill(pid, SIGKILL);
 	return 0;
 }
 
@@ -435,7 +442,7 @@ int cgroup_kill(const char *cgroup_path)
 		char freeze[PATH_MAX];
 		snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", cgroup_path);
 		write_file_at(AT_FDCWD, freeze, "1");
-		r = kill_procs_recursive(cgroup_path);
+		r = cgroup_walk_procs(cgroup_path, sigkill_pid, NULL);
 		write_file_at(AT_FDCWD, freeze, "0");
 	}
 	if (r < 0 && r != -ENOENT)
@@ -499,16 +506,102 @@ int cgroup_remove_tree(const char *cgroup_path)
 	return -EBUSY;
 }
 
+/* The leaf's tree, then the shared parent when this was its last leaf (a
+ * sibling still running makes that ENOTEMPTY/EBUSY, which is fine). */
+static int remove_leaf(const char *cgroup_path)
+{
+	int r = cgroup_remove_tree(cgroup_path);
+	if (r < 0)
+		return log_errno(r, "cgroup: removing %s failed: %m", cgroup_path);
+	char parent[PATH_MAX];
+	if (path_parent(cgroup_path, parent, sizeof(parent)) == 0 && rmdir(parent) < 0 && errno != ENOTEMPTY &&
+	    errno != EBUSY && errno != ENOENT)
+		log_debug("cgroup: removing %s: %m", parent);
+	return 0;
+}
+
 int cgroup_destroy(struct cgroup *cg)
 {
 	closep(&cg->fd);
 	cg->fd = -1;
-	int r = cgroup_remove_tree(cg->path);
-	if (r < 0)
-		return log_errno(r, "cgroup: removing %s failed: %m", cg->path);
-	/* The shared parent goes with the last leaf; a sibling still running
-	 * makes this ENOTEMPTY/EBUSY, which is fine. */
-	if (rmdir(cg->parent) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
-		log_debug("cgroup: removing %s: %m", cg->parent);
+	return remove_leaf(cg->path);
+}
+
+int cgroup_kill_remove(const char *cgroup_path, const struct cgroup_teardown *t)
+{
+	static const struct cgroup_teardown none = { .timeout_ms = 2000 };
+	if (!t)
+		t = &none;
+	if (access(cgroup_path, F_OK) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (cgroup_populated(cgroup_path) > 0) {
+		log_info("cgroup: killing what is left in %s", cgroup_path);
+		cgroup_kill(cgroup_path);
+	}
+	if (cgroup_wait_empty(cgroup_path, t->timeout_ms, t->reap, t->userdata) == -ETIMEDOUT)
+		log_warn("cgroup: %s still has processes %d ms after cgroup.kill", cgroup_path, t->timeout_ms);
+	if (t->emptied)
+		t->emptied(t->userdata);
+	return remove_leaf(cgroup_path);
+}
+
+int cgroup_enable_later(struct cgroup *cg, unsigned want)
+{
+	unsigned avail = 0;
+	char base[PATH_MAX];
+	int r;
+
+	if (!(want & ~cg->controllers))
+		return 0;
+	if ((r = cgroup_available(cg->parent, &avail)) < 0)
+		return r;
+	if (!(avail & want))
+		return 0;
+	/* The parents hold no processes (the supervisor runs in its own leaf). */
+	if (path_parent(cg->parent, base, sizeof(base)) == 0)
+		enable_controllers(base, want);
+	enable_controllers(cg->parent, want);
+	return cgroup_available(cg->path, &cg->controllers);
+}
+
+int cgroup_read_text(const char *cgroup_path, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", cgroup_path, file);
+	return read_file_at(AT_FDCWD, path, buf, size);
+}
+
+/* cpu.max is "QUOTA PERIOD" or "max PERIOD". */
+int cgroup_parse_cpu_max(const char *text, double *ret)
+{
+	uint64_t quota, period;
+	if (strncmp(text, "max", 3) == 0) {
+		*ret = 0;
+		return 0;
+	}
+	if (sscanf(text, "%" SCNu64 " %" SCNu64, &quota, &period) != 2 || !period)
+		return -EINVAL;
+	*ret = (double)quota / (double)period;
 	return 0;
+}
+
+double cgroup_cpu_quota(const char *cgroup_path)
+{
+	const char *mount;
+	double lowest = 0;
+	char dir[PATH_MAX], text[64];
+
+	if (cgroup_v2_mount(&mount) < 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", cgroup_path);
+	/* The tightest quota of the leaf and its ancestors up to the mount. */
+	while (strlen(dir) > strlen(mount)) {
+		double q;
+		if (cgroup_read_text(dir, "cpu.max", text, sizeof(text)) >= 0 && cgroup_parse_cpu_max(text, &q) == 0 &&
+		    q > 0 && (lowest == 0 || q < lowest))
+			lowest = q;
+		if (path_parent(dir, dir, sizeof(dir)) < 0)
+			break;
+	}
+	return lowest;
 }

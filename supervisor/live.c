@@ -76,9 +76,8 @@ static int arm_timer(struct live *l, bool fast)
 
 static void read_pressure(const struct live *l, const char *file, uint32_t *ret)
 {
-	char path[PATH_MAX + 32], text[512];
-	snprintf(path, sizeof(path), "%s/%s", l->o.cg->path, file);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) < 0 || advice_parse_pressure(text, ret) < 0)
+	char text[512];
+	if (cgroup_read_text(l->o.cg->path, file, text, sizeof(text)) < 0 || advice_parse_pressure(text, ret) < 0)
 		*ret = 0;
 }
 
@@ -219,33 +218,6 @@ size_t live_fds(struct live *l, struct pollfd *p, size_t n)
 	return i;
 }
 
-/* Controllers asked for only by `set` were not enabled when the leaf was
- * made: enable them now (the parents hold no processes) and re-read. */
-static void enable_later(struct live *l, unsigned want)
-{
-	struct cgroup *cg = l->o.cg;
-	char path[PATH_MAX + 32], text[256], base[PATH_MAX];
-	unsigned avail = 0;
-
-	if (!(want & ~cg->controllers) || cgroup_available(cg->parent, &avail) < 0 || !(avail & want))
-		return;
-	snprintf(base, sizeof(base), "%s", cg->parent);
-	char *slash = strrchr(base, '/');
-	if (slash)
-		*slash = '\0';
-	const char *dirs[] = { base, cg->parent };
-	for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dirs[d]);
-		if (want & CGROUP_MEMORY)
-			write_file_at(AT_FDCWD, path, "+memory");
-		if (want & CGROUP_CPU)
-			write_file_at(AT_FDCWD, path, "+cpu");
-	}
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->path);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0)
-		cg->controllers = cgroup_parse_controllers(text);
-}
-
 static void apply(struct live *l, const struct control_request *req, char *reply, size_t size)
 {
 	struct cgroup_limits k = { 0 };
@@ -263,7 +235,8 @@ static void apply(struct live *l, const struct control_request *req, char *reply
 		k.cpu_period_us = 100000;
 		k.cpu_quota_us = (uint64_t)llround(req->cpus * 100000.0);
 	}
-	enable_later(l, (k.memory_max ? CGROUP_MEMORY : 0) | (k.cpu_quota_us ? CGROUP_CPU : 0));
+	/* Controllers asked for only by `set` were not enabled when the leaf was made. */
+	cgroup_enable_later(l->o.cg, (k.memory_max ? CGROUP_MEMORY : 0) | (k.cpu_quota_us ? CGROUP_CPU : 0));
 	int r = cgroup_apply_limits(l->o.cg, &k, &missing);
 	if (r < 0) {
 		snprintf(reply, size, "error: writing the kernel limits failed: %s", strerror(-r));

@@ -339,6 +339,14 @@ static int loop(struct run *r)
 	return 0;
 }
 
+/* Every process has exited: the monitor has their final figures. */
+static void read_final(void *userdata)
+{
+	struct run *r = userdata;
+	if (r->mon)
+		r->have_final = monitor_read_final(r->mon, &r->final) == 0;
+}
+
 /* Read what the leaf can tell before it goes, kill what is left, remove it.
  * Every step runs even when an earlier one failed. */
 static void teardown(struct run *r)
@@ -348,16 +356,9 @@ static void teardown(struct run *r)
 			r->has_peak = cgroup_read_u64(r->cg.path, "memory.peak", &r->peak) == 0;
 			cgroup_read_keyed(r->cg.path, "memory.events", "oom_kill", &r->oom_kills);
 		}
-		if (cgroup_populated(r->cg.path) > 0) {
-			log_info("cgroup: killing what is left in %s", r->cg.path);
-			cgroup_kill(r->cg.path);
-		}
-		if (cgroup_wait_empty(r->cg.path, 5000, reap, r) == -ETIMEDOUT)
-			log_warn("cgroup: %s still has processes 5 s after cgroup.kill", r->cg.path);
-		/* Every process has exited: the monitor has their final figures. */
-		if (r->mon)
-			r->have_final = monitor_read_final(r->mon, &r->final) == 0;
-		cgroup_destroy(&r->cg);
+		closep(&r->cg.fd);
+		cgroup_kill_remove(r->cg.path, &(struct cgroup_teardown){ .timeout_ms = 5000, .reap = reap,
+									 .emptied = read_final, .userdata = r });
 	}
 	live_close(r->live);
 	r->live = NULL;
