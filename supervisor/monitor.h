@@ -36,6 +36,9 @@ struct reading {
 	uint32_t peak_map_count;      /* largest map_count over the run ... */
 	uint32_t peak_map_pid;        /* ... and who held it */
 	char peak_map_comm[MONITOR_COMM_LEN];
+	/* bpf: the largest correction the sweep made to the summed RSS, which
+	 * it recomputes from the processes (expected 0); procfs: always 0. */
+	uint64_t sum_max_correction_bytes;
 	/* Per process: live ones, and (in monitor_read_final) the exited ones
 	 * ordered by peak_rss_bytes, heaviest first. Owned by the monitor; valid
 	 * until the next monitor_read*() or monitor_close(). */

@@ -1028,3 +1028,77 @@ Test(monitor, auto_picks_bpf_when_it_loads)
 	cr_expect_str_eq(monitor_backend_name(m), "bpf");
 	monitor_close(m);
 }
+
+/* --- thresholds vs sums: the race ----------------------------------------- */
+
+#define CHURNERS 16
+#define THRESHOLD_MOVES 10000
+
+/* 16 processes allocate and free while user space moves the RSS alert 10,000
+ * times. The thresholds live in a map BPF only reads, so no move can lose an
+ * increment of the workload's sum; and the sweep recomputes the sum from the
+ * processes. At the end, with the processes holding still: the sum equals the
+ * sum of its processes (within 64 KiB: a stray fault between reading the
+ * workload and reading its processes), and the sum of their VmRSS within the
+ * sweep's 2 %. */
+Test(monitor, bpf_sums_survive_threshold_moves)
+{
+	need_bpf();
+	char leaf[PATH_MAX];
+	struct monitor *m = open_monitor(MONITOR_BPF, mkleaf("race", leaf, sizeof(leaf)), 1);
+	struct child c[CHURNERS];
+	pid_t pids[CHURNERS];
+	char hold[CHURNERS][8];
+	for (int i = 0; i < CHURNERS; i++) {
+		snprintf(hold[i], sizeof(hold[i]), "%d", 4 + i);
+		char *argv[] = { (char *)helper("churn"), "24", hold[i], NULL };
+		c[i] = spawn(leaf, argv);
+	}
+	unsigned alerts = 0;
+	uint64_t last = 0;
+	for (int i = 0; i < THRESHOLD_MOVES; i++) {
+		/* 1..64 MiB: many below what 16 churners hold, so alerts fire. */
+		cr_assert_eq(monitor_set_rss_alert(m, (uint64_t)(1 + i % 64) << 20), 0);
+		if (i % 16 == 0) {
+			cr_assert_geq(monitor_dispatch(m), 0);
+			if (monitor_last_alert_ns(m) != last) {
+				last = monitor_last_alert_ns(m);
+				alerts++;
+			}
+		}
+	}
+	cr_expect_gt(alerts, 0, "no RSS alert fired in %d moves: BPF does not see the thresholds", THRESHOLD_MOVES);
+	for (int i = 0; i < CHURNERS; i++)
+		advance(&c[i]);
+	for (int i = 0; i < CHURNERS; i++)
+		pids[i] = wait_step(&c[i], 1);
+
+	/* Two sweeps at least: a correction is applied when two agree. */
+	struct reading r;
+	for (int k = 0; k < 3; k++) {
+		usleep(5000);
+		cr_assert_eq(monitor_read(m, &r), 0);
+	}
+	uint64_t procs = 0, vmrss = 0;
+	int seen = 0;
+	for (int i = 0; i < CHURNERS; i++) {
+		const struct proc_reading *p = find_proc(&r, pids[i], false);
+		cr_assert(p, "churner %d is not in the reading", pids[i]);
+		procs += p->rss_bytes;
+		vmrss += status_bytes(pids[i], "VmRSS:");
+		seen++;
+	}
+	cr_assert_eq(seen, CHURNERS);
+	uint64_t d = r.rss_bytes > procs ? r.rss_bytes - procs : procs - r.rss_bytes;
+	cr_log_info("race: %u alerts, workload sum %" PRIu64 " KiB, processes %" PRIu64 " KiB, VmRSS %" PRIu64
+		    " KiB, largest correction %" PRIu64 " bytes",
+		    alerts, r.rss_bytes >> 10, procs >> 10, vmrss >> 10, r.sum_max_correction_bytes);
+	cr_expect(d <= 64 << 10, "workload sum %" PRIu64 " vs its processes %" PRIu64 ": off by %" PRIu64, r.rss_bytes,
+		  procs, d);
+	d = r.rss_bytes > vmrss ? r.rss_bytes - vmrss : vmrss - r.rss_bytes;
+	cr_expect(d <= tolerance(vmrss, false), "workload sum %" PRIu64 " vs summed VmRSS %" PRIu64 ": off by %" PRIu64,
+		  r.rss_bytes, vmrss, d);
+	for (int i = 0; i < CHURNERS; i++)
+		cr_expect_eq(finish(&c[i]), 0);
+	monitor_close(m);
+}
