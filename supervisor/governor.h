@@ -22,7 +22,7 @@
 struct gov_config {
 	uint64_t budget_bytes;        /* 0: no memory bound (target = max_jobs) */
 	unsigned min_jobs, max_jobs;  /* jobs at once, the client's implicit token included */
-	uint64_t margin_bytes;        /* pause this far below the budget; 0: budget_margin(budget, fast) */
+	uint64_t margin_bytes;        /* pause this far below the budget; 0: max(budget/16, 64 MiB) */
 	double hysteresis;            /* dead band in job slots; 0: 0.25 */
 	bool may_kill;                /* the kernel does not enforce the budget: supervise kills */
 };
