@@ -55,6 +55,7 @@ struct run {
 	unsigned period_ms;
 	uint64_t rss_armed;             /* the thresholds the monitor holds */
 	uint32_t map_armed;
+	bool reading_failed;
 	pid_t pid;
 	int pidfd;
 	int wstatus;
@@ -337,8 +338,15 @@ static int turn(struct run *r)
 {
 	struct reading rd;
 	int ret = monitor_turn(r->mon, &rd);
-	if (ret < 0)
-		return ret;
+	if (ret < 0) {
+		/* The workload goes on unwatched rather than killed; said once. */
+		if (!r->reading_failed)
+			log_warn("run: no reading of the workload (see above); it runs on without --jobs following "
+				 "memory and without advice updates");
+		r->reading_failed = true;
+		return arm_clock(r);
+	}
+	r->reading_failed = false;
 	live_on_reading(r->live, &rd);
 	if (r->jc) {
 		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
