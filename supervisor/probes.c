@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "rundir.h"
 #include "util.h"
@@ -134,8 +135,38 @@ static uint64_t proc_start_time(uint32_t pid)
 	return pid_starttime((pid_t)pid, &t) < 0 ? 0 : t;
 }
 
-static bool owner_alive(const struct track_workload *w)
+/* Open a cgroup by its id (the kernfs node id BPF sees) through a file
+ * handle on the v2 mount; needs CAP_DAC_READ_SEARCH. -ESTALE: it is gone. */
+static int open_cgroup_by_id(uint64_t id)
 {
+	const char *mount;
+	if (cgroup_v2_mount(&mount) < 0)
+		return -ENOENT;
+	_cleanup_close_ int mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* FILEID_KERNFS */ }, .id = id };
+	int fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Is the supervise that registered cgroup id alive? Its leaf's lock says so
+ * from any pid namespace (a supervise in a container must not drop the
+ * host's registrations); a leaf that is gone has no owner left. Only an
+ * unmarked leaf (an older supervise) is judged by the pid. */
+static bool owner_alive(uint64_t id, const struct track_workload *w)
+{
+	_cleanup_close_ int fd = open_cgroup_by_id(id);
+	if (fd == -ESTALE || fd == -ENOENT)
+		return false;
+	if (fd >= 0) {
+		int alive = rundir_leaf_alive_fd(fd);
+		if (alive >= 0)
+			return alive == 1;
+	}
 	if (kill((pid_t)w->owner_pid, 0) < 0 && errno == ESRCH)
 		return false;
 	return proc_start_time((pid_t)w->owner_pid) == w->owner_start;
@@ -348,7 +379,7 @@ static int reap_dead(struct probes *p, size_t *ret_left)
 		prev = &key;
 		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
 			continue;
-		if (owner_alive(&w)) {
+		if (owner_alive(key, &w)) {
 			left++;
 			continue;
 		}

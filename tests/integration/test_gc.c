@@ -1,0 +1,321 @@
+/*
+ * gc and liveness: a run is collected only by whoever can prove its owner dead
+ * (issue 15 item 1: a supervise in a pid namespace, or one whose mount namespace
+ * hides the runtime directory, must not kill the host's runs); gc against runs
+ * that are starting (issue 9 item 10); run directories that are broken, a FIFO
+ * or a /dev/zero symlink (item 15); a runtime directory too long for a path
+ * (item 19); a pin directory that is not bpffs (item 12); --cgroup-base that
+ * leads out of the v2 mount (item 9).
+ */
+#include <sys/xattr.h>
+
+#include "harness.h"
+
+TestSuite(gc, .init = h_setup, .fini = h_teardown, .timeout = 120);
+
+#define UNSHARE "/usr/bin/unshare"
+
+static void need_unshare(void)
+{
+	if (access(UNSHARE, X_OK) < 0)
+		cr_skip_test("needs %s (util-linux) to make pid and mount namespaces", UNSHARE);
+}
+
+/* Start `supervise --name victim` running sh -c script; wait until its run
+ * directory and its workload are up. */
+static void start_victim(struct h_proc *v, const char *script)
+{
+	h_start(v, "--name", "victim", "--cgroup-base", H.base, "--", "sh", "-c", script);
+	char *up = h_wait_line(v, "up", H_TIMEOUT_S);
+	H_ASSERT(v, up, "the victim's workload never said it was up");
+	char *json = h_strf("%s/victim/run.json", H.runtime_dir);
+	H_ASSERT(v, h_exists(json), "%s missing while the victim runs", json);
+	free(json);
+	free(up);
+}
+
+/* The victim ends by itself with exit 0, its leaf and run directory removed,
+ * and nothing else touched its monitor's registration. */
+static void expect_victim_unharmed(struct h_proc *v)
+{
+	h_finish(v, H_TIMEOUT_S);
+	H_ASSERT_EXIT(v, 0);
+	H_ASSERT(v, !strstr(v->err.data, "pinned maps failed"),
+		 "the victim lost its probe registration to the other supervise");
+	H_ASSERT_CLEAN(v);
+}
+
+/* issue 15 item 1, exactly: `supervise --name victim -- sleep …` then
+ * `unshare --pid --fork --mount-proc supervise -- true`. */
+Test(gc, pid_namespace_does_not_kill_other_runs)
+{
+	need_unshare();
+	struct h_proc v, s;
+	start_victim(&v, "echo up; sleep 3");
+	const struct h_opts raw = { .raw = true };
+	h_startv(&s, &raw,
+		 (const char *const[]){ UNSHARE, "--pid", "--fork", "--mount-proc", H.bin, "--cgroup-base", H.base,
+					"--", "true", NULL });
+	h_finish(&s, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&s, !strstr(s.err.data, "removed"), "the supervise in a pid namespace removed a run");
+	H_ASSERT(&v, !h_poll_exit(&v), "the victim ended when a supervise started in a pid namespace");
+	expect_victim_unharmed(&v);
+	h_proc_free(&s);
+	h_proc_free(&v);
+}
+
+/* The same with `supervise gc`, which also looks at leaves without a run dir. */
+Test(gc, pid_namespace_gc_spares_other_runs)
+{
+	need_unshare();
+	struct h_proc v, s;
+	start_victim(&v, "echo up; sleep 3");
+	const struct h_opts raw = { .raw = true };
+	h_startv(&s, &raw,
+		 (const char *const[]){ UNSHARE, "--pid", "--fork", "--mount-proc", H.bin, "gc", "--cgroup-base",
+					H.base, NULL });
+	h_finish(&s, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&s, strstr(s.out.data, "removed 0 stale runs"), "gc in a pid namespace removed a live run");
+	expect_victim_unharmed(&v);
+	h_proc_free(&s);
+	h_proc_free(&v);
+}
+
+/* A mount namespace that hides the runtime directory (as a container with its
+ * own /run does): the second supervise cannot see the victim's run directory,
+ * only its leaf, and must leave it alone. */
+Test(gc, mount_namespace_hiding_run_dirs)
+{
+	need_unshare();
+	struct h_proc v, s, g;
+	start_victim(&v, "echo up; sleep 4");
+	const struct h_opts raw = { .raw = true };
+	const char *hide = "mount -t tmpfs -o mode=0700 none \"$SUPERVISE_RUNTIME_DIR\" && exec \"$@\"";
+	h_startv(&s, &raw,
+		 (const char *const[]){ UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c", hide,
+					"sh", H.bin, "--cgroup-base", H.base, "--", "true", NULL });
+	h_finish(&s, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&s, 0);
+	h_startv(&g, &raw,
+		 (const char *const[]){ UNSHARE, "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c", hide,
+					"sh", H.bin, "gc", "--cgroup-base", H.base, NULL });
+	h_finish(&g, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&g, 0);
+	H_ASSERT(&g, strstr(g.out.data, "removed 0 stale runs") && !strstr(g.err.data, "removed"),
+		 "gc behind a mount namespace removed the victim's leaf");
+	expect_victim_unharmed(&v);
+	h_proc_free(&g);
+	h_proc_free(&s);
+	h_proc_free(&v);
+}
+
+/* Plant a run directory named name whose owner is dead: a run.json naming a
+ * pid that exited (and a start time no process has). */
+static void plant_dead_run(const char *name)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	char *dir = h_strf("%s/%s", H.runtime_dir, name);
+	char *json = h_strf("%s/run.json", dir);
+	char *text = h_strf("{ \"version\": 1, \"name\": \"%s\", \"pid\": %d, \"pid_starttime\": 1, "
+			    "\"cgroup\": \"%s/supervise/%s-deadbeef\", \"started_unix\": 1 }\n",
+			    name, (int)pid, H.base, name);
+	cr_assert(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+	FILE *f = fopen(json, "w");
+	cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "writing %s", json);
+	free(text);
+	free(json);
+	free(dir);
+}
+
+/* Every live run keeps its own run directory while gc runs in every starter:
+ * N runs start at once over the dead run directory of their name (each start
+ * collects it); then each supervise's pid is in exactly one run.json. */
+Test(gc, starting_runs_keep_their_run_dirs)
+{
+	enum { N = 6, ROUNDS = 3 };
+	for (int round = 0; round < ROUNDS; round++) {
+		plant_dead_run("sh");
+		struct h_proc p[N];
+		for (int i = 0; i < N; i++)
+			h_start(&p[i], "--cgroup-base", H.base, "--", "sh", "-c", "echo up; sleep 2");
+		for (int i = 0; i < N; i++)
+			H_ASSERT(&p[i], h_wait_line(&p[i], "up", H_TIMEOUT_S), "run %d never came up", i);
+
+		/* Which supervise does each run directory name? */
+		int owners[N] = { 0 }, dirs = 0;
+		DIR *d = opendir(H.runtime_dir);
+		cr_assert(d);
+		for (struct dirent *de; (de = readdir(d));) {
+			if (de->d_name[0] == '.')
+				continue;
+			dirs++;
+			char *json = h_strf("%s/%s/run.json", H.runtime_dir, de->d_name);
+			char buf[4096];
+			int pid = 0;
+			const char *at;
+			if (h_read_file(json, buf, sizeof(buf)) > 0 && (at = strstr(buf, "\"pid\":")))
+				pid = atoi(at + 6);
+			for (int i = 0; i < N; i++)
+				if (p[i].pid == pid)
+					owners[i]++;
+			free(json);
+		}
+		closedir(d);
+		for (int i = 0; i < N; i++)
+			H_ASSERT(&p[i], owners[i] == 1,
+				 "round %d: supervise %d is named by %d run directories (of %d: %s), expected 1", round,
+				 (int)p[i].pid, owners[i], dirs, h_list_dir(H.runtime_dir));
+		for (int i = 0; i < N; i++) {
+			h_finish(&p[i], H_TIMEOUT_S);
+			H_ASSERT_EXIT(&p[i], 0);
+			H_ASSERT(&p[i], !strstr(p[i].err.data, "ENOENT") && !strstr(p[i].err.data, "No such file"),
+				 "round %d: run %d lost a file of its run directory", round, i);
+		}
+		for (int i = 0; i < N; i++) {
+			H_ASSERT_CLEAN(&p[i]);
+			h_proc_free(&p[i]);
+		}
+	}
+}
+
+/* A run directory left between its mkdir and its run.json (a starter that
+ * died) does not block its name: nothing holds its lock. */
+Test(gc, broken_run_dir_does_not_block_its_name)
+{
+	char *dir = h_strf("%s/broken", H.runtime_dir);
+	cr_assert(mkdir(dir, 0755) == 0);
+	struct h_proc p;
+	h_run(&p, "--name", "broken", "--cgroup-base", H.base, "--", "true");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+	free(dir);
+}
+
+/* A FIFO run.json (nobody ever writes it) and a /dev/zero one (endless): ls,
+ * gc and a start end, in bounded time, and the names are usable. */
+Test(gc, fifo_and_dev_zero_run_json)
+{
+	char *fifo_dir = h_strf("%s/fifo", H.runtime_dir), *zero_dir = h_strf("%s/zero", H.runtime_dir);
+	char *fifo = h_strf("%s/run.json", fifo_dir), *zero = h_strf("%s/run.json", zero_dir);
+	cr_assert(mkdir(fifo_dir, 0755) == 0 && mkfifo(fifo, 0644) == 0);
+	cr_assert(mkdir(zero_dir, 0755) == 0 && symlink("/dev/zero", zero) == 0);
+
+	struct h_proc p;
+	h_run(&p, "ls");
+	H_ASSERT_EXIT(&p, 0);
+	h_proc_free(&p);
+	h_run(&p, "--name", "fifo", "--cgroup-base", H.base, "--", "true");
+	H_ASSERT_EXIT(&p, 0);
+	h_proc_free(&p);
+	h_run(&p, "--name", "zero", "--cgroup-base", H.base, "--", "true");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+	free(fifo_dir), free(zero_dir), free(fifo), free(zero);
+}
+
+/* A 4232-character SUPERVISE_RUNTIME_DIR: a clear error, exit 125, and no
+ * directory made at a truncated path. */
+Test(gc, runtime_dir_too_long)
+{
+	char *first = h_strf("%s/%0100d", H.scratch, 0);
+	char path[4300];
+	int n = snprintf(path, sizeof(path), "%s", first);
+	while (n < 4232)
+		n += snprintf(path + n, sizeof(path) - n, "/%099d", 0);
+	path[4232] = '\0';
+	setenv("SUPERVISE_RUNTIME_DIR", path, 1);
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, "--", "true");
+	setenv("SUPERVISE_RUNTIME_DIR", H.runtime_dir, 1);
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "SUPERVISE_RUNTIME_DIR") && strstr(p.err.data, "shorter"),
+		 "expected an error naming SUPERVISE_RUNTIME_DIR and asking for a shorter path");
+	H_ASSERT(&p, !h_exists(first), "a truncated runtime directory %s was made", first);
+	h_proc_free(&p);
+	free(first);
+}
+
+/* SUPERVISE_BPF_PIN_DIR pointing at an ordinary directory: gc deletes nothing. */
+Test(gc, pin_dir_not_bpffs_is_left_alone)
+{
+	char *dir = h_strf("%s/pins", H.scratch);
+	cr_assert(mkdir(dir, 0755) == 0);
+	const char *names[] = { "meta", "workloads", "notes.txt" };
+	for (size_t i = 0; i < 3; i++) {
+		char *f = h_strf("%s/%s", dir, names[i]);
+		FILE *fp = fopen(f, "w");
+		cr_assert(fp && fputs("precious\n", fp) >= 0 && fclose(fp) == 0);
+		free(f);
+	}
+	setenv("SUPERVISE_BPF_PIN_DIR", dir, 1);
+	struct h_proc p;
+	h_run(&p, "gc", "--cgroup-base", H.base);
+	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	for (size_t i = 0; i < 3; i++) {
+		char *f = h_strf("%s/%s", dir, names[i]);
+		H_ASSERT(&p, h_exists(f), "gc deleted %s from a pin directory that is not bpffs", f);
+		free(f);
+	}
+	H_ASSERT(&p, strstr(p.err.data, "bpffs"), "gc should say the pin directory is not on bpffs");
+	h_proc_free(&p);
+	free(dir);
+}
+
+/* --cgroup-base that climbs out of the v2 mount: refused, and what it leads
+ * to is not touched. The trap: a "leaf" in /tmp marked with a dead owner, no
+ * cgroup.kill (so the old code fell back to cgroup.procs), a cgroup.procs
+ * naming a process of ours and a cgroup.freeze symlinked to a file. */
+Test(gc, cgroup_base_traversal_refused)
+{
+	char *leaf = h_strf("%s/cgb/supervise/evil-1", H.scratch);
+	char *mk = h_strf("mkdir -p '%s'", leaf);
+	cr_assert(system(mk) == 0);
+	pid_t sleeper = fork();
+	cr_assert(sleeper >= 0);
+	if (sleeper == 0) {
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	char *procs = h_strf("%s/cgroup.procs", leaf), *events = h_strf("%s/cgroup.events", leaf);
+	char *freeze = h_strf("%s/cgroup.freeze", leaf), *victim = h_strf("%s/victim-file", H.scratch);
+	char *pidtext = h_strf("%d\n", (int)sleeper);
+	FILE *f = fopen(procs, "w");
+	cr_assert(f && fputs(pidtext, f) >= 0 && fclose(f) == 0);
+	f = fopen(events, "w");
+	cr_assert(f && fputs("populated 0\n", f) >= 0 && fclose(f) == 0);
+	f = fopen(victim, "w");
+	cr_assert(f && fputs("untouched\n", f) >= 0 && fclose(f) == 0);
+	cr_assert(symlink(victim, freeze) == 0);
+	/* "pid 1, start time 1": an owner the old code judged gone. */
+	bool marked = setxattr(leaf, "user.supervise.owner", "1 1", 3, 0) == 0;
+
+	char *rel = h_strf("/../../../..%s/cgb", H.scratch);
+	struct h_proc p;
+	h_run(&p, "gc", "--cgroup-base", rel);
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "not inside the cgroup v2 mount"), "expected the reason on stderr");
+	char buf[64] = "";
+	h_read_file(victim, buf, sizeof(buf));
+	H_ASSERT(&p, strcmp(buf, "untouched\n") == 0, "gc wrote '%s' through the planted cgroup.freeze symlink", buf);
+	H_ASSERT(&p, !h_pid_gone(sleeper), "gc killed pid %d, listed in a cgroup.procs under /tmp%s", (int)sleeper,
+		 marked ? "" : " (the xattr mark could not be set)");
+	h_proc_free(&p);
+
+	/* Into a v1 hierarchy: refused before anything looks there. */
+	h_run(&p, "gc", "--cgroup-base", "/../memory");
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "not inside the cgroup v2 mount"), "expected the reason on stderr");
+	h_proc_free(&p);
+
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+	free(rel), free(pidtext), free(victim), free(freeze), free(events), free(procs), free(mk), free(leaf);
+}
