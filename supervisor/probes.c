@@ -25,6 +25,52 @@
 #define BPFFS_MARK "mounted_by_supervise"   /* bpffs refuses names with dots */
 
 static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events" };
+/* Every name supervise pins (the link names below and the names of the
+ * object's maps): the only ones it ever unlinks. */
+static const char *const link_names[] = { "link_newtask", "link_exec", "link_rss_stat", "link_mmap_unlock",
+					  "link_exit", "link_exit_mmap", "link_sweep" };
+
+static bool is_map_of_ours(const char *name)
+{
+	/* The object's own map names, read from the embedded ELF once
+	 * (opening parses it; nothing is loaded into the kernel). */
+	static char names[32][BPF_OBJ_NAME_LEN];
+	static size_t n;
+	static bool done;
+	if (!done) {
+		struct track_bpf *obj = track_bpf__open();
+		struct bpf_map *map;
+		if (obj) {
+			bpf_object__for_each_map(map, obj->obj)
+				if (!bpf_map__is_internal(map) && n < ELEMENTSOF(names))
+					snprintf(names[n++], sizeof(names[0]), "%s", bpf_map__name(map));
+			track_bpf__destroy(obj);
+		}
+		done = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (streq(name, names[i]))
+			return true;
+	return false;
+}
+
+static bool is_our_pin(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(link_names); i++)
+		if (streq(name, link_names[i]))
+			return true;
+	for (size_t i = 0; i < ELEMENTSOF(map_names); i++)
+		if (streq(name, map_names[i]))
+			return true;
+	return is_map_of_ours(name);
+}
+
+/* SUPERVISE_BPF_PIN_DIR may name any directory: only one on bpffs holds pins. */
+static bool on_bpffs(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
+}
 
 static void track_bpf_destroyp(struct track_bpf **p)
 {
@@ -35,8 +81,18 @@ static void track_bpf_destroyp(struct track_bpf **p)
 const char *probes_pin_dir(void)
 {
 	const char *e = getenv("SUPERVISE_BPF_PIN_DIR");
+	static bool warned;
 
-	return e && *e == '/' ? e : DEFAULT_PIN_DIR;
+	if (!e || *e != '/')
+		return DEFAULT_PIN_DIR;
+	/* Pin paths are <dir>/<name> in PATH_MAX: never a truncated one. */
+	if (strlen(e) >= PATH_MAX - NAME_MAX - 2) {
+		if (!warned)
+			log_warn("monitor: SUPERVISE_BPF_PIN_DIR is too long a path; using " DEFAULT_PIN_DIR);
+		warned = true;
+		return DEFAULT_PIN_DIR;
+	}
+	return e;
 }
 
 /* libbpf's own messages. Quiet by default: the one line we log says what
@@ -114,6 +170,15 @@ static void release_bpffs(const char *parent)
 	/* Detach: our own lock fd is open on the mount root. */
 	if (umount2(BPFFS_MOUNT, MNT_DETACH) < 0)
 		log_debug("monitor: unmounting " BPFFS_MOUNT ": %m");
+}
+
+/* Is fd (the locked parent) still what the path parent leads to? */
+static bool still_mounted(int fd, const char *parent)
+{
+	struct stat a, b;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(parent, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static int lock_parent(const char *parent)
@@ -215,17 +280,31 @@ int probes_open_pinned(struct probes *ret)
 	return open_pins(probes_pin_dir(), ret);
 }
 
-/* Remove every pin of the set; programs and maps go when no fd holds them. */
+/* Remove every pin of the set; programs and maps go when no fd holds them.
+ * Only on bpffs and only our own names: the directory comes from the
+ * environment, and whatever else is in it is someone else's. */
 static void unpin_all(const char *dir)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct statfs sf;
 	struct dirent *de;
 
-	if (!d)
+	if (fd < 0)
 		return;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != BPF_FS_MAGIC) {
+		log_warn("monitor: %s is not on bpffs; not removing anything in it (check SUPERVISE_BPF_PIN_DIR)", dir);
+		return;
+	}
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return;
+	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(d), de->d_name, 0);
+		if (is_our_pin(de->d_name))
+			unlinkat(fd, de->d_name, 0);
 	rmdir(dir);
 }
 
@@ -256,25 +335,22 @@ static int load_and_pin(const char *dir)
 	bpf_object__for_each_map(map, obj->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
+
 		pin_path(path, sizeof(path), dir, bpf_map__name(map));
 		r = bpf_map__pin(map, path);
 		if (r < 0)
 			goto fail;
 	}
 	{
-		struct { struct bpf_link *link; const char *name; } links[] = {
-			{ obj->links.on_newtask, "link_newtask" },
-			{ obj->links.on_exec, "link_exec" },
-			{ obj->links.on_rss_stat, "link_rss_stat" },
-			{ obj->links.on_mmap_unlock, "link_mmap_unlock" },
-			{ obj->links.on_exit, "link_exit" },
-			{ obj->links.on_exit_mmap, "link_exit_mmap" },
-			{ obj->links.sweep, "link_sweep" },
-		};
+		/* In the order of link_names. */
+		struct bpf_link *links[] = { obj->links.on_newtask, obj->links.on_exec, obj->links.on_rss_stat,
+					     obj->links.on_mmap_unlock, obj->links.on_exit, obj->links.on_exit_mmap,
+					     obj->links.sweep };
+		_Static_assert(ELEMENTSOF(links) == ELEMENTSOF(link_names), "a link without a pin name");
 
 		for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-			pin_path(path, sizeof(path), dir, links[i].name);
-			r = bpf_link__pin(links[i].link, path);
+			pin_path(path, sizeof(path), dir, link_names[i]);
+			r = bpf_link__pin(links[i], path);
 			if (r < 0)
 				goto fail;
 		}
@@ -406,12 +482,23 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	int r;
 
 	probes_log_init();
-	r = ensure_bpffs(dir, parent, sizeof(parent));
-	if (r < 0)
-		return r;
-	lock = lock_parent(parent);
-	if (lock < 0)
-		return lock;
+	for (int attempt = 0;; attempt++) {
+		r = ensure_bpffs(dir, parent, sizeof(parent));
+		if (r < 0)
+			return r;
+		lock = lock_parent(parent);
+		if (lock < 0)
+			return lock;
+		/* While we waited for the lock, the last run out may have
+		 * unmounted the bpffs (MNT_DETACH): our lock is then on a mount
+		 * no path leads to any more. Mount again and retry. */
+		if (still_mounted(lock, parent))
+			break;
+		closep(&lock);
+		lock = -1;
+		if (attempt == 5)
+			return log_errno(-ESTALE, "monitor: the bpffs at %s kept going away while we waited for it", parent);
+	}
 
 	r = pinned_version(dir, &version);
 	if (r == 0 && version != TRACK_VERSION) {
@@ -495,6 +582,11 @@ int probes_gc(void)
 		lock = lock_parent(parent);
 		if (lock >= 0)
 			release_bpffs(parent);
+		return 0;
+	}
+	if (!on_bpffs(dir)) {
+		log_warn("monitor: the pin directory %s is not on bpffs, so it holds no probe set; gc leaves it "
+			 "alone (check SUPERVISE_BPF_PIN_DIR)", dir);
 		return 0;
 	}
 	lock = lock_parent(parent);

@@ -319,3 +319,32 @@ Test(gc, cgroup_base_traversal_refused)
 	waitpid(sleeper, NULL, 0);
 	free(rel), free(pidtext), free(victim), free(freeze), free(events), free(procs), free(mk), free(leaf);
 }
+
+/* issue 9 item 13: a starter waits for the lock on the bpffs that the last run
+ * out is unmounting. In a private mount namespace (nothing outside sees it):
+ * mount a bpffs marked as supervise's, hold its lock, start supervise, detach
+ * the mount once supervise waits for the lock, release the lock: supervise
+ * must mount again and run. */
+Test(gc, bpffs_unmounted_while_waiting_for_its_lock)
+{
+	need_unshare();
+	if (access("/usr/bin/flock", X_OK) < 0)
+		cr_skip_test("needs /usr/bin/flock (util-linux)");
+	const char *script =
+		/* Our namespace only: no bpffs of the host's below ours. */
+		"while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf || exit 119; done\n"
+		"mount -t bpf bpf /sys/fs/bpf && mkdir /sys/fs/bpf/mounted_by_supervise || exit 120\n"
+		"exec 9</sys/fs/bpf && flock 9 || exit 121\n"
+		"SUPERVISE_BPF_PIN_DIR=/sys/fs/bpf/supervise \"$0\" --backend bpf --cgroup-base \"$1\" -- true 9<&- &\n"
+		/* Until it waits for the lock (bounded by the harness's timeout). */
+		"until grep -q lock /proc/$!/wchan; do sleep 0.05; done\n"
+		"umount -l /sys/fs/bpf || exit 122\n"
+		"exec 9<&-\n"
+		"wait $!\n";
+	const struct h_opts raw = { .raw = true };
+	struct h_proc p;
+	h_startv(&p, &raw, (const char *const[]){ UNSHARE, "--mount", "sh", "-c", script, H.bin, H.base, NULL });
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 0);
+	h_proc_free(&p);
+}
