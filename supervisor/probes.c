@@ -34,7 +34,7 @@ static bool is_map_of_ours(const char *name)
 {
 	/* The object's own map names, read from the embedded ELF once
 	 * (opening parses it; nothing is loaded into the kernel). */
-	static char names[32][BPF_OBJ_NAME_LEN];
+	static char names[32][NAME_MAX + 1];
 	static size_t n;
 	static bool done;
 	if (!done) {
