@@ -8,6 +8,8 @@
  * unmounted under a starter (item 13). The attacks by another user (items 1,
  * 9, 12) are in test_multiuser.c.
  */
+#include <sys/xattr.h>
+
 #include "harness.h"
 
 TestSuite(gc, .init = h_setup, .fini = h_teardown, .timeout = 120);
@@ -283,4 +285,28 @@ Test(gc, bpffs_unmounted_while_waiting_for_its_lock)
 	h_finish(&p, H_TIMEOUT_S);
 	H_ASSERT_EXIT(&p, 0);
 	h_proc_free(&p);
+}
+
+/* gc looked at only the first 64 leaves: 70 stale leaves (marked by an owner
+ * that is gone, empty) are all removed by one gc. */
+Test(gc, gc_walks_every_leaf)
+{
+	enum { LEAVES = 70 };
+	char *sdir = h_strf("%s/supervise", H.base);
+	cr_assert(mkdir(sdir, 0755) == 0);
+	for (int i = 0; i < LEAVES; i++) {
+		char *leaf = h_strf("%s/stale%d-%08x", sdir, i, i);
+		cr_assert(mkdir(leaf, 0755) == 0, "mkdir %s: %s", leaf, strerror(errno));
+		/* An old-style mark, "pid start": pid 1 never started at tick 1. */
+		cr_assert(setxattr(leaf, "user.supervise.owner", "1 1", 3, 0) == 0, "setxattr %s: %s", leaf,
+			  strerror(errno));
+		free(leaf);
+	}
+	struct h_proc p;
+	h_run(&p, "gc", "--cgroup-base", H.base);
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, !h_exists(sdir), "gc left %d of %d stale leaves: %s", h_count_subdirs(sdir), LEAVES,
+		 h_list_dir(sdir));
+	h_proc_free(&p);
+	free(sdir);
 }
