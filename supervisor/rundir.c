@@ -753,8 +753,11 @@ int rundir_gc(const char *base)
 {
 	int removed = 0;
 
-	/* Run directories: those whose lock can be taken. */
+	/* Run directories: those whose lock can be taken. A root we refuse
+	 * (another user's, writable by others) is an error: gc must say so. */
 	_cleanup_close_ int root = open_root(false);
+	if (root < 0 && root != -ENOENT)
+		return root;
 	if (root >= 0) {
 		int dup = fcntl(root, F_DUPFD_CLOEXEC, 0);
 		_cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);

@@ -80,5 +80,6 @@ int rundir_foreach(int (*cb)(const char *dir, const struct run_info *ri, void *u
  * their leaf (only a supervise leaf on cgroup2), remove it and the run
  * directory (renamed to a tombstone first). Also leaves under
  * <base>/supervise/ whose marked owner's lock is free (when base is given).
- * Returns the number removed. */
+ * Returns the number removed, or -errno (logged) when the runtime root is
+ * refused. */
 int rundir_gc(const char *base);
