@@ -31,7 +31,8 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 	/* Hold nothing else the supervisor had open (the workload's pipes). */
 	if (dup2(fd, 3) < 0)
 		_exit(1);
-	syscall(SYS_close_range, 4, ~0U, 0);
+	/* The run and leaf locks stay: they say the run is not dead yet. */
+	syscall(SYS_close_range, rundir_keep_locks(4), ~0U, 0);
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);

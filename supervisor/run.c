@@ -21,6 +21,7 @@
 #include "launch.h"
 #include "live.h"
 #include "log.h"
+#include "proc.h"
 #include "monitor.h"
 #include "run.h"
 #include "rundir.h"
