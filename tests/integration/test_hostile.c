@@ -5,12 +5,61 @@
  * supervisor, over-long values, a nearly full runtime filesystem, terminal
  * escapes in a process name, and bad command lines.
  */
+#include <pwd.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 
 #include "harness.h"
 
-TestSuite(hostile, .init = h_setup, .fini = h_teardown, .timeout = 120);
+/* An unprivileged user of this test's own (useradd in the test, userdel in
+ * .fini): "svh<pid>". */
+static char other_user[32];
+static uid_t other_uid;
+
+static void hostile_teardown(void)
+{
+	h_teardown();
+	if (*other_user) {
+		char *cmd = h_strf("userdel %s 2>/dev/null", other_user);
+		if (system(cmd) != 0)
+			fprintf(stderr, "hostile: userdel %s failed\n", other_user);
+		free(cmd);
+		*other_user = '\0';
+	}
+}
+
+TestSuite(hostile, .init = h_setup, .fini = hostile_teardown, .timeout = 120);
+
+static void make_other_user(void)
+{
+	snprintf(other_user, sizeof(other_user), "svh%d", (int)getpid());
+	char *cmd = h_strf("userdel %s 2>/dev/null; useradd -M -N -s /usr/sbin/nologin %s", other_user, other_user);
+	int r = system(cmd);
+	free(cmd);
+	if (r != 0) {
+		*other_user = '\0';
+		cr_skip_test("needs useradd to make an unprivileged user (exit %d)", r);
+	}
+	struct passwd *pw = getpwnam(other_user);
+	cr_assert(pw, "getpwnam %s after useradd", other_user);
+	other_uid = pw->pw_uid;
+	/* The other user must reach the run directories to try anything. */
+	cr_assert(chmod(H.runtime_dir, 0755) == 0, "chmod %s: %s", H.runtime_dir, strerror(errno));
+}
+
+/* supervise ARGS as the other user, with extra capabilities caps ("" or
+ * "+dac_override": past every file mode, as a mode mistake would let them). */
+#define as_other(p, caps, ...)                                                                                 \
+	do {                                                                                                   \
+		char *uid_ = h_strf("--reuid=%u", (unsigned)other_uid), *gid_ = h_strf("--regid=%u", (unsigned)other_uid); \
+		char *inh_ = h_strf("--inh-caps=-all%s%s", *(caps) ? "," : "", caps);                         \
+		char *amb_ = h_strf("--ambient-caps=-all%s%s", *(caps) ? "," : "", caps);                     \
+		h_startv((p), &(struct h_opts){ .raw = true },                                                 \
+			 (const char *const[]){ "/usr/bin/setpriv", uid_, gid_, "--clear-groups", inh_, amb_,  \
+						H.bin, __VA_ARGS__, NULL });                                  \
+		h_finish((p), H_TIMEOUT_S);                                                                    \
+		free(uid_), free(gid_), free(inh_), free(amb_);                                                \
+	} while (0)
 
 /* The run's supervisor pid from its run.json ("pid": N). */
 static pid_t run_pid(const char *name)
@@ -69,4 +118,52 @@ Test(hostile, a_full_token_pipe_does_not_hang_supervise)
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
 	h_proc_free(&p);
+}
+
+/* Issue 9, item 3: under umask 000 the socket existed 0777 until a chmod, and
+ * no peer check stood behind the mode. Another user must not change the run,
+ * neither through the mode nor past it (CAP_DAC_OVERRIDE stands for any mode
+ * mistake); the owner (root here) still can. */
+Test(hostile, another_user_cannot_set_the_budget)
+{
+	make_other_user();
+	struct h_proc p, s, o;
+	mode_t old = umask(0);
+	h_start(&p, "--cgroup-base", H.base, "--name", "ctl", "--mem", "1GiB", "--", "sleep", "60");
+	umask(old);
+	wait_run(&p, "ctl");
+	struct stat st;
+	char *sock = h_strf("%s/ctl/control", H.runtime_dir);
+	cr_assert(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "%s should be a socket", sock);
+	H_ASSERT(&p, (st.st_mode & 077) == 0, "the socket should be closed to group and others under umask 000: %o",
+		 (unsigned)(st.st_mode & 0777));
+	char *run = h_strf("%s/ctl", H.runtime_dir);
+	DIR *d = opendir(run);
+	for (struct dirent *de; d && (de = readdir(d));)
+		H_ASSERT(&p, strncmp(de->d_name, ".control-", 9), "the private bind directory %s should be gone",
+			 de->d_name);
+	if (d)
+		closedir(d);
+
+	as_other(&o, "", "set", "ctl", "--mem", "1");
+	H_ASSERT(&o, !h_exited_with(&o, 0), "another user's set should fail");
+	H_ASSERT(&o, strstr(o.err.data, "run as the user who started it, or root"), "and say who may");
+	h_proc_free(&o);
+	as_other(&o, "+dac_override", "set", "ctl", "--mem", "1");
+	H_ASSERT(&o, h_exited_with(&o, 1), "past the mode, the peer check should refuse (set exits 1)");
+	H_ASSERT(&o, strstr(o.err.data, "permission denied"), "and say so");
+	H_ASSERT(&p, stat_budget("ctl") == 1ull << 30, "the budget should still be 1GiB");
+
+	h_run(&s, "set", "ctl", "--mem", "2GiB");
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&p, stat_budget("ctl") == 2ull << 30, "root's set should apply");
+	kill(p.pid, SIGTERM);
+	h_finish(&p, 20);
+	H_ASSERT(&p, strstr(p.err.data, "control: refused a request from uid"), "the supervisor should log the refusal");
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&o);
+	h_proc_free(&s);
+	h_proc_free(&p);
+	free(sock);
+	free(run);
 }
