@@ -54,7 +54,7 @@ int control_format(const struct control_request *req, char *buf, size_t size)
 		o += snprintf(buf + o, size - o, "cpus=%.3f\n", req->cpus);
 	if (req->has_jobs && o < size)
 		o += snprintf(buf + o, size - o, "jobs=%u-%u\n", req->jobs_min, req->jobs_max);
-	return o < size ? (int)o : -ENOBUFS;
+	return o < size ? (int)o : -ENOBUFS;   /* snprintf's o may pass size: never a cut request */
 }
 
 int control_parse(const char *text, struct control_request *ret)
@@ -206,6 +206,15 @@ int control_accept(int listen_fd, struct control_request *ret)
 		control_reply(conn, "error: permission denied: only the user who started the run, or root, may change it");
 		return -EPERM;
 	}
+	/* A client that gave up (the supervisor was stopped past its timeout)
+	 * told its user the request failed: applying it now would contradict
+	 * that. Its close shows as a hangup behind the queued request. */
+	p.events = POLLRDHUP;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) {
+		log_warn("control: dropped a request whose client had already gone (it waited %d s for an answer)",
+			 CONTROL_TIMEOUT_MS / 1000);
+		return -ECONNRESET;
+	}
 	if (control_parse(buf, ret) < 0) {
 		control_reply(conn, "error: a request of lines mem=SIZE, cpus=N, jobs=MIN-MAX was expected");
 		return -EBADMSG;
@@ -228,8 +237,12 @@ int set_command(const struct config *c)
 	struct sockaddr_un sa;
 	_cleanup_close_ int dirfd = -1;
 
-	if (c->mem_arg)
-		snprintf(req.mem, sizeof(req.mem), "%s", c->mem_arg);
+	/* Never cut a value: "00…010M" cut to 63 characters is 10 bytes. */
+	if (c->mem_arg && (size_t)snprintf(req.mem, sizeof(req.mem), "%s", c->mem_arg) >= sizeof(req.mem)) {
+		log_error("set: --mem '%s' is %zu characters, more than the %zu a request holds; write it shorter "
+			  "(512MiB, 2GiB, 80%%)", c->mem_arg, strlen(c->mem_arg), sizeof(req.mem) - 1);
+		return EXIT_SUPERVISE_FAILURE;
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", rundir_root(), c->stat_name);
 	if (rundir_read(dir, &ri) < 0 || !run_owner_alive(&ri)) {
 		log_error("set: no running workload named '%s' in %s ('supervise ls' lists them)", c->stat_name,
@@ -250,8 +263,9 @@ int set_command(const struct config *c)
 		return log_errno(-errno, "set: sending the request failed: %m"), EXIT_SUPERVISE_FAILURE;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, CONTROL_TIMEOUT_MS) <= 0) {
-		log_error("set: the supervisor of '%s' (pid %d) did not answer within %d s", c->stat_name, (int)ri.pid,
-			  CONTROL_TIMEOUT_MS / 1000);
+		log_error("set: the supervisor of '%s' (pid %d) did not answer within %d s (is it stopped?); nothing "
+			  "was applied: it drops the request when it next looks, as this connection is closed",
+			  c->stat_name, (int)ri.pid, CONTROL_TIMEOUT_MS / 1000);
 		return EXIT_SUPERVISE_FAILURE;
 	}
 	ssize_t n = recv(fd, reply, sizeof(reply) - 1, 0);

@@ -167,3 +167,49 @@ Test(hostile, another_user_cannot_set_the_budget)
 	free(sock);
 	free(run);
 }
+
+/* Issue 9, item 16: `set` against a stopped supervisor timed out (125) and
+ * was then applied after SIGCONT. A request whose client gave up is dropped. */
+Test(hostile, set_against_a_stopped_supervisor_is_not_applied_later)
+{
+	struct h_proc p, s;
+	h_start(&p, "--cgroup-base", H.base, "--name", "stopped", "--mem", "1GiB", "--", "sleep", "60");
+	wait_run(&p, "stopped");
+	pid_t sup = run_pid("stopped");
+	H_ASSERT(&p, sup == p.pid, "run.json should name the supervisor (%d), says %d", (int)p.pid, (int)sup);
+	kill(sup, SIGSTOP);
+	h_run(&s, "set", "stopped", "--mem", "100MiB");
+	kill(sup, SIGCONT);
+	H_ASSERT_EXIT(&s, 125);
+	/* The supervisor goes on and reads the queued request: it must drop it. */
+	h_sleep_ms(500);
+	H_ASSERT(&p, stat_budget("stopped") == 1ull << 30, "the budget should still be 1GiB after SIGCONT");
+	H_ASSERT(&s, strstr(s.err.data, "nothing was applied"), "set should say the request is not applied");
+	kill(p.pid, SIGTERM);
+	h_finish(&p, 20);
+	H_ASSERT(&p, strstr(p.err.data, "dropped a request whose client had already gone"), "the supervisor says so");
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&s);
+	h_proc_free(&p);
+}
+
+/* Issue 9, item 17: a 64-character --mem was cut to 63 and applied:
+ * 61 zeros + "10M" became "00…010", 10 bytes. Refused whole now. */
+Test(hostile, set_mem_too_long_is_refused_not_cut)
+{
+	struct h_proc p, s;
+	h_start(&p, "--cgroup-base", H.base, "--name", "longmem", "--mem", "1GiB", "--", "sleep", "60");
+	wait_run(&p, "longmem");
+	char v[65];
+	memset(v, '0', 61);
+	memcpy(v + 61, "10M", 4);
+	h_run(&s, "set", "longmem", "--mem", v);
+	H_ASSERT(&s, !h_exited_with(&s, 0), "a value that does not fit the request should be refused");
+	H_ASSERT(&s, strstr(s.err.data, "write it shorter"), "and say what to do");
+	H_ASSERT(&p, stat_budget("longmem") == 1ull << 30, "the budget should still be 1GiB");
+	kill(p.pid, SIGTERM);
+	h_finish(&p, 20);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&s);
+	h_proc_free(&p);
+}
