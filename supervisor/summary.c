@@ -1,6 +1,9 @@
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jsonutil.h"
 #include "log.h"
@@ -118,27 +121,49 @@ char *summary_json(const struct run_summary *s)
 	return text ? strdup(text) : NULL;
 }
 
+/* The path check at start failed and said so: the end says nothing more. */
+static const char *bad_path;
+
+int summary_check_path(const char *path)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	int r = 0;
+
+	if (!path)
+		return 0;
+	/* Room for write_file_atomic's ".tmp.XXXXXX". */
+	if ((size_t)snprintf(buf, sizeof(buf), "%s.tmp.XXXXXX", path) >= sizeof(buf)) {
+		r = log_errno(-ENAMETOOLONG, "summary: --summary-json: the path is longer than %d characters; "
+					     "give a shorter one", PATH_MAX - 12);
+	} else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = log_errno(-EISDIR, "summary: --summary-json %s is a directory; give the path of a file in it", path);
+	} else {
+		snprintf(buf, sizeof(buf), "%s", path);
+		const char *dir = dirname(buf);
+		if (access(dir, W_OK) < 0)
+			r = log_errno(-errno, "summary: cannot write --summary-json %s: directory %s: %m", path, dir);
+	}
+	if (r < 0)
+		bad_path = path;
+	return r;
+}
+
 int summary_write(const struct run_summary *s, const char *path)
 {
+	if (bad_path && streq(bad_path, path))
+		return -EINVAL;
 	_cleanup_free_ char *text = summary_json(s);
 	if (!text)
 		return log_errno(-ENOMEM, "summary: building the JSON failed");
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	_cleanup_fclose_ FILE *f = fopen(tmp, "we");
-	if (!f)
-		return log_errno(-errno, "summary: cannot write %s: %m", tmp);
-	fputs(text, f);
-	fputc('\n', f);
-	if (fflush(f) != 0 || ferror(f)) {
-		int r = -errno;
-		unlink(tmp);
-		return log_errno(r, "summary: writing %s failed: %m", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		int r = -errno;
-		unlink(tmp);
-		return log_errno(r, "summary: renaming %s to %s failed: %m", tmp, path);
-	}
+	size_t len = strlen(text);
+	text[len] = '\n';   /* strdup's NUL becomes the newline: written by length */
+	/* The file's mode as a plain open would make it: 0666 less the umask. */
+	mode_t um = umask(0);
+	umask(um);
+	int r = write_file_atomic(path, text, len + 1, 0666 & ~um);
+	text[len] = '\0';
+	if (r < 0)
+		return log_errno(r, "summary: writing --summary-json %s failed: %m", path);
 	return 0;
 }

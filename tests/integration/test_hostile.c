@@ -213,3 +213,48 @@ Test(hostile, set_mem_too_long_is_refused_not_cut)
 	h_proc_free(&s);
 	h_proc_free(&p);
 }
+
+/* Issue 9, item 4 (summary.c): the summary was written through a predictable
+ * "PATH.tmp.PID" opened O_CREAT|O_TRUNC, following a symlink planted there by
+ * whoever can write the directory: root overwrote a 0600 file of its own. */
+Test(hostile, summary_json_is_not_written_through_a_planted_symlink)
+{
+	char *dir = h_strf("%s/shared", H.scratch);
+	cr_assert(mkdir(dir, 01777) == 0 && chmod(dir, 01777) == 0, "mkdir %s: %s", dir, strerror(errno));
+	char *victim = h_strf("%s/victim", H.scratch);
+	int fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0 && write(fd, "precious\n", 9) == 9, "cannot make %s", victim);
+	close(fd);
+	char *sum = h_strf("%s/s.json", dir);
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--", "sleep", "1");
+	char *bait = h_strf("%s.tmp.%d", sum, (int)p.pid);
+	cr_assert(symlink(victim, bait) == 0, "symlink %s: %s", bait, strerror(errno));
+	h_finish(&p, 20);
+	H_ASSERT_EXIT(&p, 0);
+	char buf[64];
+	H_ASSERT(&p, h_read_file(victim, buf, sizeof(buf)) == 9 && !strcmp(buf, "precious\n"),
+		 "the file behind the planted symlink should be untouched, holds: %s", buf);
+	struct stat st;
+	H_ASSERT(&p, lstat(sum, &st) == 0 && S_ISREG(st.st_mode), "%s should be a regular file", sum);
+	struct json_object *o = json_object_from_file(sum);
+	H_ASSERT(&p, o, "%s should hold the summary JSON", sum);
+	json_object_put(o);
+	unlink(bait);
+	free(bait), free(sum), free(victim), free(dir);
+	h_proc_free(&p);
+}
+
+/* Also: a --summary-json error was printed twice (at start and at the end). */
+Test(hostile, summary_json_error_is_said_once)
+{
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, "--summary-json", "/nonexistent-dir/s.json", "--", "true");
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, h_count(p.err.data, "/nonexistent-dir/s.json") == 1, "the error should be said once");
+	h_proc_free(&p);
+	h_run(&p, "--cgroup-base", H.base, "--summary-json", H.scratch, "--", "true");
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "is a directory; give the path of a file"), "a directory is refused at start");
+	h_proc_free(&p);
+}
