@@ -131,8 +131,13 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 static void print_human(const struct run_info *ri, const struct reading *r)
 {
 	char a[32], b[32], c[32];
-	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", ri->name, (int)ri->pid,
-	       ri->backend[0] ? ri->backend : "procfs", ri->cgroup);
+	/* run.json is read back from disk and comm is the workload's to set:
+	 * escaped on their way to a terminal. */
+	char name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+	char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))], comm[ESCAPED_SIZE(sizeof(r->procs[0].comm))];
+	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+	       escape_text(ri->backend[0] ? ri->backend : "procfs", backend, sizeof(backend)),
+	       escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	if (ri->budget_bytes)
 		printf("memory: %s summed RSS of budget %s (peak %s)\n", format_bytes(r->rss_bytes, a, sizeof(a)),
 		       format_bytes(ri->budget_bytes, b, sizeof(b)), format_bytes(r->peak_rss_bytes, c, sizeof(c)));
@@ -149,7 +154,8 @@ static void print_human(const struct run_info *ri, const struct reading *r)
 	for (size_t i = 0; i < r->nr_proc_readings; i++) {
 		const struct proc_reading *p = &r->procs[i];
 		if (!p->exited)
-			printf("%8u  %-16s %12s %10u\n", p->pid, p->comm, format_bytes(p->rss_bytes, a, sizeof(a)),
+			printf("%8u  %-16s %12s %10u\n", p->pid, escape_text(p->comm, comm, sizeof(comm)),
+			       format_bytes(p->rss_bytes, a, sizeof(a)),
 			       p->map_count);
 	}
 }
@@ -196,9 +202,11 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 		json_object_object_add(e, "uptime_seconds", json_object_new_int64(up));
 		json_object_array_add(w->arr, e);
 	} else {
-		char a[32];
-		printf("%-24s %8d %-7s %12s %9lds  %s\n", ri->name, (int)ri->pid, ri->backend,
-		       have ? format_bytes(rss, a, sizeof(a)) : "-", up, ri->cgroup);
+		char a[32], name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+		char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))];
+		printf("%-24s %8d %-7s %12s %9lds  %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+		       escape_text(ri->backend, backend, sizeof(backend)), have ? format_bytes(rss, a, sizeof(a)) : "-",
+		       up, escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "jsonutil.h"
 #include "log.h"
+#include "rundir.h"
 #include "summary.h"
 #include "util.h"
 
@@ -21,11 +22,14 @@ void summary_print(const struct run_summary *s, FILE *f)
 {
 	const struct reading *r = s->final;
 	char a[32], b[32];
+	/* The run's name comes from the command's basename, comm from the
+	 * workload: both escaped on their way to a terminal. */
+	char name[ESCAPED_SIZE(RUN_NAME_MAX + 1)], comm[ESCAPED_SIZE(sizeof(r->peak_map_comm))];
 
 	if (!r)
 		return;
 	fprintf(f, "supervise: %s: exit %d after %.2f s, %u process%s (at most %u at once), backend %s\n",
-		s->name, s->exit_status, s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
+		escape_text(s->name, name, sizeof(name)), s->exit_status, s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
 		r->peak_concurrent, s->backend ? s->backend : "-");
 	if (s->has_budget)
 		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
@@ -40,7 +44,8 @@ void summary_print(const struct run_summary *s, FILE *f)
 	if (r->peak_map_pid)
 		fprintf(f, "supervise:   maps: peak %u of vm.max_map_count %" PRIu64 " (%.1f%%), held by %s (pid %u)\n",
 			r->peak_map_count, s->max_map_count,
-			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0, r->peak_map_comm,
+			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0,
+			escape_text(r->peak_map_comm, comm, sizeof(comm)),
 			r->peak_map_pid);
 	if (s->jobs.style && strcmp(s->jobs.style, "none"))
 		fprintf(f, "supervise:   jobs: %s jobserver, %u to %u jobs at once, %u pause%s, %u token%s re-minted\n",
@@ -50,7 +55,7 @@ void summary_print(const struct run_summary *s, FILE *f)
 	if (n) {
 		fprintf(f, "supervise:   heaviest:");
 		for (size_t i = 0; i < n; i++)
-			fprintf(f, "%s %s %s (pid %u)", i ? "," : "", r->procs[i].comm,
+			fprintf(f, "%s %s %s (pid %u)", i ? "," : "", escape_text(r->procs[i].comm, comm, sizeof(comm)),
 				format_bytes(r->procs[i].peak_rss_bytes, a, sizeof(a)), r->procs[i].pid);
 		fputc('\n', f);
 	}

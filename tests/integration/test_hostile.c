@@ -258,3 +258,30 @@ Test(hostile, summary_json_error_is_said_once)
 	H_ASSERT(&p, strstr(p.err.data, "is a directory; give the path of a file"), "a directory is refused at start");
 	h_proc_free(&p);
 }
+
+/* Issue 9, item 18: a process named with terminal escapes had them printed
+ * raw by `stat` and the end summary. */
+Test(hostile, terminal_escapes_in_comm_are_escaped)
+{
+	struct h_proc p, s;
+	/* comm is the basename of what was executed: a copy of sleep named so. */
+	char *evil = h_strf("%s/\033[31mEVIL\007", H.scratch);
+	char *cp = h_strf("cp /bin/sleep '%s'", evil);
+	cr_assert(system(cp) == 0, "%s failed", cp);
+	h_start(&p, "--cgroup-base", H.base, "--name", "esc", "--", "sh", "-c", "echo ready; exec \"$0\" 2", evil);
+	char *l = h_wait_line(&p, "ready", 10);
+	H_ASSERT(&p, l, "the workload should start");
+	free(l);
+	h_sleep_ms(300);   /* the exec right after "ready" names the process */
+	h_run(&s, "stat", "esc");
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&s, !strchr(s.out.data, '\033') && !strchr(s.out.data, '\007'), "stat should print no raw escape");
+	H_ASSERT(&s, strstr(s.out.data, "\\e[31mEVIL\\x07"), "stat should show the name escaped");
+	h_proc_free(&s);
+	h_finish(&p, 20);
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, !strchr(p.err.data, '\033') && !strchr(p.err.data, '\007'), "the summary should print no raw escape");
+	H_ASSERT(&p, strstr(p.err.data, "\\e[31mEVIL\\x07"), "the summary should show the name escaped");
+	h_proc_free(&p);
+	free(evil), free(cp);
+}
