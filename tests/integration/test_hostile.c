@@ -16,8 +16,15 @@
 static char other_user[32];
 static uid_t other_uid;
 
+/* A small tmpfs of the test's own (item 6), unmounted in .fini. */
+static char small_fs[PATH_MAX];
+
 static void hostile_teardown(void)
 {
+	if (*small_fs) {
+		umount2(small_fs, MNT_DETACH);
+		*small_fs = '\0';
+	}
 	h_teardown();
 	if (*other_user) {
 		char *cmd = h_strf("userdel %s 2>/dev/null", other_user);
@@ -284,4 +291,40 @@ Test(hostile, terminal_escapes_in_comm_are_escaped)
 	H_ASSERT(&p, strstr(p.err.data, "\\e[31mEVIL\\x07"), "the summary should show the name escaped");
 	h_proc_free(&p);
 	free(evil), free(cp);
+}
+
+/* Issue 9, item 6: with the runtime directory's filesystem nearly full (a
+ * small /run), ftruncate left the advice page sparse and the first store
+ * into it raised SIGBUS: exit 135 before the workload started. Now the run
+ * goes on without the page and says so. */
+Test(hostile, a_full_runtime_filesystem_runs_without_the_advice_page)
+{
+	snprintf(small_fs, sizeof(small_fs), "%s/fs", H.scratch);
+	cr_assert(mkdir(small_fs, 0755) == 0, "mkdir %s: %s", small_fs, strerror(errno));
+	if (mount("none", small_fs, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0) {
+		*small_fs = '\0';
+		cr_skip_test("needs to mount a small tmpfs: %s", strerror(errno));
+	}
+	/* Leave one page: run.json takes it, the advice page finds none. */
+	struct statfs sf;
+	cr_assert(statfs(small_fs, &sf) == 0 && sf.f_bavail > 2, "statfs %s", small_fs);
+	char *fill = h_strf("%s/fill", small_fs);
+	int fd = open(fill, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0 && posix_fallocate(fd, 0, (off_t)(sf.f_bavail - 1) * sf.f_bsize) == 0, "filling %s", fill);
+	close(fd);
+	char *rt = h_strf("%s/rt", small_fs);
+	setenv("SUPERVISE_RUNTIME_DIR", rt, 1);
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, "--mem", "1GiB", "--", "sh", "-c",
+	      "echo advice=${SUPERVISE_ADVICE-unset} gomemlimit=${GOMEMLIMIT-unset}");
+	setenv("SUPERVISE_RUNTIME_DIR", H.runtime_dir, 1);
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.out.data, "advice=unset"), "the workload should run without the page");
+	H_ASSERT(&p, !strstr(p.out.data, "gomemlimit=unset"), "the launch variables should still be set");
+	H_ASSERT(&p, strstr(p.err.data, "No space left on device") && strstr(p.err.data, "no live page for this run"),
+		 "supervise should say the page is missing and why");
+	umount2(small_fs, MNT_DETACH);
+	*small_fs = '\0';
+	free(rt), free(fill);
+	h_proc_free(&p);
 }
