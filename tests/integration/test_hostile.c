@@ -328,3 +328,24 @@ Test(hostile, a_full_runtime_filesystem_runs_without_the_advice_page)
 	free(rt), free(fill);
 	h_proc_free(&p);
 }
+
+/* Issue 9, item 7: the workload gets a long JAVA_TOOL_OPTIONS whole, never
+ * cut into a broken flag, and supervise says what it did not add. */
+Test(hostile, a_long_java_tool_options_reaches_the_workload_whole)
+{
+	char java[237];
+	memset(java, 'x', sizeof(java) - 1);
+	memcpy(java, "-Dpad=", 6);
+	java[sizeof(java) - 1] = '\0';
+	setenv("JAVA_TOOL_OPTIONS", java, 1);
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, "--cpus", "1", "--mem", "1GiB", "--", "sh", "-c",
+	      "echo \"java=$JAVA_TOOL_OPTIONS.\"");
+	unsetenv("JAVA_TOOL_OPTIONS");
+	H_ASSERT_EXIT(&p, 0);
+	char *want = h_strf("java=%s.\n", java);
+	H_ASSERT(&p, strstr(p.out.data, want), "the user's value should arrive whole");
+	H_ASSERT(&p, strstr(p.err.data, "JAVA_TOOL_OPTIONS is left as the user set it"), "and supervise says so");
+	free(want);
+	h_proc_free(&p);
+}
