@@ -84,9 +84,7 @@ int control_parse(const char *text, struct control_request *ret)
 			snprintf(r.mem, sizeof(r.mem), "%s", v);
 			r.has_mem = true;
 		} else if (streq(line, "cpus")) {
-			char *end;
-			r.cpus = strtod(v, &end);
-			if (end == v || *end || !isfinite(r.cpus) || r.cpus < 0.01 || r.cpus > 4096)
+			if (decimal_parse(v, &r.cpus) < 0 || r.cpus < 0.01 || r.cpus > 4096)
 				return -EINVAL;
 			r.has_cpus = true;
 		} else if (streq(line, "jobs")) {

@@ -349,3 +349,50 @@ Test(hostile, a_long_java_tool_options_reaches_the_workload_whole)
 	free(want);
 	h_proc_free(&p);
 }
+
+/* Issue 9, "Also": command lines that were accepted and should not be, or
+ * not without a word. Each is refused with 125 before anything runs. */
+static void refused(const char *what, const char *const *args)
+{
+	struct h_proc p;
+	h_startv(&p, NULL, args);
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, what), "the message should say \"%s\"", what);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+}
+#define REFUSED(what, ...) refused((what), (const char *const[]){ __VA_ARGS__, NULL })
+
+Test(hostile, cpus_takes_plain_decimals_only)
+{
+	REFUSED("'1e3' is not a CPU count", "--cpus", "1e3", "--cgroup-base", H.base, "--", "true");
+	REFUSED("'0x10' is not a CPU count", "--cpus", "0x10", "--cgroup-base", H.base, "--", "true");
+	REFUSED("' 2' is not a CPU count", "--cpus", " 2", "--cgroup-base", H.base, "--", "true");
+}
+
+Test(hostile, pids_above_the_kernel_limit_is_refused)
+{
+	REFUSED("above the kernel's limit of 4194304", "--pids", "4194305", "--cgroup-base", H.base, "--", "true");
+}
+
+Test(hostile, a_name_starting_with_a_dash_is_refused_and_stat_says_how)
+{
+	REFUSED("not starting with a dot or a dash", "--name", "-x", "--cgroup-base", H.base, "--", "true");
+	REFUSED("supervise stat -- -x", "stat", "-x");
+	/* After '--' the name is a name: no such run, but no option error. */
+	struct h_proc p;
+	h_run(&p, "stat", "--", "-x");
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "no run named '-x'"), "stat -- -x looks the run up");
+	h_proc_free(&p);
+}
+
+Test(hostile, a_budget_below_a_page_is_warned)
+{
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, "--mem", "1", "--", "true");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "--mem 1 is 1 byte, below one page"), "supervise should warn");
+	h_proc_free(&p);
+}
