@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "monitor.h"
@@ -22,6 +23,7 @@
 struct live {
 	struct reading r;
 	struct monitor *m;          /* procfs: owns r.procs */
+	bool unreadable;            /* procfs: the leaf holds processes /proc would not show us */
 };
 
 static void live_free(struct live *l)
@@ -54,6 +56,10 @@ static int live_read(const struct run_info *ri, struct live *ret)
 			monitor_close(l.m);
 			return log_errno(r, "stat: sampling /proc for '%s' failed: %m", ri->name);
 		}
+		/* /proc/PID/maps of another user's process is open only to that
+		 * user and root: the sampler skips what it cannot read, so a root
+		 * run looks empty to everyone else. Not the same as empty. */
+		l.unreadable = l.r.nr_procs == 0 && geteuid() != 0 && cgroup_populated(ri->cgroup) > 0;
 	}
 	*ret = l;
 	return 0;
@@ -168,6 +174,10 @@ int stat_command(const struct config *c)
 		return EXIT_SUPERVISE_FAILURE;
 	if (live_read(&ri, &l) < 0)
 		return EXIT_SUPERVISE_FAILURE;
+	if (l.unreadable)
+		log_warn("stat: '%s' has processes, but /proc shows uid %u none of them: another user's "
+			 "/proc/PID/maps is open only to that user and root (backend procfs); run stat as root or as "
+			 "the user who started the run", c->stat_name, (unsigned)geteuid());
 	if (c->json)
 		print_json(&ri, &l.r);
 	else
@@ -187,9 +197,9 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 	if (!run_owner_alive(ri))
 		return 0;
 	struct live l;
-	bool have = live_read(ri, &l) == 0;
+	bool read = live_read(ri, &l) == 0, have = read && !l.unreadable;   /* unreadable: "-", not 0 */
 	uint64_t rss = have ? l.r.rss_bytes : 0;
-	if (have)
+	if (read)
 		live_free(&l);
 	long up = (long)(time(NULL) - ri->started_unix);
 	if (w->json) {

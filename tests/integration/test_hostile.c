@@ -396,3 +396,28 @@ Test(hostile, a_budget_below_a_page_is_warned)
 	H_ASSERT(&p, strstr(p.err.data, "--mem 1 is 1 byte, below one page"), "supervise should warn");
 	h_proc_free(&p);
 }
+
+/* Issue 9, "Also": another user's `stat` of a root run on the procfs backend
+ * showed 0 processes and said nothing (/proc/PID/maps is closed to them). */
+Test(hostile, another_users_stat_of_a_root_procfs_run_says_why_it_sees_nothing)
+{
+	make_other_user();
+	struct h_proc p, o;
+	h_start(&p, "--cgroup-base", H.base, "--backend", "procfs", "--name", "pf", "--", "sleep", "60");
+	wait_run(&p, "pf");
+	h_sleep_ms(300);
+	as_other(&o, "", "stat", "pf");
+	H_ASSERT_EXIT(&o, 0);
+	H_ASSERT(&o, strstr(o.err.data, "has processes, but /proc shows uid") &&
+			     strstr(o.err.data, "run stat as root or as the user who started the run"),
+		 "stat should say why it shows no process");
+	h_proc_free(&o);
+	as_other(&o, "", "ls");
+	H_ASSERT_EXIT(&o, 0);
+	H_ASSERT(&o, strstr(o.out.data, "pf ") && !strstr(o.out.data, " 0B "), "ls should show '-', not 0B");
+	h_proc_free(&o);
+	kill(p.pid, SIGTERM);
+	h_finish(&p, 20);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+}
