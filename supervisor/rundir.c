@@ -113,15 +113,14 @@ static int write_run_json(const char *dir, const struct run_info *ri)
 	if (ri->backend[0])
 		json_object_object_add(o, "backend", json_object_new_string(ri->backend));
 
-	char tmp[PATH_MAX], path[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/.run.json.tmp", dir);
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/run.json", dir);
-	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
-		return -EIO;
-	/* rename: readers in other shells never see a half-written file. */
-	if (rename(tmp, path) < 0)
-		return -errno;
-	return 0;
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		return -ENOMEM;
+	/* mkstemp + rename: readers in other shells never see a half-written
+	 * file, and a full disk says ENOSPC, not EIO. */
+	return write_file_atomic(path, text, strlen(text), 0644);
 }
 
 int rundir_read(const char *dir, struct run_info *ret)

@@ -323,6 +323,23 @@ Test(hostile, a_full_runtime_filesystem_runs_without_the_advice_page)
 	H_ASSERT(&p, !strstr(p.out.data, "gomemlimit=unset"), "the launch variables should still be set");
 	H_ASSERT(&p, strstr(p.err.data, "No space left on device") && strstr(p.err.data, "no live page for this run"),
 		 "supervise should say the page is missing and why");
+	h_proc_free(&p);
+
+	/* Also: with no page at all, run.json cannot be written: the message said
+	 * "Input/output error" for ENOSPC. */
+	fd = open(fill, O_WRONLY | O_APPEND);
+	static const char page[4096];
+	cr_assert(fd >= 0, "open %s", fill);
+	while (write(fd, page, sizeof(page)) > 0)
+		;
+	close(fd);
+	cr_assert(statfs(small_fs, &sf) == 0 && sf.f_bavail == 0, "%s should be full", small_fs);
+	setenv("SUPERVISE_RUNTIME_DIR", rt, 1);
+	h_run(&p, "--cgroup-base", H.base, "--", "true");
+	setenv("SUPERVISE_RUNTIME_DIR", H.runtime_dir, 1);
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "No space left on device") && !strstr(p.err.data, "Input/output error"),
+		 "a full disk should be called so");
 	umount2(small_fs, MNT_DETACH);
 	*small_fs = '\0';
 	free(rt), free(fill);
