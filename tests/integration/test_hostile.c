@@ -290,6 +290,14 @@ Test(hostile, terminal_escapes_in_comm_are_escaped)
 	H_ASSERT(&p, !strchr(p.err.data, '\033') && !strchr(p.err.data, '\007'), "the summary should print no raw escape");
 	H_ASSERT(&p, strstr(p.err.data, "\\e[31mEVIL\\x07"), "the summary should show the name escaped");
 	h_proc_free(&p);
+	/* Log lines too: every message goes through the one escape. */
+	char *missing = h_strf("%s/\033]0;pwned\007nope", H.scratch);
+	h_run(&p, "--cgroup-base", H.base, "--", missing);
+	H_ASSERT_EXIT(&p, 127);
+	H_ASSERT(&p, !strchr(p.err.data, '\033') && strstr(p.err.data, "\\e]0;pwned\\x07nope"),
+		 "the 'not found' message should show the name escaped");
+	h_proc_free(&p);
+	free(missing);
 	free(evil), free(cp);
 }
 
