@@ -88,6 +88,13 @@ static void wait_run(struct h_proc *p, const char *name)
 	free(path);
 }
 
+/* End a run with SIGTERM (by pid): it must exit within 20 s, whatever it met. */
+static void end_run(struct h_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	H_ASSERT(p, h_finish(p, 20), "supervise should end on SIGTERM (not hang)");
+}
+
 /* stat NAME --json: budget_bytes (0 when null). */
 static uint64_t stat_budget(const char *name)
 {
@@ -119,8 +126,7 @@ Test(hostile, a_full_token_pipe_does_not_hang_supervise)
 	H_ASSERT(&s, strstr(s.out.data, "jobs 8-8"), "set should say what it applied");
 	h_sleep_ms(1500);  /* the loop's next turns move the target: minting happens there */
 	/* Still alive and answering: a SIGTERM ends the run. */
-	kill(p.pid, SIGTERM);
-	H_ASSERT(&p, h_finish(&p, 20), "supervise should end on SIGTERM, not hang in a pipe write");
+	end_run(&p);
 	H_ASSERT(&p, strstr(p.err.data, "token pipe is full"), "supervise should say why no tokens were minted");
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
@@ -164,8 +170,7 @@ Test(hostile, another_user_cannot_set_the_budget)
 	h_run(&s, "set", "ctl", "--mem", "2GiB");
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&p, stat_budget("ctl") == 2ull << 30, "root's set should apply");
-	kill(p.pid, SIGTERM);
-	h_finish(&p, 20);
+	end_run(&p);
 	H_ASSERT(&p, strstr(p.err.data, "control: refused a request from uid"), "the supervisor should log the refusal");
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&o);
@@ -192,8 +197,7 @@ Test(hostile, set_against_a_stopped_supervisor_is_not_applied_later)
 	h_sleep_ms(500);
 	H_ASSERT(&p, stat_budget("stopped") == 1ull << 30, "the budget should still be 1GiB after SIGCONT");
 	H_ASSERT(&s, strstr(s.err.data, "nothing was applied"), "set should say the request is not applied");
-	kill(p.pid, SIGTERM);
-	h_finish(&p, 20);
+	end_run(&p);
 	H_ASSERT(&p, strstr(p.err.data, "dropped a request whose client had already gone"), "the supervisor says so");
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
@@ -214,8 +218,7 @@ Test(hostile, set_mem_too_long_is_refused_not_cut)
 	H_ASSERT(&s, !h_exited_with(&s, 0), "a value that does not fit the request should be refused");
 	H_ASSERT(&s, strstr(s.err.data, "write it shorter"), "and say what to do");
 	H_ASSERT(&p, stat_budget("longmem") == 1ull << 30, "the budget should still be 1GiB");
-	kill(p.pid, SIGTERM);
-	h_finish(&p, 20);
+	end_run(&p);
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
 	h_proc_free(&p);
@@ -441,8 +444,7 @@ Test(hostile, another_users_stat_of_a_root_procfs_run_says_why_it_sees_nothing)
 	H_ASSERT_EXIT(&o, 0);
 	H_ASSERT(&o, strstr(o.out.data, "pf ") && !strstr(o.out.data, " 0B "), "ls should show '-', not 0B");
 	h_proc_free(&o);
-	kill(p.pid, SIGTERM);
-	h_finish(&p, 20);
+	end_run(&p);
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&p);
 }
