@@ -109,13 +109,15 @@ static uint64_t stat_budget(const char *name)
 	return b;
 }
 
-/* Issue 9, item 2: a workload fills the jobserver pipe, then `set --jobs 8-8`
- * makes supervise mint 7 tokens. A blocking write hung it for good. */
-Test(hostile, a_full_token_pipe_does_not_hang_supervise)
+/* Issue 9, item 2: a workload fills the jobserver pipe (or fifo), then
+ * `set --jobs 8-8` makes supervise mint 7 tokens. A blocking write hung it
+ * for good, deaf to SIGTERM. */
+static void full_token_pipe(const char *style, const char *fill)
 {
 	struct h_proc p, s;
-	h_start(&p, "--cgroup-base", H.base, "--name", "jsfull", "--jobs", "1", "--", "sh", "-c",
-		"W=${MAKEFLAGS##*,}; head -c 70000 /dev/zero >/proc/self/fd/$W & echo started; sleep 60");
+	char *sh = h_strf("%s echo started; sleep 60", fill);
+	h_start(&p, "--cgroup-base", H.base, "--name", "jsfull", "--jobs", "1", "--jobserver-style", style, "--",
+		"sh", "-c", sh);
 	char *l = h_wait_line(&p, "started", 10);
 	H_ASSERT(&p, l, "the workload should start");
 	free(l);
@@ -131,6 +133,17 @@ Test(hostile, a_full_token_pipe_does_not_hang_supervise)
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
 	h_proc_free(&p);
+	free(sh);
+}
+
+Test(hostile, a_full_token_pipe_does_not_hang_supervise)
+{
+	full_token_pipe("pipe", "W=${MAKEFLAGS##*,}; head -c 70000 /dev/zero >/proc/self/fd/$W &");
+}
+
+Test(hostile, a_full_token_fifo_does_not_hang_supervise)
+{
+	full_token_pipe("fifo", "F=${MAKEFLAGS##*fifo:}; head -c 70000 /dev/zero >$F &");
 }
 
 /* Issue 9, item 3: under umask 000 the socket existed 0777 until a chmod, and
