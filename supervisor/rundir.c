@@ -291,7 +291,7 @@ static int write_run_json(int dirfd, const struct run_info *ri)
 		off += n;
 	}
 	if (write(fd, "\n", 1) != 1)
-		return -EIO;
+		return -errno;
 	/* rename: readers in other shells never see a half-written file. */
 	if (renameat(dirfd, ".run.json.tmp", dirfd, "run.json") < 0)
 		return -errno;
