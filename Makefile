@@ -176,7 +176,7 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 FUZZ_OBJS   := $(patsubst supervisor/%.c,$(FUZZ_OUT)/supervisor/%.o,$(filter-out supervisor/main.c,$(SRCS)))
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -Wno-format-nonliteral -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
                -Iinclude -Isupervisor -I$(OUTPUT) $(PKG_CFLAGS)
 FUZZ_SECONDS ?= 60
 # Evaluated only by the rules that need it: can $(CLANG) link a libFuzzer target?
