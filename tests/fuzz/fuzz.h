@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -64,6 +65,25 @@ static inline char *fuzz_split(const uint8_t *data, size_t size, const char **re
 	*ret_rest = first < size ? copy + first + 1 : copy + size;
 	*ret_rest_len = first < size ? size - first - 1 : 0;
 	return copy;
+}
+
+/* A private directory under /tmp for a target that needs a real file or
+ * socket: <dir>/<file> is that path; both are removed at exit. */
+static char fuzz_dir[] = "/tmp/supervise-fuzz.XXXXXX";
+static char fuzz_path[sizeof(fuzz_dir) + 32];
+
+static inline void fuzz_dir_remove(void)
+{
+	unlink(fuzz_path);
+	rmdir(fuzz_dir);
+}
+
+static inline void fuzz_tmpdir(const char *file)
+{
+	if (!mkdtemp(fuzz_dir))
+		abort();
+	snprintf(fuzz_path, sizeof(fuzz_path), "%s/%s", fuzz_dir, file);
+	atexit(fuzz_dir_remove);
 }
 
 /* supervise's warnings are not what the fuzzer looks at. */

@@ -12,24 +12,13 @@
 #include "fuzz.h"
 #include "size.h"
 
-static char dir[] = "/tmp/supervise-fuzz-control.XXXXXX";
 static int listen_fd = -1;
-
-static void cleanup(void)
-{
-	char path[sizeof(dir) + 16];
-	snprintf(path, sizeof(path), "%s/%s", dir, CONTROL_SOCKET);
-	unlink(path);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet();
-	if (!mkdtemp(dir))
-		abort();
-	atexit(cleanup);
-	listen_fd = control_listen(dir);
+	fuzz_tmpdir(CONTROL_SOCKET);
+	listen_fd = control_listen(fuzz_dir);
 	if (listen_fd < 0)
 		abort();
 	return 0;
@@ -71,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 4096)
 		return 0;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, CONTROL_SOCKET);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fuzz_path);
 	int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		abort();

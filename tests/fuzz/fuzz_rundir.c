@@ -11,22 +11,10 @@
 #include "fuzz.h"
 #include "rundir.h"
 
-static char dir[] = "/tmp/supervise-fuzz-rundir.XXXXXX";
-static char path[sizeof(dir) + 16];
-
-static void cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet();
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/run.json", dir);
-	atexit(cleanup);
+	fuzz_tmpdir("run.json");
 	return 0;
 }
 
@@ -37,11 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t t;
 	char *s = fuzz_str(data, size);
 
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(fuzz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
 		abort();
 	close(fd);
-	if (rundir_read(dir, &ri) == 0) {
+	if (rundir_read(fuzz_dir, &ri) == 0) {
 		FUZZ_CHECK(memchr(ri.name, '\0', sizeof(ri.name)));
 		FUZZ_CHECK(memchr(ri.cgroup, '\0', sizeof(ri.cgroup)));
 		FUZZ_CHECK(memchr(ri.backend, '\0', sizeof(ri.backend)));
