@@ -237,6 +237,7 @@ check-unit check-integration check-fuzz:
 	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) scripts/run-tests.sh $(@:check-%=%)
 
 check-vm:
+	$(Q)if [ "$(SANITIZE)" = 1 ]; then echo "check-vm: the vm lane runs the plain build only (the guest has no sanitizer runtime set up, and ASan under qemu's TCG is far too slow); run it without SANITIZE=1" >&2; exit 2; fi
 	$(Q)scripts/setup.sh --vm
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh vm
