@@ -182,7 +182,9 @@ static int add_to_monitor(void *userdata, const struct proc_reading *p)
 	return monitor_out_add(userdata, p);
 }
 
-static int bpf_read(struct monitor *m, struct reading *ret)
+/* The ring buffer drained, and the sweep when due (exact RSS, processes
+ * moved in from outside, the workload's sum recomputed). */
+static int bpf_refresh(struct monitor *m)
 {
 	struct bpf_monitor *b = B(m);
 	int sweep_ms = m->opts.sweep_ms ? m->opts.sweep_ms : DEFAULT_SWEEP_MS;
@@ -196,9 +198,13 @@ static int bpf_read(struct monitor *m, struct reading *ret)
 		b->last_sweep_ns = now;
 	}
 	r = bpf_dispatch(m);
-	if (r < 0)
-		return r;
-	r = collect(&b->probes, m->cgroup_id, ret, add_to_monitor, m);
+	return r < 0 ? r : 0;
+}
+
+static int bpf_read(struct monitor *m, struct reading *ret)
+{
+	struct bpf_monitor *b = B(m);
+	int r = collect(&b->probes, m->cgroup_id, ret, add_to_monitor, m);
 	if (r < 0)
 		return log_errno(r, "monitor: reading the pinned maps failed: %m");
 	return 0;
@@ -264,6 +270,7 @@ static const struct monitor_ops bpf_ops = {
 	.name = "bpf",
 	.fd = bpf_fd,
 	.dispatch = bpf_dispatch,
+	.refresh = bpf_refresh,
 	.read = bpf_read,
 	.set_alerts = bpf_set_alerts,
 	.close = bpf_close,

@@ -28,6 +28,7 @@ struct procfs_monitor {
 	struct pentry *t;           /* sorted by pid */
 	size_t n, cap;
 	uint64_t gen;
+	uint64_t sampled_ns;        /* CLOCK_MONOTONIC of the last sample */
 	uint64_t rss_bytes, peak_rss_bytes;
 	uint32_t procs_started, peak_concurrent, nr_live;
 	uint32_t peak_map_count, peak_map_pid;
@@ -207,6 +208,7 @@ static int sample(struct monitor *m)
 	int r;
 
 	s->gen++;
+	s->sampled_ns = now_ns();
 	s->rss_bytes = 0;
 	s->nr_live = 0;
 	r = cgroup_walk_procs(m->cgroup_path, sample_one, m);
@@ -254,15 +256,19 @@ static int procfs_dispatch(struct monitor *m)
 	return s->nr_alerts;
 }
 
+/* A sample for the turn. */
+static int procfs_refresh(struct monitor *m)
+{
+	return sample(m);
+}
+
+/* The last sample's figures: no side effects. */
 static int procfs_read(struct monitor *m, struct reading *ret)
 {
 	struct procfs_monitor *s = P(m);
 	int r;
 
-	r = sample(m);
-	if (r < 0)
-		return r;
-	ret->ts_ns = now_ns();
+	ret->ts_ns = s->sampled_ns;
 	ret->rss_bytes = s->rss_bytes;
 	ret->peak_rss_bytes = s->peak_rss_bytes;
 	ret->nr_procs = s->nr_live;
@@ -306,6 +312,7 @@ static const struct monitor_ops procfs_ops = {
 	.name = "procfs",
 	.fd = procfs_fd,
 	.dispatch = procfs_dispatch,
+	.refresh = procfs_refresh,
 	.read = procfs_read,
 	.set_alerts = procfs_set_alerts,
 	.close = procfs_close,
