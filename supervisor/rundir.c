@@ -490,24 +490,63 @@ int rundir_keep_locks(int first_fd)
 	return first_fd;
 }
 
-int rundir_leaf_alive_fd(int fd)
+/* What the owner mark of a leaf says, lock aside: 0: it was locked by a
+ * supervise, so a free lock means its holders are gone; 1: an old-style mark
+ * whose pid still runs; -ENODATA: no mark, or an old one whose pid is gone
+ * is 0 too. */
+static int mark_says(int fd)
 {
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 1 : -errno;
 	char v[64];
 	ssize_t n = fgetxattr(fd, OWNER_XATTR, v, sizeof(v) - 1);
-	flock(fd, LOCK_UN);
 	if (n < 0)
 		return -ENODATA;
 	v[n] = '\0';
 	int pid;
-	struct run_info ri = { 0 };
-	if (sscanf(v, "lock %d %" SCNu64, &pid, &ri.pid_starttime) == 2)
-		return 0;       /* it was locked, and the lock is free: its holders are gone */
-	if (sscanf(v, "%d %" SCNu64, &pid, &ri.pid_starttime) != 2)
+	uint64_t start, st;
+	if (sscanf(v, "lock %d %" SCNu64, &pid, &start) == 2)
+		return 0;
+	if (sscanf(v, "%d %" SCNu64, &pid, &start) != 2)
 		return -ENODATA;
-	uint64_t st;
-	return pid > 0 && pid_starttime(pid, &st) == 0 && st == ri.pid_starttime;
+	return pid > 0 && pid_starttime(pid, &st) == 0 && st == start;
+}
+
+int rundir_leaf_alive_fd(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : -errno;
+	int r = mark_says(fd);
+	flock(fd, LOCK_UN);
+	return r;
+}
+
+void rundir_locks_ending(void)
+{
+	int held[] = { held_run_lock, held_leaf_lock };
+	for (size_t i = 0; i < ELEMENTSOF(held); i++)
+		if (held[i] >= 0)
+			flock(held[i], LOCK_SH | LOCK_NB);
+}
+
+/* Take the owner's lock on a run directory or leaf for collecting it. A
+ * live owner holds it exclusively: 1 at once. A guard cleaning up after its
+ * supervisor holds it shared (rundir_locks_ending): wait for it to finish, a
+ * few seconds at most, so that gc right after a SIGKILL finds the work done.
+ * 0: we hold it exclusively now. */
+static int owner_lock(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		return 1;
+	for (int i = 0; i < 300; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		usleep(20000);
+	}
+	flock(fd, LOCK_UN);
+	return 1;
 }
 
 /* Kill and remove a leaf whose owner is provably dead. The path came from a
@@ -520,7 +559,10 @@ static int collect_leaf(const char *leaf, bool require_mark)
 	_cleanup_close_ int fd = open(leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	int alive = rundir_leaf_alive_fd(fd);
+	/* Held until we are done: a second gc waits its turn. */
+	if (owner_lock(fd) != 0)
+		return -EBUSY;
+	int alive = mark_says(fd);
 	if (alive == 1)
 		return -EBUSY;
 	if (alive < 0 && require_mark) {
@@ -530,9 +572,6 @@ static int collect_leaf(const char *leaf, bool require_mark)
 		if (cgroup_populated(leaf) != 0 || fstat(fd, &st) < 0 || time(NULL) - st.st_ctime < 60)
 			return -EBUSY;
 	}
-	/* Hold the lock while killing: a second gc waits its turn. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return -EBUSY;
 	cgroup_kill(leaf);
 	cgroup_wait_empty(leaf, 2000, NULL, NULL);
 	int r = cgroup_remove_tree(leaf);
@@ -565,8 +604,9 @@ static int collect_run(int root, const char *name, bool quiet)
 	_cleanup_close_ int fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : -errno;
+	int r = owner_lock(fd);
+	if (r != 0)
+		return r == 1 ? 0 : r;
 	/* Locked, but maybe a directory that another gc already moved away
 	 * (and a new run took the name): then the name is not ours to touch. */
 	if (!same_inode(fd, root, name))
@@ -589,7 +629,7 @@ static int collect_run(int root, const char *name, bool quiet)
 		return 0;
 	}
 	if (rr == 0 && ri.cgroup[0]) {
-		int r = collect_leaf(ri.cgroup, false);
+		r = collect_leaf(ri.cgroup, false);
 		if (r == -EPERM)
 			log_warn("gc: run '%s' names %s as its cgroup, which is not a supervise leaf on cgroup2; "
 				 "not touching it", name, ri.cgroup);

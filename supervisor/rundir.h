@@ -65,6 +65,9 @@ int rundir_mark_leaf(const char *leaf, const struct run_info *ri);
  * first_fd, first_fd + 1, … so they survive closing every other fd. Returns
  * the first fd number after them. */
 int rundir_keep_locks(int first_fd);
+/* In the guard, once the supervisor is dead: hold the locks shared from
+ * now on, which tells gc this run is ending and worth waiting for. */
+void rundir_locks_ending(void);
 /* Is the owner of the leaf open on fd alive? 1: its lock is held; 0: it was
  * locked and is not any more (the owner is gone); -ENODATA: never marked (a
  * leaf being set up, or not supervise's). Old marks are judged by pid. */
