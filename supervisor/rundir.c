@@ -358,7 +358,7 @@ static int open_run_dir(const char *dir)
 {
 	const char *name = name_in_root(dir);
 	if (!name)
-		return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) < 0 ? -errno : -EINVAL;
+		return -EINVAL;     /* not <root>/<name>: not a run directory */
 	_cleanup_close_ int root = open_root(false);
 	if (root < 0)
 		return root;
@@ -490,10 +490,10 @@ int rundir_keep_locks(int first_fd)
 	return first_fd;
 }
 
-/* What the owner mark of a leaf says, lock aside: 0: it was locked by a
- * supervise, so a free lock means its holders are gone; 1: an old-style mark
- * whose pid still runs; -ENODATA: no mark, or an old one whose pid is gone
- * is 0 too. */
+/* What the owner mark of a leaf says, lock aside. 0: the owner took the
+ * lock, so a free lock means its holders are gone (or an old-style "PID
+ * START" mark whose process is gone); 1: an old-style mark whose process
+ * still runs; -ENODATA: no mark. */
 static int mark_says(int fd)
 {
 	char v[64];

@@ -79,6 +79,12 @@ Test(gc, pid_namespace_gc_spares_other_runs)
 	h_finish(&s, H_TIMEOUT_S);
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&s, strstr(s.out.data, "removed 0 stale runs"), "gc in a pid namespace removed a live run");
+	h_proc_free(&s);
+	/* And sees it as running: liveness does not depend on the pid namespace. */
+	h_startv(&s, &raw, (const char *const[]){ UNSHARE, "--pid", "--fork", "--mount-proc", H.bin, "ls", NULL });
+	h_finish(&s, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&s, strstr(s.out.data, "victim"), "ls in a pid namespace does not list the running victim");
 	expect_victim_unharmed(&v);
 	h_proc_free(&s);
 	h_proc_free(&v);
