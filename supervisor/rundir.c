@@ -158,10 +158,20 @@ static int open_root_checked(bool create)
 					 "after checking what is in it, or set SUPERVISE_RUNTIME_DIR to a directory of "
 					 "yours with mode 0700", root, (unsigned)(st.st_mode & 07777), root);
 	/* Ours and written by no one else: readable by others is only a
-	 * leak, which an older supervise (0755) left; tighten it. */
-	if ((st.st_mode & 077) && fchmod(fd, 0700) < 0)
+	 * leak, which an older supervise (0755) left; a run tightens it
+	 * (readers such as check and ls change nothing). */
+	if (create && (st.st_mode & 077) && fchmod(fd, 0700) < 0)
 		log_debug("rundir: chmod 700 %s: %m", root);
 	return TAKE_FD(fd);
+}
+
+int rundir_check_root(void)
+{
+	int fd = open_root(false);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 /* The name of dir below the root, or NULL when dir is not <root>/<name>. */

@@ -29,6 +29,10 @@ struct run_info {
  * for root, else $XDG_RUNTIME_DIR/supervise, else /tmp/supervise-UID. */
 const char *rundir_root(void);
 
+/* Is the runtime root usable: 0, -ENOENT (made at the first run), or the
+ * refusal (logged with the fix). */
+int rundir_check_root(void);
+
 /* Pure: field 22 (starttime) of the text of /proc/PID/stat; the comm field
  * may hold spaces and parentheses. */
 int proc_stat_starttime(const char *text, uint64_t *ret);
