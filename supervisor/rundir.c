@@ -134,7 +134,9 @@ static int open_root_checked(bool create)
 		if (r < 0)
 			return log_errno(r, "rundir: creating the parents of %s failed: %m; set SUPERVISE_RUNTIME_DIR "
 					    "to a writable directory", root);
-		if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		/* root's is readable by others, who may ls and stat root's runs;
+		 * a user's is private. */
+		if (mkdir(root, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
 			return log_errno(-errno, "rundir: creating %s failed: %m; set SUPERVISE_RUNTIME_DIR to a "
 						 "writable directory", root);
 	}
@@ -148,7 +150,9 @@ static int open_root_checked(bool create)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return log_errno(-errno, "rundir: stat %s failed: %m", root);
-	if (st.st_uid != geteuid())
+	/* Root's directory is trusted by everyone (root can do anything
+	 * anyway): another user may read root's runs in it, never write. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
 		return log_errno(-EPERM, "rundir: %s is owned by uid %u, not by you (uid %u): another user may "
 					 "have made it to plant runs in it; remove it, or set SUPERVISE_RUNTIME_DIR (or "
 					 "XDG_RUNTIME_DIR) to a directory of yours with mode 0700",
@@ -157,11 +161,6 @@ static int open_root_checked(bool create)
 		return log_errno(-EPERM, "rundir: %s has mode %04o: others can write in it; 'chmod 700 %s' "
 					 "after checking what is in it, or set SUPERVISE_RUNTIME_DIR to a directory of "
 					 "yours with mode 0700", root, (unsigned)(st.st_mode & 07777), root);
-	/* Ours and written by no one else: readable by others is only a
-	 * leak, which an older supervise (0755) left; a run tightens it
-	 * (readers such as check and ls change nothing). */
-	if (create && (st.st_mode & 077) && fchmod(fd, 0700) < 0)
-		log_debug("rundir: chmod 700 %s: %m", root);
 	return TAKE_FD(fd);
 }
 
@@ -469,11 +468,18 @@ int rundir_mark_leaf(const char *leaf, const struct run_info *ri)
 	int fd = take_fd_high(open(leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	if (fd < 0)
 		return log_errno(-errno, "rundir: opening the leaf %s failed: %m", leaf);
-	/* Blocking: a gc looking at the leaf holds the lock for a moment. */
-	if (flock(fd, LOCK_EX) < 0) {
-		int r = -errno;
+	/* A gc looking at the leaf holds the lock for a moment; anyone who can
+	 * open the leaf could hold it for good: then go on unmarked (gc never
+	 * kills an unmarked leaf that has processes) rather than hang. */
+	int r = -EWOULDBLOCK;
+	for (int i = 0; i < 100 && r == -EWOULDBLOCK; i++) {
+		r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno;
+		if (r == -EWOULDBLOCK)
+			usleep(20000);
+	}
+	if (r < 0) {
 		close(fd);
-		return log_errno(r, "rundir: locking the leaf %s failed: %m", leaf);
+		return log_errno_level(LOG_WARN, r, "rundir: locking the leaf %s failed: %m; it goes unmarked", leaf);
 	}
 	closep(&held_leaf_lock);
 	held_leaf_lock = fd;
@@ -582,16 +588,8 @@ static int collect_leaf(const char *leaf, bool require_mark)
 		if (cgroup_populated(leaf) != 0 || fstat(fd, &st) < 0 || time(NULL) - st.st_ctime < 60)
 			return -EBUSY;
 	}
-	cgroup_kill(leaf);
-	cgroup_wait_empty(leaf, 2000, NULL, NULL);
-	int r = cgroup_remove_tree(leaf);
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", leaf);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		rmdir(parent);   /* <base>/supervise, when it was the last leaf */
-	}
+	/* With <base>/supervise when it was the last leaf. */
+	int r = cgroup_kill_remove(leaf, NULL);
 	return r < 0 ? r : 1;
 }
 
@@ -679,7 +677,9 @@ static int make_claim(int root, const struct run_info *info, char *ret_tmp, size
 	char suffix[16];
 	random_suffix(suffix, sizeof(suffix));
 	snprintf(ret_tmp, size, ".claim-%s", suffix);
-	if (mkdirat(root, ret_tmp, 0755) < 0)
+	/* 0700 until it is locked: another user who can read the root must
+	 * not take the lock first (and make the claim fail). */
+	if (mkdirat(root, ret_tmp, 0700) < 0)
 		return -errno;
 	int fd = take_fd_high(openat(root, ret_tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -690,6 +690,9 @@ static int make_claim(int root, const struct run_info *info, char *ret_tmp, size
 		return r;
 	}
 	int r = write_run_json(fd, info);
+	/* Locked: now others may read it (ls, stat) as the root allows. */
+	if (r == 0 && fchmod(fd, 0755) < 0)
+		r = -errno;
 	if (r < 0) {
 		empty_dir(fd);
 		unlinkat(root, ret_tmp, AT_REMOVEDIR);
