@@ -50,6 +50,7 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 		_exit(0);
 
 	/* EOF without 'D': the supervisor died. */
+	rundir_locks_ending();
 	cgroup_kill_remove(cgroup_path, &(struct cgroup_teardown){ .timeout_ms = 5000 });
 	rundir_remove(run_dir);
 	log_warn("guard: the supervisor died; killed and removed %s", cgroup_path);

@@ -134,7 +134,9 @@ static int open_root_checked(bool create)
 		if (r < 0)
 			return log_errno(r, "rundir: creating the parents of %s failed: %m; set SUPERVISE_RUNTIME_DIR "
 					    "to a writable directory", root);
-		if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		/* root's is readable by others, who may ls and stat root's runs;
+		 * a user's is private. */
+		if (mkdir(root, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
 			return log_errno(-errno, "rundir: creating %s failed: %m; set SUPERVISE_RUNTIME_DIR to a "
 						 "writable directory", root);
 	}
@@ -148,7 +150,9 @@ static int open_root_checked(bool create)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return log_errno(-errno, "rundir: stat %s failed: %m", root);
-	if (st.st_uid != geteuid())
+	/* Root's directory is trusted by everyone (root can do anything
+	 * anyway): another user may read root's runs in it, never write. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
 		return log_errno(-EPERM, "rundir: %s is owned by uid %u, not by you (uid %u): another user may "
 					 "have made it to plant runs in it; remove it, or set SUPERVISE_RUNTIME_DIR (or "
 					 "XDG_RUNTIME_DIR) to a directory of yours with mode 0700",
@@ -157,11 +161,16 @@ static int open_root_checked(bool create)
 		return log_errno(-EPERM, "rundir: %s has mode %04o: others can write in it; 'chmod 700 %s' "
 					 "after checking what is in it, or set SUPERVISE_RUNTIME_DIR to a directory of "
 					 "yours with mode 0700", root, (unsigned)(st.st_mode & 07777), root);
-	/* Ours and written by no one else: readable by others is only a
-	 * leak, which an older supervise (0755) left; tighten it. */
-	if ((st.st_mode & 077) && fchmod(fd, 0700) < 0)
-		log_debug("rundir: chmod 700 %s: %m", root);
 	return TAKE_FD(fd);
+}
+
+int rundir_check_root(void)
+{
+	int fd = open_root(false);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 /* The name of dir below the root, or NULL when dir is not <root>/<name>. */
@@ -358,7 +367,7 @@ static int open_run_dir(const char *dir)
 {
 	const char *name = name_in_root(dir);
 	if (!name)
-		return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) < 0 ? -errno : -EINVAL;
+		return -EINVAL;     /* not <root>/<name>: not a run directory */
 	_cleanup_close_ int root = open_root(false);
 	if (root < 0)
 		return root;
@@ -459,11 +468,18 @@ int rundir_mark_leaf(const char *leaf, const struct run_info *ri)
 	int fd = take_fd_high(open(leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	if (fd < 0)
 		return log_errno(-errno, "rundir: opening the leaf %s failed: %m", leaf);
-	/* Blocking: a gc looking at the leaf holds the lock for a moment. */
-	if (flock(fd, LOCK_EX) < 0) {
-		int r = -errno;
+	/* A gc looking at the leaf holds the lock for a moment; anyone who can
+	 * open the leaf could hold it for good: then go on unmarked (gc never
+	 * kills an unmarked leaf that has processes) rather than hang. */
+	int r = -EWOULDBLOCK;
+	for (int i = 0; i < 100 && r == -EWOULDBLOCK; i++) {
+		r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno;
+		if (r == -EWOULDBLOCK)
+			usleep(20000);
+	}
+	if (r < 0) {
 		close(fd);
-		return log_errno(r, "rundir: locking the leaf %s failed: %m", leaf);
+		return log_errno_level(LOG_WARN, r, "rundir: locking the leaf %s failed: %m; it goes unmarked", leaf);
 	}
 	closep(&held_leaf_lock);
 	held_leaf_lock = fd;
@@ -490,24 +506,63 @@ int rundir_keep_locks(int first_fd)
 	return first_fd;
 }
 
-int rundir_leaf_alive_fd(int fd)
+/* What the owner mark of a leaf says, lock aside. 0: the owner took the
+ * lock, so a free lock means its holders are gone (or an old-style "PID
+ * START" mark whose process is gone); 1: an old-style mark whose process
+ * still runs; -ENODATA: no mark. */
+static int mark_says(int fd)
 {
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 1 : -errno;
 	char v[64];
 	ssize_t n = fgetxattr(fd, OWNER_XATTR, v, sizeof(v) - 1);
-	flock(fd, LOCK_UN);
 	if (n < 0)
 		return -ENODATA;
 	v[n] = '\0';
 	int pid;
-	struct run_info ri = { 0 };
-	if (sscanf(v, "lock %d %" SCNu64, &pid, &ri.pid_starttime) == 2)
-		return 0;       /* it was locked, and the lock is free: its holders are gone */
-	if (sscanf(v, "%d %" SCNu64, &pid, &ri.pid_starttime) != 2)
+	uint64_t start, st;
+	if (sscanf(v, "lock %d %" SCNu64, &pid, &start) == 2)
+		return 0;
+	if (sscanf(v, "%d %" SCNu64, &pid, &start) != 2)
 		return -ENODATA;
-	uint64_t st;
-	return pid > 0 && pid_starttime(pid, &st) == 0 && st == ri.pid_starttime;
+	return pid > 0 && pid_starttime(pid, &st) == 0 && st == start;
+}
+
+int rundir_leaf_alive_fd(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : -errno;
+	int r = mark_says(fd);
+	flock(fd, LOCK_UN);
+	return r;
+}
+
+void rundir_locks_ending(void)
+{
+	int held[] = { held_run_lock, held_leaf_lock };
+	for (size_t i = 0; i < ELEMENTSOF(held); i++)
+		if (held[i] >= 0)
+			flock(held[i], LOCK_SH | LOCK_NB);
+}
+
+/* Take the owner's lock on a run directory or leaf for collecting it. A
+ * live owner holds it exclusively: 1 at once. A guard cleaning up after its
+ * supervisor holds it shared (rundir_locks_ending): wait for it to finish, a
+ * few seconds at most, so that gc right after a SIGKILL finds the work done.
+ * 0: we hold it exclusively now. */
+static int owner_lock(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		return 1;
+	for (int i = 0; i < 300; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		usleep(20000);
+	}
+	flock(fd, LOCK_UN);
+	return 1;
 }
 
 /* Kill and remove a leaf whose owner is provably dead. The path came from a
@@ -520,7 +575,10 @@ static int collect_leaf(const char *leaf, bool require_mark)
 	_cleanup_close_ int fd = open(leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	int alive = rundir_leaf_alive_fd(fd);
+	/* Held until we are done: a second gc waits its turn. */
+	if (owner_lock(fd) != 0)
+		return -EBUSY;
+	int alive = mark_says(fd);
 	if (alive == 1)
 		return -EBUSY;
 	if (alive < 0 && require_mark) {
@@ -530,19 +588,8 @@ static int collect_leaf(const char *leaf, bool require_mark)
 		if (cgroup_populated(leaf) != 0 || fstat(fd, &st) < 0 || time(NULL) - st.st_ctime < 60)
 			return -EBUSY;
 	}
-	/* Hold the lock while killing: a second gc waits its turn. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return -EBUSY;
-	cgroup_kill(leaf);
-	cgroup_wait_empty(leaf, 2000, NULL, NULL);
-	int r = cgroup_remove_tree(leaf);
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", leaf);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		rmdir(parent);   /* <base>/supervise, when it was the last leaf */
-	}
+	/* With <base>/supervise when it was the last leaf. */
+	int r = cgroup_kill_remove(leaf, NULL);
 	return r < 0 ? r : 1;
 }
 
@@ -565,8 +612,9 @@ static int collect_run(int root, const char *name, bool quiet)
 	_cleanup_close_ int fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : -errno;
+	int r = owner_lock(fd);
+	if (r != 0)
+		return r == 1 ? 0 : r;
 	/* Locked, but maybe a directory that another gc already moved away
 	 * (and a new run took the name): then the name is not ours to touch. */
 	if (!same_inode(fd, root, name))
@@ -589,7 +637,7 @@ static int collect_run(int root, const char *name, bool quiet)
 		return 0;
 	}
 	if (rr == 0 && ri.cgroup[0]) {
-		int r = collect_leaf(ri.cgroup, false);
+		r = collect_leaf(ri.cgroup, false);
 		if (r == -EPERM)
 			log_warn("gc: run '%s' names %s as its cgroup, which is not a supervise leaf on cgroup2; "
 				 "not touching it", name, ri.cgroup);
@@ -629,7 +677,9 @@ static int make_claim(int root, const struct run_info *info, char *ret_tmp, size
 	char suffix[16];
 	random_suffix(suffix, sizeof(suffix));
 	snprintf(ret_tmp, size, ".claim-%s", suffix);
-	if (mkdirat(root, ret_tmp, 0755) < 0)
+	/* 0700 until it is locked: another user who can read the root must
+	 * not take the lock first (and make the claim fail). */
+	if (mkdirat(root, ret_tmp, 0700) < 0)
 		return -errno;
 	int fd = take_fd_high(openat(root, ret_tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -640,6 +690,9 @@ static int make_claim(int root, const struct run_info *info, char *ret_tmp, size
 		return r;
 	}
 	int r = write_run_json(fd, info);
+	/* Locked: now others may read it (ls, stat) as the root allows. */
+	if (r == 0 && fchmod(fd, 0755) < 0)
+		r = -errno;
 	if (r < 0) {
 		empty_dir(fd);
 		unlinkat(root, ret_tmp, AT_REMOVEDIR);

@@ -29,6 +29,10 @@ struct run_info {
  * for root, else $XDG_RUNTIME_DIR/supervise, else /tmp/supervise-UID. */
 const char *rundir_root(void);
 
+/* Is the runtime root usable: 0, -ENOENT (made at the first run), or the
+ * refusal (logged with the fix). */
+int rundir_check_root(void);
+
 /* Pure: field 22 (starttime) of the text of /proc/PID/stat; the comm field
  * may hold spaces and parentheses. */
 int proc_stat_starttime(const char *text, uint64_t *ret);
@@ -65,6 +69,9 @@ int rundir_mark_leaf(const char *leaf, const struct run_info *ri);
  * first_fd, first_fd + 1, … so they survive closing every other fd. Returns
  * the first fd number after them. */
 int rundir_keep_locks(int first_fd);
+/* In the guard, once the supervisor is dead: hold the locks shared from
+ * now on, which tells gc this run is ending and worth waiting for. */
+void rundir_locks_ending(void);
 /* Is the owner of the leaf open on fd alive? 1: its lock is held; 0: it was
  * locked and is not any more (the owner is gone); -ENODATA: never marked (a
  * leaf being set up, or not supervise's). Old marks are judged by pid. */

@@ -79,6 +79,12 @@ Test(gc, pid_namespace_gc_spares_other_runs)
 	h_finish(&s, H_TIMEOUT_S);
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&s, strstr(s.out.data, "removed 0 stale runs"), "gc in a pid namespace removed a live run");
+	h_proc_free(&s);
+	/* And sees it as running: liveness does not depend on the pid namespace. */
+	h_startv(&s, &raw, (const char *const[]){ UNSHARE, "--pid", "--fork", "--mount-proc", H.bin, "ls", NULL });
+	h_finish(&s, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&s, 0);
+	H_ASSERT(&s, strstr(s.out.data, "victim"), "ls in a pid namespace does not list the running victim");
 	expect_victim_unharmed(&v);
 	h_proc_free(&s);
 	h_proc_free(&v);
@@ -183,6 +189,27 @@ Test(gc, starting_runs_keep_their_run_dirs)
 			h_proc_free(&p[i]);
 		}
 	}
+}
+
+/* issue 9 item 10's end: a run whose directory was taken away and whose name
+ * now holds another run's directory must not delete that one at teardown. */
+Test(gc, teardown_spares_a_directory_that_replaced_its_own)
+{
+	struct h_proc p;
+	h_start(&p, "--name", "job", "--cgroup-base", H.base, "--", "sh", "-c", "echo up; sleep 1");
+	H_ASSERT(&p, h_wait_line(&p, "up", H_TIMEOUT_S), "the run never came up");
+	char *dir = h_strf("%s/job", H.runtime_dir), *moved = h_strf("%s/job-moved", H.runtime_dir);
+	char *other = h_strf("%s/run.json", dir);
+	cr_assert(rename(dir, moved) == 0 && mkdir(dir, 0755) == 0, "swap: %s", strerror(errno));
+	FILE *f = fopen(other, "w");
+	cr_assert(f && fputs("{}\n", f) >= 0 && fclose(f) == 0);
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, h_exists(other), "the run's teardown deleted %s, which is not its own", other);
+	h_rm_rf(dir);
+	h_rm_rf(moved);
+	h_proc_free(&p);
+	free(other), free(moved), free(dir);
 }
 
 /* A run directory left between its mkdir and its run.json (a starter that
