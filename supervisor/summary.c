@@ -86,6 +86,8 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(mem, "peak_rss_bytes", u64_or_null(f, f ? f->peak_rss_bytes : 0));
 	json_object_object_add(mem, "peak_cgroup_bytes", u64_or_null(s->has_cgroup_peak, s->peak_cgroup_bytes));
 	json_object_object_add(mem, "oom_kills", json_object_new_uint64(s->oom_kills));
+	/* The largest correction the bpf sweep made to the summed RSS (expected 0). */
+	json_object_object_add(mem, "max_sum_correction_bytes", u64_or_null(f, f ? f->sum_max_correction_bytes : 0));
 	json_object_object_add(o, "memory", mem);
 
 	json_object *maps = json_object_new_object();
