@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysinfo.h>
 
 #include "cgroup.h"
@@ -172,6 +174,21 @@ int cgroup_of_pid(pid_t pid, char *ret, size_t size)
 	return 0;
 }
 
+/* Is path (canonical) the mount or below it? */
+static bool inside_mount(const char *path, const char *mount)
+{
+	size_t mlen = strlen(mount);
+	if (streq(mount, "/"))
+		return path[0] == '/';
+	return strncmp(path, mount, mlen) == 0 && (path[mlen] == '/' || path[mlen] == '\0');
+}
+
+static bool on_cgroup2(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int cgroup_resolve_base(const char *arg, char *ret, size_t size)
 {
 	const char *mount;
@@ -188,19 +205,32 @@ int cgroup_resolve_base(const char *arg, char *ret, size_t size)
 	if (arg[0] != '/')
 		return log_errno(-EINVAL, "cgroup: --cgroup-base '%s' is not an absolute path; give a path "
 					  "inside %s (or relative to its root, starting with /)", arg, mount);
+	char joined[PATH_MAX];
 	size_t mlen = strlen(mount);
+	int n;
 	if (strncmp(arg, mount, mlen) == 0 && (arg[mlen] == '/' || arg[mlen] == '\0'))
-		snprintf(ret, size, "%s", arg);
+		n = snprintf(joined, sizeof(joined), "%s", arg);
 	else
-		snprintf(ret, size, "%s%s", mount, arg);
-	/* Strip trailing slashes so joined paths read cleanly. */
-	for (size_t n = strlen(ret); n > 1 && ret[n - 1] == '/'; n--)
-		ret[n - 1] = '\0';
+		n = snprintf(joined, sizeof(joined), "%s%s", streq(mount, "/") ? "" : mount, arg);
+	if (n < 0 || (size_t)n >= sizeof(joined))
+		return log_errno(-ENAMETOOLONG, "cgroup: --cgroup-base is too long a path");
 
+	/* The real path: ".." or a symlink must not lead out of the v2 mount
+	 * (to a v1 hierarchy, or to a directory another user controls). */
+	char real[PATH_MAX];
+	if (!realpath(joined, real))
+		return log_errno(-ENOENT, "cgroup: --cgroup-base %s does not exist (%m); create it (mkdir) or "
+					  "pick an existing cgroup v2 directory under %s", joined, mount);
+	if (!inside_mount(real, mount) || !on_cgroup2(real))
+		return log_errno(-EINVAL, "cgroup: --cgroup-base %s is %s, which is not inside the cgroup v2 "
+					  "mount %s; give a cgroup v2 directory under %s (without '..')",
+				 arg, real, mount, mount);
 	struct stat st;
-	if (stat(ret, &st) < 0 || !S_ISDIR(st.st_mode))
-		return log_errno(-ENOENT, "cgroup: --cgroup-base %s does not exist; create it (mkdir) or "
-					  "pick an existing cgroup v2 directory under %s", ret, mount);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_errno(-ENOTDIR, "cgroup: --cgroup-base %s is not a directory", real);
+	if (strlen(real) >= size)
+		return log_errno(-ENAMETOOLONG, "cgroup: --cgroup-base %s is too long a path", real);
+	snprintf(ret, size, "%s", real);
 	return 0;
 }
 
@@ -604,4 +634,28 @@ double cgroup_cpu_quota(const char *cgroup_path)
 			break;
 	}
 	return lowest;
+}
+
+/* --- validation ------------------------------------------------------------ */
+
+int cgroup_validate_leaf(const char *path)
+{
+	const char *mount;
+	if (cgroup_v2_mount(&mount) < 0)
+		return -EPERM;
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return errno == ENOENT ? -ENOENT : -EPERM;
+	/* Canonical already: what we would kill is what the path names. */
+	if (!streq(real, path) || !inside_mount(real, mount) || !on_cgroup2(real))
+		return -EPERM;
+	const char *leaf = strrchr(real, '/');
+	if (!leaf || leaf == real || !leaf[1])
+		return -EPERM;
+	const char *parent = leaf - 1;
+	while (parent > real && *parent != '/')
+		parent--;
+	if (strncmp(parent, "/supervise/", 11) != 0)
+		return -EPERM;
+	return 0;
 }

@@ -56,7 +56,8 @@ int cgroup_v2_mount(const char **ret);
 /* The v2 cgroup of a process as an absolute path under the mount. */
 int cgroup_of_pid(pid_t pid, char *ret, size_t size);
 /* Resolve --cgroup-base: an absolute path inside the mount as is, any other
- * absolute path relative to the mount's root. Must exist. NULL: the
+ * absolute path relative to the mount's root. Must exist, resolve (realpath)
+ * to a directory inside the v2 mount and be on cgroup2. NULL: the
  * supervisor's own cgroup. */
 int cgroup_resolve_base(const char *arg, char *ret, size_t size);
 /* Controllers usable in leaves below base (its cgroup.controllers). */
@@ -122,3 +123,11 @@ int cgroup_parse_cpu_max(const char *text, double *ret);
 /* The tightest cpu.max quota of the cgroup and its ancestors, in CPUs; 0:
  * none (or no cpu controller, as on a hybrid host). */
 double cgroup_cpu_quota(const char *cgroup_path);
+
+/* --- validation ------------------------------------------------------------ */
+
+/* Is path, read back from a file or a listing, a supervise leaf that may be
+ * killed and removed: a canonical path (no symlink, no ..) inside the v2 mount,
+ * of the form …/supervise/<leaf>, on cgroup2 (statfs magic)? 0 or -EPERM
+ * (-ENOENT when it does not exist). */
+int cgroup_validate_leaf(const char *path);

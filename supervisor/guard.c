@@ -31,7 +31,8 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 	/* Hold nothing else the supervisor had open (the workload's pipes). */
 	if (dup2(fd, 3) < 0)
 		_exit(1);
-	syscall(SYS_close_range, 4, ~0U, 0);
+	/* The run and leaf locks stay: they say the run is not dead yet. */
+	syscall(SYS_close_range, rundir_keep_locks(4), ~0U, 0);
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);
@@ -49,6 +50,7 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 		_exit(0);
 
 	/* EOF without 'D': the supervisor died. */
+	rundir_locks_ending();
 	cgroup_kill_remove(cgroup_path, &(struct cgroup_teardown){ .timeout_ms = 5000 });
 	rundir_remove(run_dir);
 	log_warn("guard: the supervisor died; killed and removed %s", cgroup_path);

@@ -92,9 +92,7 @@ int proc_read_stat(pid_t pid, struct proc_stat *ret)
 	return proc_stat_parse(text, ret);
 }
 
-/* Weak only while rundir.c still has its own copy (its owner switches it to
- * proc.h at merge; then drop the attribute). */
-__attribute__((weak)) int pid_starttime(pid_t pid, uint64_t *ret)
+int pid_starttime(pid_t pid, uint64_t *ret)
 {
 	struct proc_stat s;
 	int r = proc_read_stat(pid, &s);

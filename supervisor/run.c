@@ -23,6 +23,7 @@
 #include "launch.h"
 #include "live.h"
 #include "log.h"
+#include "proc.h"
 #include "monitor.h"
 #include "run.h"
 #include "rundir.h"
@@ -113,18 +114,6 @@ static int resolve_limits(struct run *r)
 	return 0;
 }
 
-static int check_summary_path(const char *path)
-{
-	if (!path)
-		return 0;
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	const char *dir = dirname(buf);
-	if (access(dir, W_OK) < 0)
-		return log_errno(-errno, "summary: cannot write --summary-json %s: directory %s: %m", path, dir);
-	return 0;
-}
-
 static void warn_unenforced(const struct run *r, unsigned missing)
 {
 	if (!missing)
@@ -210,7 +199,7 @@ static int setup(struct run *r)
 	if (r->sigfd < 0)
 		return log_errno(-errno, "run: signalfd failed: %m");
 
-	if ((ret = check_summary_path(c->summary_json)) < 0)
+	if ((ret = summary_check_path(c->summary_json)) < 0)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
 		return ret;
