@@ -310,8 +310,13 @@ Test(hostile, terminal_escapes_in_comm_are_escaped)
 	char *l = h_wait_line(&p, "ready", 10);
 	H_ASSERT(&p, l, "the workload should start");
 	free(l);
-	h_sleep_ms(300);   /* the exec right after "ready" names the process */
-	h_run(&s, "stat", "esc");
+	/* The exec right after "ready" names the process: ask until stat sees it. */
+	for (double end = h_now() + 10;; h_sleep_ms(100)) {
+		h_run(&s, "stat", "esc");
+		if (strstr(s.out.data, "EVIL") || h_now() > end)
+			break;
+		h_proc_free(&s);
+	}
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&s, !strchr(s.out.data, '\033') && !strchr(s.out.data, '\007'), "stat should print no raw escape");
 	H_ASSERT(&s, strstr(s.out.data, "\\e[31mEVIL\\x07"), "stat should show the name escaped");
