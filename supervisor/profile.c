@@ -372,10 +372,17 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		c->has_syscall_action = true;
 		return 0;
 	case K_CAP_BOUNDING: {
-		/* systemd: "~LIST" drops LIST; "LIST" keeps only LIST. */
+		/* systemd: "~LIST" drops LIST; "LIST" keeps only LIST; empty keeps none. */
 		uint64_t bits;
 		char why[256];
 		bool invert = v[0] == '~';
+		if (!*v) {
+			free(p->cap_drop);
+			if (!(p->cap_drop = strdup("all")))
+				return -ENOMEM;
+			c->cap_drop = p->cap_drop;
+			return 0;
+		}
 		if (caps_parse_list(v + invert, &bits, why, sizeof(why)) < 0)
 			BAD("%s", why);
 		free(p->cap_drop);
