@@ -5,6 +5,7 @@
  *   sandbox-calls i386-unshare i386-getpid   (int 0x80: the i386 ABI)
  *   sandbox-calls chown-file PATH            (chown PATH to 12345)
  *   sandbox-calls getppid N                  (N calls, for the benchmark)
+ *   sandbox-calls pid                        ("pid N": who made the calls)
  *
  * Exit 0 when every call was made (whatever it returned), 2 on bad usage. */
 #include <errno.h>
@@ -76,6 +77,9 @@ int main(int argc, char **argv)
 #endif
 		} else if (!strcmp(a, "chown-file") && i + 1 < argc) {
 			r = chown(argv[++i], 12345, 12345);
+		} else if (!strcmp(a, "pid")) {
+			printf("pid %d\n", (int)getpid());
+			continue;
 		} else if (!strcmp(a, "getppid") && i + 1 < argc) {
 			long n = atol(argv[++i]);
 			for (long k = 0; k < n; k++)
