@@ -416,3 +416,75 @@ Test(sandbox, a_server_profile_runs_an_http_server)
 	free(portstr);
 	free(json);
 }
+
+/* Nothing a build needs is denied: this project built by an unprivileged
+ * user under --sandbox, and a small cargo workspace. */
+Test(sandbox, real_builds_succeed_under_the_sandbox, .timeout = 900)
+{
+	if (!getpwnam("nobody"))
+		cr_skip_test("no user 'nobody' to build as");
+	char *src = h_strf("%s/src", H.scratch), *json = h_strf("%s/s.json", H.scratch);
+	char *cmd = h_strf("chmod 755 %s && mkdir %s && cd %s/../../.. && cp -r Makefile VERSION supervisor bpf include "
+			   "lib examples %s/ && chown -R nobody %s",
+			   H.scratch, src, H.helpers, src, src);
+	cr_assert(system(cmd) == 0, "copying the tree failed: %s", cmd);
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, PROCFS, "--sandbox", "--user", "nobody", "--summary-json", json, "--",
+		"make", "-C", src, "-j2");
+	h_finish(&p, 800);
+	H_ASSERT_EXIT(&p, 0);
+	char *bin = h_strf("%s/build/supervise", src);
+	H_ASSERT(&p, access(bin, X_OK) == 0, "%s was not built", bin);
+	struct json_object *o = summary(&p, json), *sb, *list;
+	json_object_object_get_ex(o, "sandbox", &sb);
+	json_object_object_get_ex(sb, "denied", &list);
+	H_ASSERT(&p, json_object_array_length(list) == 0, "the build was denied calls: %s", json_object_to_json_string(sb));
+	json_object_put(o);
+	h_proc_free(&p);
+
+	/* A cargo workspace of two crates, offline (no registry). */
+	if (system("command -v cargo >/dev/null") != 0)
+		cr_skip_test("cargo is not installed");
+	/* As nobody when nobody can run this host's cargo (a rustup install
+	 * under /root cannot be): then as root, still under --sandbox (without
+	 * CAP_DAC_OVERRIDE root writes only where root owns the files). */
+	bool as_nobody = system("su nobody -s /bin/sh -c 'cargo --version' >/dev/null 2>&1") == 0;
+	char *ws = h_strf("%s/ws", H.scratch);
+	free(cmd);
+	cmd = h_strf("mkdir -p %s/app/src %s/util/src && cd %s && "
+		     "printf '[workspace]\\nmembers = [\"app\", \"util\"]\\nresolver = \"2\"\\n' > Cargo.toml && "
+		     "printf '[package]\\nname = \"util\"\\nversion = \"0.1.0\"\\nedition = \"2021\"\\n' > util/Cargo.toml && "
+		     "printf 'pub fn twice(x: u32) -> u32 { x * 2 }\\n' > util/src/lib.rs && "
+		     "printf '[package]\\nname = \"app\"\\nversion = \"0.1.0\"\\nedition = \"2021\"\\n[dependencies]\\n"
+		     "util = { path = \"../util\" }\\n' > app/Cargo.toml && "
+		     "printf 'fn main() { println!(\"{}\", util::twice(21)); }\\n' > app/src/main.rs%s",
+		     ws, ws, ws, as_nobody ? " && chown -R nobody ." : "");
+	cr_assert(system(cmd) == 0, "making the workspace failed");
+	if (!as_nobody)
+		fprintf(stderr, "test_sandbox: cargo is not runnable by nobody here (%s): the workspace builds as root "
+			"under --sandbox\n", "a rustup toolchain under /root");
+	char *manifest = h_strf("%s/Cargo.toml", ws), *target = h_strf("%s/target", ws);
+	h_start(&p, "--cgroup-base", H.base, PROCFS, "--sandbox", "--jobs", "2", "--summary-json", json, as_nobody ? "--user" : "--name",
+		as_nobody ? "nobody" : "cargo-ws", "--", "cargo", "build", "--offline", "--manifest-path", manifest,
+		"--target-dir", target);
+	h_finish(&p, 600);
+	H_ASSERT_EXIT(&p, 0);
+	free(bin);
+	bin = h_strf("%s/debug/app", target);
+	free(cmd);
+	cmd = h_strf("%s | grep -qx 42", bin);
+	H_ASSERT(&p, system(cmd) == 0, "the workspace's binary does not print 42");
+	o = summary(&p, json);
+	json_object_object_get_ex(o, "sandbox", &sb);
+	json_object_object_get_ex(sb, "denied", &list);
+	H_ASSERT(&p, json_object_array_length(list) == 0, "cargo was denied calls: %s", json_object_to_json_string(sb));
+	json_object_put(o);
+	h_proc_free(&p);
+	free(src);
+	free(json);
+	free(cmd);
+	free(bin);
+	free(ws);
+	free(manifest);
+	free(target);
+}
