@@ -11,7 +11,7 @@
 #include "sandbox.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION, CMD_PRINT_PROFILE };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_PRINT_PROFILE, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
