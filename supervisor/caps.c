@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -205,9 +206,15 @@ int caps_enter(const struct caps_plan *p, const char **ret_step)
 		STEP(prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0, "setting securebits");
 	}
 	if (p->set_user) {
+		pid_t parent = getppid();
 		STEP(syscall(SYS_setgroups, (size_t)p->ngroups, p->groups) < 0, "setgroups");
 		STEP(syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0, "setresgid");
 		STEP(syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0, "setresuid");
+		/* The kernel clears the parent-death signal when the euid changes
+		 * (commit_creds): set it again, and make sure the supervisor did
+		 * not die in between. */
+		errno = ESRCH;
+		STEP(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent, "keeping the parent-death signal");
 	}
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = {};
