@@ -45,6 +45,14 @@ int syscall_filter_parse(const char *spec, bool sandbox_defaults, struct syscall
 bool syscall_set_contains(const struct syscall_set *s, const char *name);
 void syscall_set_free(struct syscall_set *s);
 
+struct sock_fprog;
+/* Build the filter for every ABI of the host (x86_64: also i386 and x32):
+ * the set's calls allowed (allow list, the rest get deny) or denied with
+ * deny (a libseccomp action: SCMP_ACT_NOTIFY, SCMP_ACT_ERRNO(e)...);
+ * namespaces: clone with namespace flags denied too, clone3 ENOSYS. The BPF
+ * program in ret->filter is malloc'ed. 0 or -errno (logged). */
+int sandbox_filter_build(const struct syscall_set *s, bool namespaces, uint32_t deny, struct sock_fprog *ret);
+
 /* Parse --syscall-action: errno, kill, log, or an errno name/number
  * (EPERM, EACCES, 1) meaning errno with that value. 0 or -EINVAL. */
 int sandbox_action_parse(const char *s, enum sandbox_action *ret_action, int *ret_errno);
