@@ -1,6 +1,6 @@
 /* sandbox-routes: what a seccomp filter costs on the allowed path, per way
  * of reporting denied calls. Builds the --sandbox default filter (the same
- * code supervise uses: syscall_filter_parse, every x86 ABI) with the denied
+ * code supervise uses: syscall_filter_parse, sandbox_filter_build) with the denied
  * calls going to ERRNO (the kernel alone, nothing reported), LOG (the
  * kernel's audit log) or NOTIFY (a listener: supervise's route), loads it in
  * a child, and times N getppid calls there — none of them denied.
@@ -41,27 +41,26 @@ int main(int argc, char **argv)
 			: !strcmp(route, "log")  ? SCMP_ACT_LOG
 			: !strcmp(route, "notify") ? SCMP_ACT_NOTIFY
 						   : 0;
-	scmp_filter_ctx ctx = NULL;
+	struct sock_fprog prog = { 0 };
 	if (deny) {
-		struct syscall_set s;
+		struct syscall_set set;
 		char err[512];
-		if (syscall_filter_parse(NULL, true, &s, err, sizeof(err)) < 0) {
+		if (syscall_filter_parse(NULL, true, &set, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		ctx = seccomp_init(SCMP_ACT_ALLOW);
-		seccomp_arch_add(ctx, SCMP_ARCH_X86);
-		seccomp_arch_add(ctx, SCMP_ARCH_X32);
-		for (size_t i = 0; i < s.n; i++) {
-			int nr = seccomp_syscall_resolve_name(s.names[i]);
-			if (nr != __NR_SCMP_ERROR)
-				seccomp_rule_add(ctx, deny, nr, 0);
-		}
+		/* supervise's own builder: every ABI, the namespace rules. */
+		if (sandbox_filter_build(&set, true, deny, &prog) < 0)
+			return 1;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (ctx && seccomp_load(ctx) < 0) {
-			fprintf(stderr, "seccomp_load failed\n");
+		/* As supervise's child loads it: raw seccomp(2), a listener when
+		 * the route is NOTIFY (nobody answers: nothing here is denied). */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (deny && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				     deny == SCMP_ACT_NOTIFY ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog) < 0)) {
+			perror("seccomp");
 			_exit(1);
 		}
 		double t0 = now();

@@ -96,6 +96,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--calls", type=int, default=10_000_000)
     ap.add_argument("--build-runs", type=int, default=3)
+    ap.add_argument("--only", choices=["routes", "getppid", "build"], action="append")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root")
@@ -107,30 +108,34 @@ def main():
     out = {"calls": a.calls, "runs": a.runs}
     try:
         build_routes()
-        log("routes ...")
-        med, raw = routes(a.runs, a.calls)
-        out["routes_ns_per_call"] = med
-        out["routes_raw"] = raw
-        log("getppid ...")
-        g = {"plain": [], "sandbox": []}
-        for _ in range(a.runs):
-            g["plain"].append(supervised(base, [], [HELPER, "getppid", str(a.calls)], env))
-            g["sandbox"].append(supervised(base, ["--sandbox"], [HELPER, "getppid", str(a.calls)], env))
-        out["getppid_s"] = {k: statistics.median(v) for k, v in g.items()}
-        out["getppid_raw"] = g
-        log("build ...")
-        src = os.path.join(tmp, "src")
-        os.mkdir(src)
-        for f in ["Makefile", "VERSION", "supervisor", "bpf", "include", "lib", "examples"]:
-            p = os.path.join(ROOT, f)
-            (shutil.copytree if os.path.isdir(p) else shutil.copy)(p, os.path.join(src, f))
-        b = {"plain": [], "sandbox": []}
-        for _ in range(a.build_runs):
-            for k, extra in (("plain", []), ("sandbox", ["--sandbox"])):
-                shutil.rmtree(os.path.join(src, "build"), ignore_errors=True)
-                b[k].append(supervised(base, extra, ["make", "-C", src, "-j2"], env))
-        out["build_s"] = {k: statistics.median(v) for k, v in b.items()}
-        out["build_raw"] = b
+        only = set(a.only or ["routes", "getppid", "build"])
+        if "routes" in only:
+            log("routes ...")
+            med, raw = routes(a.runs, a.calls)
+            out["routes_ns_per_call"] = med
+            out["routes_raw"] = raw
+        if "getppid" in only:
+            log("getppid ...")
+            g = {"plain": [], "sandbox": []}
+            for _ in range(a.runs):
+                g["plain"].append(supervised(base, [], [HELPER, "getppid", str(a.calls)], env))
+                g["sandbox"].append(supervised(base, ["--sandbox"], [HELPER, "getppid", str(a.calls)], env))
+            out["getppid_s"] = {k: statistics.median(v) for k, v in g.items()}
+            out["getppid_raw"] = g
+        if "build" in only:
+            log("build ...")
+            src = os.path.join(tmp, "src")
+            os.mkdir(src)
+            for f in ["Makefile", "VERSION", "supervisor", "bpf", "include", "lib", "examples"]:
+                p = os.path.join(ROOT, f)
+                (shutil.copytree if os.path.isdir(p) else shutil.copy)(p, os.path.join(src, f))
+            b = {"plain": [], "sandbox": []}
+            for _ in range(a.build_runs):
+                for k, extra in (("plain", []), ("sandbox", ["--sandbox"])):
+                    shutil.rmtree(os.path.join(src, "build"), ignore_errors=True)
+                    b[k].append(supervised(base, extra, ["make", "-C", src, "-j2"], env))
+            out["build_s"] = {k: statistics.median(v) for k, v in b.items()}
+            out["build_raw"] = b
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
@@ -147,13 +152,19 @@ def main():
             os.rmdir(base)
         except OSError:
             pass
-    r = out["routes_ns_per_call"]
-    print(f"allowed path, ns per getppid (median of {a.runs} x {a.calls}):")
-    for k in ["none", "errno", "log", "notify", "tracepoint"]:
-        print(f"  {k:11s} {r[k]:7.1f} ns   x{r[k] / r['none']:.2f}")
-    g, b = out["getppid_s"], out["build_s"]
-    print(f"{a.calls} getppid supervised: {g['plain']:.3f} s, --sandbox {g['sandbox']:.3f} s, ratio {g['sandbox'] / g['plain']:.3f}")
-    print(f"self-build supervised: {b['plain']:.2f} s, --sandbox {b['sandbox']:.2f} s, ratio {b['sandbox'] / b['plain']:.3f}")
+    if "routes_ns_per_call" in out:
+        r = out["routes_ns_per_call"]
+        print(f"allowed path, ns per getppid (median of {a.runs} x {a.calls}):")
+        for k in ["none", "errno", "log", "notify", "tracepoint"]:
+            print(f"  {k:11s} {r[k]:7.1f} ns   x{r[k] / r['none']:.2f}")
+    if "getppid_s" in out:
+        g = out["getppid_s"]
+        print(f"{a.calls} getppid supervised: {g['plain']:.3f} s, --sandbox {g['sandbox']:.3f} s, "
+              f"ratio {g['sandbox'] / g['plain']:.3f}")
+    if "build_s" in out:
+        b = out["build_s"]
+        print(f"self-build supervised: {b['plain']:.2f} s, --sandbox {b['sandbox']:.2f} s, "
+              f"ratio {b['sandbox'] / b['plain']:.3f}")
     os.makedirs(os.path.join(OUTPUT, "bench"), exist_ok=True)
     with open(os.path.join(OUTPUT, "bench", "sandbox.json"), "w") as f:
         json.dump(out, f, indent=2)
