@@ -33,17 +33,8 @@ HELPER = os.path.join(OUTPUT, "tests", "helpers", "sandbox-calls")
 ROUTES_BIN = os.path.join(OUTPUT, "bench", "sandbox-routes")
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def v2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return left.split()[4]
-    sys.exit("bench: no cgroup v2 mount")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import log, v2_mount  # noqa: E402  (bench.py's helpers)
 
 
 def build_routes():

@@ -299,6 +299,47 @@ static bool cli_has(const struct config *c, int k)
 		return -EINVAL;                                                                              \
 	} while (0)
 
+static int check_caps(struct profile *p, int k, const char *v, char *err, size_t errsize)
+{
+	uint64_t bits;
+	char why[256];
+	if (caps_parse_list(v, &bits, why, sizeof(why)) < 0)
+		BAD("%s", why);
+	return 0;
+}
+
+/* *s = a new string from fmt, the old one freed. */
+static int replace(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int replace(char **s, const char *fmt, ...)
+{
+	char *n;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&n, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	free(*s);
+	*s = n;
+	return 0;
+}
+
+/* The kept capabilities grow by list (both capability keys add to them). */
+static int add_caps(struct profile *p, struct config *c, const char *list)
+{
+	if (replace(&p->cap_add, "%s%s%s", c->cap_add ? c->cap_add : "", c->cap_add ? "," : "", list) < 0)
+		return -ENOMEM;
+	c->cap_add = p->cap_add;
+	return 0;
+}
+
+static int set_bool(struct profile *p, int k, const char *v, bool *ret, char *err, size_t errsize)
+{
+	if (parse_bool(v, ret) < 0)
+		BAD("'%s' is not a boolean; use yes or no", v);
+	return 0;
+}
+
 static int set_size(struct profile *p, int k, const char *v, struct size_arg *ret, bool *has, const char **arg,
 		    char *err, size_t errsize)
 {
@@ -315,7 +356,6 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 {
 	const char *v = p->value[k];
 	uint64_t n;
-	bool b;
 	switch (k) {
 	case K_NAME:
 		if (!run_name_valid(v))
@@ -342,10 +382,7 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		c->pids = n;
 		return 0;
 	case K_SANDBOX:
-		if (parse_bool(v, &b) < 0)
-			BAD("'%s' is not a boolean; use yes or no", v);
-		c->sandbox = b;
-		return 0;
+		return set_bool(p, k, v, &c->sandbox, err, errsize);
 	case K_SYSCALL_FILTER: {
 		struct syscall_set s;
 		char why[512];
@@ -373,49 +410,21 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		return 0;
 	case K_CAP_BOUNDING: {
 		/* systemd: "~LIST" drops LIST; "LIST" keeps only LIST; empty keeps none. */
-		uint64_t bits;
-		char why[256];
 		bool invert = v[0] == '~';
-		if (!*v) {
-			free(p->cap_drop);
-			if (!(p->cap_drop = strdup("all")))
-				return -ENOMEM;
-			c->cap_drop = p->cap_drop;
-			return 0;
-		}
-		if (caps_parse_list(v + invert, &bits, why, sizeof(why)) < 0)
-			BAD("%s", why);
-		free(p->cap_drop);
-		if (!(p->cap_drop = strdup(invert ? v + 1 : "all")))
+		if (*v && check_caps(p, k, v + invert, err, errsize) < 0)
+			return -EINVAL;
+		if (replace(&p->cap_drop, "%s", invert ? v + 1 : "all") < 0)
 			return -ENOMEM;
 		c->cap_drop = p->cap_drop;
-		if (!invert) {
-			/* kept: what AmbientCapabilities= gives plus this list */
-			char *add;
-			if (asprintf(&add, "%s%s%s", c->cap_add ? c->cap_add : "", c->cap_add ? "," : "", v) < 0)
-				return -ENOMEM;
-			free(p->cap_add);
-			c->cap_add = p->cap_add = add;
-		}
-		return 0;
+		/* kept: this list, with what AmbientCapabilities= gives */
+		return *v && !invert ? add_caps(p, c, v) : 0;
 	}
-	case K_CAP_AMBIENT: {
-		uint64_t bits;
-		char why[256];
-		if (caps_parse_list(v, &bits, why, sizeof(why)) < 0)
-			BAD("%s", why);
-		char *add;
-		if (asprintf(&add, "%s%s%s", c->cap_add ? c->cap_add : "", c->cap_add ? "," : "", v) < 0)
-			return -ENOMEM;
-		free(p->cap_add);
-		c->cap_add = p->cap_add = add;
-		return 0;
-	}
+	case K_CAP_AMBIENT:
+		if (check_caps(p, k, v, err, errsize) < 0)
+			return -EINVAL;
+		return add_caps(p, c, v);
 	case K_NO_NEW_PRIVS:
-		if (parse_bool(v, &b) < 0)
-			BAD("'%s' is not a boolean; use yes or no", v);
-		c->no_new_privs = b;
-		return 0;
+		return set_bool(p, k, v, &c->no_new_privs, err, errsize);
 	case K_USER:
 	case K_GROUP:
 		if (!*v || strchr(v, ':') || strchr(v, '\n'))
@@ -423,9 +432,8 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		if (k == K_GROUP && !p->value[K_USER])
 			BAD("Group= needs User=");
 		if (k == K_USER) {
-			free(p->user);
-			if (asprintf(&p->user, "%s%s%s", v, p->value[K_GROUP] ? ":" : "",
-				     p->value[K_GROUP] ? p->value[K_GROUP] : "") < 0)
+			if (replace(&p->user, "%s%s%s", v, p->value[K_GROUP] ? ":" : "",
+				    p->value[K_GROUP] ? p->value[K_GROUP] : "") < 0)
 				return -ENOMEM;
 			c->user = p->user;
 		}
@@ -458,10 +466,7 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		c->has_advice = true;
 		return 0;
 	case K_RAISE_MAP_COUNT:
-		if (parse_bool(v, &b) < 0)
-			BAD("'%s' is not a boolean; use yes or no", v);
-		c->raise_map_count = b;
-		return 0;
+		return set_bool(p, k, v, &c->raise_map_count, err, errsize);
 	}
 	return 0;
 }
@@ -474,8 +479,7 @@ int profile_apply_to(struct profile *p, struct config *c, char *err, size_t errs
 	 * next (AmbientCapabilities=). */
 	for (int k = 0; k < NR_KEYS; k++)
 		cli[k] = cli_has(c, k);
-	/* User= before Group= is checked; AmbientCapabilities= before the
-	 * bounding set adds to it: apply in table order. */
+	/* In table order: User= before Group= is checked. */
 	for (int k = 0; k < NR_KEYS; k++) {
 		p->origin[k] = cli[k] ? FROM_CLI : FROM_NONE;
 		if (k == K_ENVIRONMENT || !p->value[k] || cli[k])
