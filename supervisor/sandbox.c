@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -328,12 +329,18 @@ static void record(struct sandbox *sb, const struct seccomp_notif *req, int tgid
 		 streq(arch, "x86_64") ? "" : ")", comm, tgid);
 }
 
+/* Is the notification still pending (its caller alive and waiting)? */
+static bool id_valid(int listener, uint64_t id)
+{
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
 static void answer(struct sandbox *sb, struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	int tgid;
 	char comm[32];
 	caller_of((pid_t)req->pid, &tgid, comm, sizeof(comm));
-	if (seccomp_notify_id_valid(sb->listener, req->id) < 0)
+	if (!id_valid(sb->listener, req->id))
 		return; /* the caller died meanwhile: what we read may be another's */
 	record(sb, req, tgid, comm);
 
@@ -346,7 +353,7 @@ static void answer(struct sandbox *sb, struct seccomp_notif *req, struct seccomp
 		break;
 	case SANDBOX_ACTION_KILL: {
 		int pfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-		if (pfd >= 0 && seccomp_notify_id_valid(sb->listener, req->id) == 0)
+		if (pfd >= 0 && id_valid(sb->listener, req->id))
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 		if (pfd >= 0)
 			close(pfd);
@@ -358,9 +365,8 @@ static void answer(struct sandbox *sb, struct seccomp_notif *req, struct seccomp
 		break;
 	}
 	/* ENOENT: the caller was killed while we looked; nothing to answer. */
-	int r = seccomp_notify_respond(sb->listener, resp);
-	if (r < 0 && r != -ENOENT)
-		log_debug("sandbox: answering a denied call failed: %s", strerror(-r));
+	if (ioctl(sb->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
+		log_debug("sandbox: answering a denied call failed: %m");
 }
 
 static void *listener_main(void *userdata)
@@ -380,15 +386,16 @@ static void *listener_main(void *userdata)
 		if (p[1].revents)
 			break;
 		if (p[0].revents & POLLIN) {
-			/* The kernel wants it zeroed (EINVAL otherwise); libseccomp
-			 * 2.5 does not clear it, and reports every error as ECANCELED. */
+			/* The ioctls themselves, not libseccomp 2.5's wrappers: those
+			 * report every error as ECANCELED, and a caller killed between
+			 * poll and receive (ENOENT) must not end the listener. The
+			 * kernel wants req zeroed (EINVAL otherwise). */
 			memset(req, 0, sizeof(*req));
-			int r = seccomp_notify_receive(sb->listener, req);
-			if (r == 0)
+			if (ioctl(sb->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
 				answer(sb, req, resp);
-			else if (r != -ENOENT && r != -EINTR) {
-				log_warn("sandbox: receiving a denied call failed (%s); denied calls from here on fail "
-					 "with ENOSYS and are not counted", strerror(-r));
+			else if (errno != ENOENT && errno != EINTR) {
+				log_warn("sandbox: receiving a denied call failed (%m); denied calls from here on fail "
+					 "with ENOSYS and are not counted");
 				break;
 			}
 			continue;
