@@ -113,9 +113,55 @@ Test(sandbox, user_gets_ids_groups_environment_and_ambient_caps)
 	/* USER:GROUP: the group is the primary one. */
 	h_run(&p, "--cgroup-base", H.base, PROCFS, "--user", "nobody:users", "--", "id", "-g");
 	H_ASSERT_EXIT(&p, 0);
-	struct group_entry;
 	H_ASSERT(&p, atoi(p.out.data) == 100, "gid of 'users' (100) expected");
 	h_proc_free(&p);
+}
+
+/* The five sets and no_new_privs, option by option, as the workload reads them. */
+Test(sandbox, each_option_sets_the_capability_sets_it_says)
+{
+	/* What supervise (root) holds: the baseline of an option that keeps all. */
+	char buf[4096];
+	cr_assert(h_read_file("/proc/self/status", buf, sizeof(buf)) > 0);
+	unsigned long long full = strtoull(strstr(buf, "CapBnd:") + 8, NULL, 16);
+	static const struct {
+		const char *const args[6];
+		bool use_full;
+		unsigned long long caps;
+		int nnp;
+	} cases[] = {
+		{ { "--no-new-privs" }, true, 0, 1 },
+		{ { "--sandbox" }, false, 0, 1 },
+		{ { "--sandbox", "--cap-add", "cap_net_raw" }, false, 1ull << 13, 1 },
+		{ { "--cap-drop", "cap_sys_admin,cap_net_raw" }, true, (1ull << 21) | (1ull << 13), 1 },
+		{ { "--user", "nobody" }, false, 0, 1 },
+		{ { "--syscall-filter", "~@mount" }, true, 0, 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[16] = { "--cgroup-base", H.base, "--backend", "procfs" };
+		size_t n = 4;
+		for (size_t j = 0; cases[i].args[j]; j++)
+			argv[n++] = cases[i].args[j];
+		argv[n++] = "--";
+		argv[n++] = "cat";
+		argv[n++] = "/proc/self/status";
+		struct h_proc p;
+		h_startv(&p, NULL, argv);
+		h_finish(&p, H_TIMEOUT_S);
+		H_ASSERT_EXIT(&p, 0);
+		/* --cap-drop LIST: the full set without LIST. */
+		unsigned long long want = cases[i].use_full ? full & ~cases[i].caps : cases[i].caps;
+		/* Untouched (--no-new-privs, --syscall-filter): root's full sets; the
+		 * ambient set is only ours to fill when we set the capabilities. */
+		H_ASSERT(&p, status_field(&p, "CapEff:") == want && status_field(&p, "CapPrm:") == want &&
+				     status_field(&p, "CapBnd:") == want,
+			 "case %zu (%s): CapEff/CapPrm/CapBnd should be %#llx", i, cases[i].args[0], want);
+		if (!cases[i].use_full || !strcmp(cases[i].args[0], "--cap-drop"))
+			H_ASSERT(&p, status_field(&p, "CapAmb:") == want, "case %zu: CapAmb should be %#llx", i, want);
+		const char *nnp = strstr(p.out.data, "NoNewPrivs:");
+		H_ASSERT(&p, nnp && atoi(nnp + 11) == cases[i].nnp, "case %zu: NoNewPrivs should be %d", i, cases[i].nnp);
+		h_proc_free(&p);
+	}
 }
 
 /* A file owned by someone else: a root workload without CAP_CHOWN cannot take it. */
