@@ -85,6 +85,7 @@ struct profile {
 	int *env_lines;
 	char *user;                  /* User[:Group] */
 	char *cap_drop, *cap_add;
+	char *mem_arg[2];            /* MemoryMax=, MemoryHigh= as messages show them */
 	/* parsing state */
 	const char *pos, *end;
 	int lineno;
@@ -246,6 +247,8 @@ void profile_free(struct profile *p)
 	free(p->user);
 	free(p->cap_drop);
 	free(p->cap_add);
+	free(p->mem_arg[0]);
+	free(p->mem_arg[1]);
 	free(p);
 }
 
@@ -363,9 +366,19 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		c->name = v;
 		return 0;
 	case K_MEMORY_MAX:
-		return set_size(p, k, v, &c->mem, &c->has_mem, &c->mem_arg, err, errsize);
-	case K_MEMORY_HIGH:
-		return set_size(p, k, v, &c->mem_high, &c->has_mem_high, &c->mem_high_arg, err, errsize);
+	case K_MEMORY_HIGH: {
+		/* Messages about the limit ("--mem-high ... is above --mem ...")
+		 * then say where a value came from. */
+		bool high = k == K_MEMORY_HIGH;
+		if (replace(&p->mem_arg[high], "%s (%s:%d)", v, p->filename, p->line[k]) < 0)
+			return -ENOMEM;
+		const char **arg = high ? &c->mem_high_arg : &c->mem_arg;
+		int r = set_size(p, k, v, high ? &c->mem_high : &c->mem, high ? &c->has_mem_high : &c->has_mem, arg,
+				 err, errsize);
+		if (r == 0)
+			*arg = p->mem_arg[high];
+		return r;
+	}
 	case K_CPU_QUOTA: {
 		/* systemd: a percentage of one CPU ("150%" is one and a half). */
 		char *end;
@@ -593,9 +606,14 @@ static bool show(const struct config *c, const struct profile *p, int k, char *b
 {
 	switch (k) {
 	case K_NAME: return c->name && snprintf(buf, size, "%s", c->name) >= 0;
-	case K_MEMORY_MAX: return c->has_mem && snprintf(buf, size, "%s", c->mem_arg ? c->mem_arg : "?") >= 0;
-	case K_MEMORY_HIGH:
-		return c->has_mem_high && snprintf(buf, size, "%s", c->mem_high_arg ? c->mem_high_arg : "?") >= 0;
+	case K_MEMORY_MAX:
+	case K_MEMORY_HIGH: {
+		bool high = k == K_MEMORY_HIGH;
+		const char *arg = high ? c->mem_high_arg : c->mem_arg;
+		if (p && p->origin[k] == FROM_PROFILE)
+			arg = p->value[k]; /* the value, not the message form */
+		return (high ? c->has_mem_high : c->has_mem) && snprintf(buf, size, "%s", arg ? arg : "?") >= 0;
+	}
 	case K_CPU_QUOTA: return c->cpus > 0 && snprintf(buf, size, "%g%%", c->cpus * 100) >= 0;
 	case K_TASKS_MAX: return c->pids && snprintf(buf, size, "%llu", (unsigned long long)c->pids) >= 0;
 	case K_SANDBOX: return c->sandbox && snprintf(buf, size, "yes") >= 0;
@@ -635,7 +653,6 @@ static bool show(const struct config *c, const struct profile *p, int k, char *b
 	}
 	case K_RAISE_MAP_COUNT: return c->raise_map_count && snprintf(buf, size, "yes") >= 0;
 	}
-	(void)p;
 	return false;
 }
 
