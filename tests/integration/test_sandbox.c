@@ -534,3 +534,22 @@ Test(sandbox, real_builds_succeed_under_the_sandbox, .timeout = 900)
 	free(manifest);
 	free(target);
 }
+
+/* ptrace stays allowed within the workload: a debugger or strace under
+ * --sandbox traces its own children. */
+Test(sandbox, ptrace_within_the_workload_works)
+{
+	if (system("command -v strace >/dev/null") != 0)
+		cr_skip_test("strace is not installed");
+	char *json = h_strf("%s/s.json", H.scratch);
+	struct h_proc p;
+	h_run(&p, "--cgroup-base", H.base, PROCFS, "--sandbox", "--summary-json", json, "--", "strace", "-f", "-e",
+	      "trace=getppid", h_helper("sandbox-calls"), "getppid", "1");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "getppid()"), "strace saw the traced child's call");
+	struct json_object *o = summary(&p, json);
+	H_ASSERT(&p, !denied(o, "ptrace", NULL), "ptrace was denied: %s", json_object_to_json_string(o));
+	json_object_put(o);
+	h_proc_free(&p);
+	free(json);
+}
