@@ -1,9 +1,16 @@
-/* governor: the pure decision (see governor.h for the formula). */
+/* governor: the pure decision (see governor.h for the rule). */
 #include <math.h>
 
 #include "governor.h"
 
 #define MIB (1ull << 20)
+/* Sums stay below this: int64_t headroom arithmetic never overflows. */
+#define GOV_SUM_MAX (UINT64_MAX >> 2)
+
+uint64_t governor_add(uint64_t a, uint64_t b)
+{
+	return a > GOV_SUM_MAX - (b < GOV_SUM_MAX ? b : GOV_SUM_MAX) ? GOV_SUM_MAX : a + b;
+}
 
 uint64_t governor_margin(const struct gov_config *cfg)
 {
@@ -22,30 +29,78 @@ static unsigned clamp(long v, unsigned lo, unsigned hi)
 	return (unsigned)v;
 }
 
-/* The newest unpaused job (latest start), or nr when there is none. */
-static size_t newest_running(const struct gov_input *in)
+uint64_t governor_project(const struct gov_job *j)
 {
-	size_t best = in->nr_jobs;
-	for (size_t i = 0; i < in->nr_jobs; i++)
-		if (!in->jobs[i].paused && (best == in->nr_jobs || in->jobs[i].start_ns > in->jobs[best].start_ns))
-			best = i;
-	return best;
+	uint64_t rss = j->rss_bytes < GOV_SUM_MAX ? j->rss_bytes : GOV_SUM_MAX;
+	uint64_t slack = rss / 16 > 8 * MIB ? rss / 16 : 8 * MIB;
+	uint64_t expected = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+	bool settled = j->rate_known && j->rate_bps < GOV_SETTLED_BPS;
+	/* A job known to peak later (a compiler parsing, then optimising) may
+	 * rest below its last peak for a while: trust the plateau only well
+	 * past the time it took to peak last time. */
+	if (settled && j->basis == GOV_BASIS_IDENTITY && rss < expected)
+		settled = j->run_ns > 2 * (uint64_t)j->ramp_ms * 1000000ull + 1000000000ull;
+	if (settled)
+		return governor_add(rss, slack);
+	if (rss <= expected)
+		return expected;
+	/* Past its expected peak and growing, or not measured yet: the estimate
+	 * was wrong. Growing, assume it goes on about as long again as it has
+	 * run; not measured yet (just started or resumed), a quarter more. */
+	uint64_t more = rss / 4;
+	if (j->rate_known) {
+		double d = (double)j->rate_bps * ((double)j->run_ns / 1e9);
+		more = d < (double)rss ? (uint64_t)d : rss;
+	}
+	return governor_add(rss, more > slack ? more : slack);
 }
 
-static size_t oldest_paused(const struct gov_input *in)
+/* The job to pause when committed > limit: among running jobs whose pause
+ * alone brings committed within the limit, the one holding least (its memory
+ * stays put while it waits); when none suffices, the one with the most still
+ * to grow. Ties go to the newest. */
+static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_t limit)
 {
-	size_t best = in->nr_jobs;
-	for (size_t i = 0; i < in->nr_jobs; i++)
-		if (in->jobs[i].paused && (best == in->nr_jobs || in->jobs[i].start_ns < in->jobs[best].start_ns))
-			best = i;
-	return best;
+	size_t fit = in->nr_jobs, grow = in->nr_jobs;
+	uint64_t grow_best = 0;
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		if (j->paused)
+			continue;
+		uint64_t p = governor_project(j);
+		uint64_t rest = committed - p + j->rss_bytes;   /* p >= rss, p <= committed */
+		if (rest <= limit && (fit == in->nr_jobs || j->rss_bytes < in->jobs[fit].rss_bytes ||
+				      (j->rss_bytes == in->jobs[fit].rss_bytes && j->start_ns > in->jobs[fit].start_ns)))
+			fit = i;
+		uint64_t g = p - j->rss_bytes;
+		if (grow == in->nr_jobs || g > grow_best ||
+		    (g == grow_best && (j->rss_bytes < in->jobs[grow].rss_bytes ||
+					(j->rss_bytes == in->jobs[grow].rss_bytes && j->start_ns > in->jobs[grow].start_ns)))) {
+			grow = i;
+			grow_best = g;
+		}
+	}
+	return fit < in->nr_jobs ? fit : grow;
 }
 
-/* What a job may still add. One past its expected peak proved the estimate
- * wrong: assume it grows by another eighth of what it holds. */
-static uint64_t growth(const struct gov_job *j)
+/* The oldest paused job whose projected peak fits below limit - slack_bytes
+ * with what runs; any oldest paused job when nothing runs (waiting frees
+ * nothing); nr_jobs when none. */
+static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64_t limit, uint64_t slack_bytes,
+			  size_t running)
 {
-	return j->expected_bytes >= j->rss_bytes ? j->expected_bytes - j->rss_bytes : j->rss_bytes / 8;
+	size_t best = in->nr_jobs;
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		if (!j->paused)
+			continue;
+		/* Its rss is in committed already; resumed it counts as its projection. */
+		uint64_t after = governor_add(committed - j->rss_bytes, governor_project(j));
+		bool fits = governor_add(after, slack_bytes) <= limit;
+		if ((fits || running == 0) && (best == in->nr_jobs || j->start_ns < in->jobs[best].start_ns))
+			best = i;
+	}
+	return best;
 }
 
 void governor_decide(const struct gov_config *cfg, struct gov_state *st, const struct gov_input *in,
@@ -63,48 +118,56 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 		return;
 	}
 
+	uint64_t budget = cfg->budget_bytes < GOV_SUM_MAX ? cfg->budget_bytes : GOV_SUM_MAX;
+	uint64_t rss = in->rss_bytes < GOV_SUM_MAX ? in->rss_bytes : GOV_SUM_MAX;
 	uint64_t margin = governor_margin(cfg);
-	uint64_t pause_at = cfg->budget_bytes > margin ? cfg->budget_bytes - margin : cfg->budget_bytes / 2;
-	ret->pause_at_bytes = pause_at;
+	uint64_t limit = budget > margin ? budget - margin : budget / 2;
+	ret->pause_at_bytes = limit;
 
 	size_t running = 0, paused = 0;
-	uint64_t reserve = 0;
+	uint64_t jobs_rss = 0, held = 0;
 	for (size_t i = 0; i < in->nr_jobs; i++) {
-		if (in->jobs[i].paused) {
+		const struct gov_job *j = &in->jobs[i];
+		jobs_rss = governor_add(jobs_rss, j->rss_bytes);
+		if (j->paused) {
 			paused++;
-			continue;
+			held = governor_add(held, j->rss_bytes);
+		} else {
+			running++;
+			held = governor_add(held, governor_project(j));
 		}
-		running++;
-		reserve += growth(&in->jobs[i]);
 	}
+	/* What no job accounts for (make, the shell, a job the reading has not
+	 * mapped yet), as it is now. On an alert's fast path the jobs' figures
+	 * are the last reading's: growth since then goes to the jobs up to
+	 * their projections, and only what is beyond every projection counts. */
+	uint64_t other = in->stale_jobs ? in->other_bytes : rss > jobs_rss ? rss - jobs_rss : 0;
+	uint64_t committed = governor_add(other, held);
+	if (committed < rss)
+		committed = rss;
+	ret->committed_bytes = committed;
+	ret->other_bytes = other;
 
-	/* 1. Beyond tokens: pause, kill, resume. One action per decision: the
+	/* 1. Beyond tokens: kill, pause, resume. One action per decision: the
 	 *    next reading shows its effect. */
-	/* Pause early in a ramp rather than late: when what the running jobs are
-	 * expected to reach no longer fits the budget, the newest waits while it
-	 * holds little; at the pause point it waits whatever it holds. */
-	uint64_t committed_run = in->rss_bytes + reserve;
-	if (in->rss_bytes >= cfg->budget_bytes && running <= 1 && cfg->may_kill) {
+	if (rss >= budget && running <= 1 && cfg->may_kill) {
 		ret->action = GOV_KILL;
-	} else if ((in->rss_bytes >= pause_at || committed_run > cfg->budget_bytes) && running > 1) {
+	} else if (committed > limit && running > 1) {
 		ret->action = GOV_PAUSE;
-		ret->job = newest_running(in);
+		ret->job = pick_pause(in, committed, limit);
 	} else if (paused) {
-		size_t j = oldest_paused(in);
-		/* Resume when it fits below the pause point by a further margin with
-		 * what the running jobs still need, so a resumed job does not at once
-		 * cross it again (no pause/resume flapping). With nothing else
-		 * running, waiting frees nothing: resume anyway. */
-		if (running == 0 || committed_run + growth(&in->jobs[j]) + margin <= pause_at) {
+		/* Half a margin of hysteresis: a resumed job does not at once tip
+		 * committed over the limit again (no pause/resume flapping). */
+		size_t j = pick_resume(in, committed, limit, margin / 2, running);
+		if (j < in->nr_jobs) {
 			ret->action = GOV_RESUME;
 			ret->job = j;
 		}
 	}
 
-	/* 2. Tokens: jobs + slots that fit below the pause point. */
+	/* 2. Tokens: jobs + slots that fit below the limit. */
 	uint64_t next = in->next_job_bytes ? in->next_job_bytes : GOV_DEFAULT_JOB_BYTES;
-	uint64_t committed = in->rss_bytes + reserve;
-	int64_t headroom = (int64_t)pause_at - (int64_t)committed;
+	int64_t headroom = (int64_t)limit - (int64_t)committed;
 	double x = (double)headroom / (double)next;
 	ret->headroom_bytes = headroom;
 
@@ -118,25 +181,31 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 		t = down;
 	/* While a job is paused no new one starts: it would take the memory the
 	 * paused one waits for. Tokens already out are never taken back. */
-	if (paused || ret->action == GOV_PAUSE) {
-		long cap = (long)running - (ret->action == GOV_PAUSE ? 1 : 0);
-		if (t > cap)
-			t = cap;
-	}
+	long run_after = (long)running + (ret->action == GOV_RESUME) - (ret->action == GOV_PAUSE);
+	long paused_after = (long)paused - (ret->action == GOV_RESUME) + (ret->action == GOV_PAUSE);
+	if (paused_after > 0 && t > run_after)
+		t = run_after;
 	st->target = ret->target = clamp(t, lo, hi);
 
-	/* 3. Where the decision next changes on the way up: the target drops
-	 *    when x + h falls below target - jobs; the pause point; the kill point. */
-	uint64_t alert = running > 1 ? pause_at : (cfg->may_kill ? cfg->budget_bytes : 0);
+	/* 3. Where the decision next changes on the way up. Growth within the
+	 *    projections changes nothing; the RSS passing committed is growth
+	 *    nobody expected, which moves committed one for one: it can lower
+	 *    the target (when x + h falls below target - jobs) and then pause
+	 *    (at the limit) — and, with one job left, kill at the budget. */
+	uint64_t alert = cfg->may_kill ? budget : 0;
+	if (running > 1 && (!alert || limit < alert))
+		alert = limit;
+	if (committed < limit)
+		alert = committed + 1 < alert || !alert ? committed + 1 : alert;
 	if (ret->target > lo && (long)ret->target > jobs - 1) {
 		double d = (x + h - ((double)ret->target - (double)jobs)) * (double)next;
 		if (d > 0) {
-			uint64_t a = in->rss_bytes + (uint64_t)d + 1;
+			uint64_t a = committed + (uint64_t)d + 1;
 			if (!alert || a < alert)
 				alert = a;
 		}
 	}
-	if (alert && alert <= in->rss_bytes)
-		alert = in->rss_bytes + 1;
+	if (alert && alert <= rss)
+		alert = rss + 1;
 	ret->alert_bytes = alert;
 }

@@ -22,8 +22,9 @@
 
 #define TICK_MS 100
 #define MIB (1ull << 20)
-/* The learned footprint of "a job" (any command), kept beside the commands. */
-#define JOB_COMM "[job]"
+#define JOB_COMM FOOTPRINT_JOB_COMM
+/* A job's growth rate is measured over windows of this much running time. */
+#define RATE_WINDOW_NS 300000000ull
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -31,7 +32,9 @@ struct jobctl {
 	struct monitor *mon;
 	struct gov_config gcfg;
 	struct gov_state gst;
-	struct footprints fp;
+	struct footprints fp;         /* this project's table (identities, commands) */
+	struct footprints fp_global;  /* commands across projects: the fallback */
+	char fp_path[PATH_MAX], fp_global_path[PATH_MAX];
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
 	int timer_fd;
@@ -46,6 +49,7 @@ struct jobctl {
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_armed, alert_seen_ns;
+	uint64_t other_bytes;     /* RSS outside any job at the last full reading */
 	bool killed;
 	bool stopping;            /* a signal was forwarded: no more pauses */
 	bool hold;                /* grant no new token (map_count guard) */
@@ -67,12 +71,10 @@ uint64_t jobctl_margin(uint64_t budget, bool bpf)
 /* The next job could be any: its expected footprint is the average job's
  * (the per-command estimate takes over once it runs, and an early pause
  * covers a heavy one), not the largest seen. */
-static uint64_t job_average(const struct footprints *fp)
+static uint64_t job_average(const struct jobctl *jc)
 {
-	for (size_t i = 0; i < fp->n; i++)
-		if (streq(fp->e[i].comm, JOB_COMM))
-			return fp->e[i].ewma_bytes;
-	return 0;
+	uint64_t m = footprint_mean(&jc->fp, JOB_COMM);
+	return m ? m : footprint_mean(&jc->fp_global, JOB_COMM);
 }
 
 static void on_exit_cb(void *userdata, const struct proc_reading *p)
@@ -80,6 +82,7 @@ static void on_exit_cb(void *userdata, const struct proc_reading *p)
 	struct jobctl *jc = userdata;
 
 	footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
+	footprint_learn(&jc->fp_global, p->comm, p->peak_rss_bytes);
 	/* The job it belonged to at the last step peaked at least this high. */
 	int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
 	if (k >= 0 && p->peak_rss_bytes > jc->jt.jobs[k].peak)
@@ -94,8 +97,81 @@ static void on_job_ended(void *userdata, const struct job *j)
 	if (!j->peak)
 		return;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
+	footprint_learn(&jc->fp_global, JOB_COMM, j->peak);
+	/* This very job (its command line in its directory) next time. */
+	footprint_learn_id(&jc->fp, j->id, j->comm, j->peak, (uint32_t)(j->ramp_ns / 1000000ull));
 	if (!jc->cfg.job_mem)
-		jc->next_job_bytes = job_average(&jc->fp);
+		jc->next_job_bytes = job_average(jc);
+}
+
+/* A job's identity: its root's command line and working directory, read once
+ * when the job is first seen (0: the root is gone already; nothing is learned
+ * under 0). A pid reused meanwhile only names the wrong entry once. */
+static uint64_t read_identity(pid_t pid)
+{
+	char path[64], cmdline[4096], cwd[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int n = read_file_at(AT_FDCWD, path, cmdline, sizeof(cmdline));
+	if (n <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	ssize_t c = readlink(path, cwd, sizeof(cwd) - 1);
+	cwd[c > 0 ? c : 0] = '\0';
+	return footprint_identity(cmdline, (size_t)n, cwd);
+}
+
+/* After each mapping: identities of new jobs, their learned peaks, and each
+ * running job's growth (bytes a second over RATE_WINDOW_NS of running time). */
+static void track_jobs(struct jobctl *jc, uint64_t now)
+{
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		struct job *j = &jc->jt.jobs[k];
+		if (!j->last_ns) {
+			j->id = read_identity(j->root);
+			const struct fp_id *f = footprint_find_id(&jc->fp, j->id);
+			j->id_bytes = f ? f->peak_bytes : 0;
+			j->id_ramp_ms = f ? f->ramp_ms : 0;
+			j->last_ns = j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+		if (!j->paused)
+			j->run_ns += now - j->last_ns;
+		j->last_ns = now;
+		if (j->rss > j->ramp_rss)
+			j->ramp_rss = j->rss, j->ramp_ns = j->run_ns;
+		if (j->paused) {
+			/* Stopped, it does not grow: measure afresh once resumed. */
+			j->rate_known = false;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		} else if (now - j->win_ns >= RATE_WINDOW_NS) {
+			uint64_t d = j->rss > j->win_rss ? j->rss - j->win_rss : 0;
+			j->rate_bps = (uint64_t)((double)d * 1e9 / (double)(now - j->win_ns));
+			j->rate_known = true;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+	}
+}
+
+static enum gov_basis basis_of(const struct job *j)
+{
+	return j->id_bytes ? GOV_BASIS_IDENTITY : j->from_command ? GOV_BASIS_COMMAND : GOV_BASIS_DEFAULT;
+}
+
+static struct gov_job gov_job_of(const struct job *j)
+{
+	return (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss,
+				 .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
+				 .ramp_ms = j->id_ramp_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
+				 .run_ns = j->run_ns, .paused = j->paused };
+}
+
+static const char *basis_name(enum gov_basis b)
+{
+	return b == GOV_BASIS_IDENTITY ? "this job's last run"
+	       : b == GOV_BASIS_COMMAND ? "its command's p90"
+					: "nothing learned: --job-mem or 512MiB";
 }
 
 static unsigned cpu_cap(const struct jobctl_config *c)
@@ -144,8 +220,18 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 		return r;
 	}
 
-	footprint_load(&jc->fp);
-	uint64_t learned = job_average(&jc->fp);
+	if (footprint_project_path(jc->fp_path, sizeof(jc->fp_path)) < 0)
+		jc->fp_path[0] = '\0';
+	if (footprint_global_path(jc->fp_global_path, sizeof(jc->fp_global_path)) < 0)
+		jc->fp_global_path[0] = '\0';
+	/* A --footprints FILE in the cache directory is the global one too: one table. */
+	if (streq(jc->fp_path, jc->fp_global_path))
+		jc->fp_global_path[0] = '\0';
+	if (jc->fp_path[0])
+		footprint_load(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_load(&jc->fp_global, jc->fp_global_path);
+	uint64_t learned = job_average(jc);
 	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : GOV_DEFAULT_JOB_BYTES;
 
 	jc->gcfg = (struct gov_config){
@@ -231,6 +317,26 @@ bool jobctl_enforces(const struct jobctl *jc)
 {
 	return jc && jc->cfg.budget_bytes && !jc->cfg.kernel_enforces;
 }
+/* Before the kill: what the governor expected of each job, and what happened. */
+static void explain_kill(struct jobctl *jc, const struct gov_decision *d, uint64_t rss)
+{
+	char a[32], b[32], c[32], e[32];
+	log_error("memory: the governor expected the workload to reach %s at most (limit %s, budget %s); it holds %s",
+		  format_bytes(d->committed_bytes, a, sizeof(a)), format_bytes(d->pause_at_bytes, b, sizeof(b)),
+		  format_bytes(jc->cfg.budget_bytes, c, sizeof(c)), format_bytes(rss, e, sizeof(e)));
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		struct gov_job g = gov_job_of(j);
+		log_error("memory:   job %d (%s)%s: expected %s (%s), projected %s, holds %s, %s", (int)j->root, j->comm,
+			  j->paused ? " paused" : "", format_bytes(g.expected_bytes, a, sizeof(a)), basis_name(g.basis),
+			  format_bytes(governor_project(&g), b, sizeof(b)), format_bytes(j->rss, c, sizeof(c)),
+			  !g.rate_known ? "growth not measured yet"
+			  : g.rate_bps < GOV_SETTLED_BPS ? "settled"
+							 : (snprintf(e, sizeof(e), "growing %" PRIu64 " MiB/s",
+								     g.rate_bps >> 20), e));
+	}
+}
+
 static void kill_workload(struct jobctl *jc, const struct reading *r)
 {
 	char budget[32], rss[32], peak[32], big[32];
@@ -261,12 +367,13 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 {
 	struct gov_job gj[JOBTABLE_MAX_JOBS];
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++)
-		gj[k] = (struct gov_job){ .start_ns = jc->jt.jobs[k].start_ns, .rss_bytes = jc->jt.jobs[k].rss,
-					  .expected_bytes = jc->jt.jobs[k].expected, .paused = jc->jt.jobs[k].paused };
+		gj[k] = gov_job_of(&jc->jt.jobs[k]);
 	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
-				.nr_jobs = jc->jt.nr_jobs };
+				.nr_jobs = jc->jt.nr_jobs, .stale_jobs = !r, .other_bytes = jc->other_bytes };
 	struct gov_decision d;
 	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+	if (r)
+		jc->other_bytes = d.other_bytes;
 	/* The workload was told to stop: a paused job could not act on it. */
 	if (jc->stopping && d.action == GOV_PAUSE)
 		d.action = GOV_NONE;
@@ -279,10 +386,12 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 		jc->jt.jobs[d.job].paused = true;
 		jc->paused_count++;
 		jobtable_signal(&jc->jt, d.job, SIGSTOP);
-		log_info("memory: summed RSS %" PRIu64 " MiB (pause point %" PRIu64 " MiB, budget %" PRIu64
-			 " MiB): pausing job %d (%s, %" PRIu64 " MiB)",
-			 rss >> 20, d.pause_at_bytes >> 20, jc->cfg.budget_bytes >> 20, (int)jc->jt.jobs[d.job].root,
-			 jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20);
+		log_info("memory: summed RSS %" PRIu64 " MiB, expected to reach %" PRIu64 " MiB (limit %" PRIu64
+			 " MiB, budget %" PRIu64 " MiB): pausing job %d (%s, holds %" PRIu64
+			 " MiB, projected %" PRIu64 " MiB from %s)",
+			 rss >> 20, d.committed_bytes >> 20, d.pause_at_bytes >> 20, jc->cfg.budget_bytes >> 20,
+			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20,
+			 governor_project(&gj[d.job]) >> 20, basis_name(gj[d.job].basis));
 		break;
 	case GOV_RESUME:
 		jc->jt.jobs[d.job].paused = false;
@@ -293,6 +402,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	case GOV_KILL:
 		/* Only from a full reading: the message names the largest process. */
 		if (r) {
+			explain_kill(jc, &d, rss);
 			kill_workload(jc, r);
 			return;
 		}
@@ -376,13 +486,14 @@ int jobctl_step(struct jobctl *jc)
 		return ret;
 	uint64_t now = now_ns();
 	struct jobtable_params jp = {
-		.main_pid = jc->main_pid, .fp = &jc->fp,
+		.main_pid = jc->main_pid, .fp = &jc->fp, .global = &jc->fp_global,
 		/* A command never seen is sized as --job-mem (else the default), not
 		 * as the learned average job: it may be the heavy one. */
 		.default_job_bytes = jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES,
 		.now_ns = now, .ended = on_job_ended, .userdata = jc,
 	};
 	jobtable_map(&jc->jt, &r, &jp);
+	track_jobs(jc, now);
 	decide_apply(jc, r.rss_bytes, &r, 0);
 	if (jc->killed)
 		return 0;
@@ -459,7 +570,10 @@ void jobctl_close(struct jobctl *jc)
 	if (jc->mon)
 		monitor_on_exit(jc->mon, NULL, NULL);
 	jobobs_close(&jc->obs);
-	footprint_save(&jc->fp);
+	if (jc->fp_path[0])
+		footprint_save(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_save(&jc->fp_global, jc->fp_global_path);
 	jobserver_close(&jc->js);
 	closep(&jc->timer_fd);
 	closep(&jc->epoll_fd);
