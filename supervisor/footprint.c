@@ -159,6 +159,26 @@ uint64_t footprint_percentile(const struct fp_cmd *c, unsigned pct)
 	return c->max_bytes;
 }
 
+#define FP_GAP_BUCKETS 4   /* half an octave without a peak separates two modes */
+
+uint64_t footprint_mode_top(const struct fp_cmd *c, uint64_t rss)
+{
+	if (!c || !c->count)
+		return 0;
+	unsigned b = bucket_of(rss), last = FOOTPRINT_BUCKETS, empty = 0;
+	for (; b < FOOTPRINT_BUCKETS; b++) {
+		if (c->hist[b]) {
+			last = b, empty = 0;
+		} else if (last < FOOTPRINT_BUCKETS && ++empty >= FP_GAP_BUCKETS) {
+			break;
+		}
+	}
+	if (last == FOOTPRINT_BUCKETS)
+		return 0;
+	uint64_t top = last + 1 < FOOTPRINT_BUCKETS ? bucket_top(last) : c->max_bytes;
+	return top < c->max_bytes ? top : c->max_bytes;
+}
+
 uint64_t footprint_expected(const struct footprints *t, const char *comm)
 {
 	const struct fp_cmd *c = footprint_find_cmd(t, comm);

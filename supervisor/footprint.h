@@ -84,6 +84,12 @@ uint64_t footprint_expected(const struct footprints *t, const char *comm);
 uint64_t footprint_mean(const struct footprints *t, const char *comm);
 /* pct-th percentile of one command's peaks (bucket upper bound, capped at max). */
 uint64_t footprint_percentile(const struct fp_cmd *c, unsigned pct);
+/* The top of the mode of c's peaks that a job holding rss_bytes is in (peaks
+ * from the first learned bucket at or above rss_bytes up to the next gap of
+ * half an octave with none), at most the largest peak; 0 when no peak is at
+ * or above rss_bytes. For a bimodal command a small job's likely peak is the
+ * small mode's top until it grows past it. */
+uint64_t footprint_mode_top(const struct fp_cmd *c, uint64_t rss_bytes);
 const struct fp_cmd *footprint_find_cmd(const struct footprints *t, const char *comm);
 const struct fp_id *footprint_find_id(const struct footprints *t, uint64_t id);
 /* A job's identity: FNV-1a over its root's argv (NUL-separated, as

@@ -42,16 +42,18 @@ uint64_t governor_project(const struct gov_job *j)
 		settled = j->run_ns > 2 * (uint64_t)j->ramp_ms * 1000000ull + 1000000000ull;
 	if (settled)
 		return governor_add(rss, slack);
+	if (j->likely_bytes && j->likely_bytes < expected && rss <= j->likely_bytes)
+		return j->likely_bytes;
 	if (rss <= expected)
 		return expected;
 	/* Past its expected peak and growing, or not measured yet: the estimate
-	 * was wrong. Growing, assume it goes on about as long again as it has
-	 * run; not measured yet (just started or resumed), a quarter more. */
+	 * was wrong. Growing, assume it goes on for another second at its rate
+	 * (re-projected at every step, so always a second ahead: time to pause
+	 * others before it needs their room); not measured yet (just started or
+	 * resumed), a quarter more than it holds. */
 	uint64_t more = rss / 4;
-	if (j->rate_known) {
-		double d = (double)j->rate_bps * ((double)j->run_ns / 1e9);
-		more = d < (double)rss ? (uint64_t)d : rss;
-	}
+	if (j->rate_known)
+		more = j->rate_bps < rss ? j->rate_bps : rss;
 	return governor_add(rss, more > slack ? more : slack);
 }
 
@@ -87,7 +89,7 @@ static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_
  * with what runs; any oldest paused job when nothing runs (waiting frees
  * nothing); nr_jobs when none. */
 static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64_t limit, uint64_t slack_bytes,
-			  size_t running)
+			  size_t running, uint64_t turn)
 {
 	size_t best = in->nr_jobs;
 	for (size_t i = 0; i < in->nr_jobs; i++) {
@@ -95,7 +97,10 @@ static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64
 		if (!j->paused)
 			continue;
 		/* Its rss is in committed already; resumed it counts as its projection. */
-		uint64_t after = governor_add(committed - j->rss_bytes, governor_project(j));
+		uint64_t p = governor_project(j), e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+		uint64_t after = governor_add(committed - j->rss_bytes, p);
+		if (j->likely_bytes && e > p && e - p > turn)
+			after = governor_add(after, e - p - turn);
 		bool fits = governor_add(after, slack_bytes) <= limit;
 		if ((fits || running == 0) && (best == in->nr_jobs || j->start_ns < in->jobs[best].start_ns))
 			best = i;
@@ -125,18 +130,26 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 	ret->pause_at_bytes = limit;
 
 	size_t running = 0, paused = 0;
-	uint64_t jobs_rss = 0, held = 0;
+	uint64_t jobs_rss = 0, held = 0, turn = 0, waiting = 0;
 	for (size_t i = 0; i < in->nr_jobs; i++) {
 		const struct gov_job *j = &in->jobs[i];
 		jobs_rss = governor_add(jobs_rss, j->rss_bytes);
 		if (j->paused) {
 			paused++;
 			held = governor_add(held, j->rss_bytes);
+			/* What it still needs once resumed: new jobs must leave room for it. */
+			waiting = governor_add(waiting, governor_project(j) - j->rss_bytes);
 		} else {
 			running++;
-			held = governor_add(held, governor_project(j));
+			uint64_t p = governor_project(j);
+			held = governor_add(held, p);
+			/* Room for one job sized by its small mode to turn out large. */
+			uint64_t e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+			if (j->likely_bytes && e > p && e - p > turn)
+				turn = e - p;
 		}
 	}
+	held = governor_add(held, turn);
 	/* What no job accounts for (make, the shell, a job the reading has not
 	 * mapped yet), as it is now. On an alert's fast path the jobs' figures
 	 * are the last reading's: growth since then goes to the jobs up to
@@ -158,16 +171,19 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 	} else if (paused) {
 		/* Half a margin of hysteresis: a resumed job does not at once tip
 		 * committed over the limit again (no pause/resume flapping). */
-		size_t j = pick_resume(in, committed, limit, margin / 2, running);
+		size_t j = pick_resume(in, committed, limit, margin / 2, running, turn);
 		if (j < in->nr_jobs) {
 			ret->action = GOV_RESUME;
 			ret->job = j;
 		}
 	}
 
-	/* 2. Tokens: jobs + slots that fit below the limit. */
+	/* 2. Tokens: jobs + slots that fit below the limit once every job,
+	 *    paused ones included, has reached its projected peak: a new job
+	 *    fills a gap, it never takes the room a paused one waits for. */
 	uint64_t next = in->next_job_bytes ? in->next_job_bytes : GOV_DEFAULT_JOB_BYTES;
-	int64_t headroom = (int64_t)limit - (int64_t)committed;
+	uint64_t after = governor_add(committed, waiting);
+	int64_t headroom = (int64_t)limit - (int64_t)after;
 	double x = (double)headroom / (double)next;
 	ret->headroom_bytes = headroom;
 
@@ -179,12 +195,10 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 		t = up;
 	else if (down < t)
 		t = down;
-	/* While a job is paused no new one starts: it would take the memory the
-	 * paused one waits for. Tokens already out are never taken back. */
-	long run_after = (long)running + (ret->action == GOV_RESUME) - (ret->action == GOV_PAUSE);
-	long paused_after = (long)paused - (ret->action == GOV_RESUME) + (ret->action == GOV_PAUSE);
-	if (paused_after > 0 && t > run_after)
-		t = run_after;
+	/* Pausing: nothing new starts this turn. Tokens already out are never
+	 * taken back. */
+	if (ret->action == GOV_PAUSE && t > jobs)
+		t = jobs;
 	st->target = ret->target = clamp(t, lo, hi);
 
 	/* 3. Where the decision next changes on the way up. Growth within the

@@ -47,6 +47,12 @@ struct gov_job {
 	uint64_t start_ns;            /* first seen; ties in choices go to the newest */
 	uint64_t rss_bytes;           /* summed over the job's processes now */
 	uint64_t expected_bytes;      /* its likely peak (0: GOV_DEFAULT_JOB_BYTES) */
+	/* GOV_BASIS_COMMAND only, 0: none. The top of the mode of its command's
+	 * peaks that it is in now (below expected_bytes): a bimodal command's
+	 * small job is sized so while it stays below, and committed keeps room
+	 * for one such job to turn out a large one (GOV_BASIS_COMMAND jobs are
+	 * paused as they cross into the large mode, holding little). */
+	uint64_t likely_bytes;
 	enum gov_basis basis;
 	uint32_t ramp_ms;             /* GOV_BASIS_IDENTITY: start -> peak last time */
 	/* Growth over the last window (~0.3 s of running time), bytes a second;

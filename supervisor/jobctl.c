@@ -159,12 +159,21 @@ static enum gov_basis basis_of(const struct job *j)
 	return j->id_bytes ? GOV_BASIS_IDENTITY : j->from_command ? GOV_BASIS_COMMAND : GOV_BASIS_DEFAULT;
 }
 
-static struct gov_job gov_job_of(const struct job *j)
+static struct gov_job gov_job_of(const struct jobctl *jc, const struct job *j)
 {
-	return (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss,
-				 .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
-				 .ramp_ms = j->id_ramp_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
-				 .run_ns = j->run_ns, .paused = j->paused };
+	struct gov_job g = { .start_ns = j->start_ns, .rss_bytes = j->rss,
+			     .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
+			     .ramp_ms = j->id_ramp_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
+			     .run_ns = j->run_ns, .paused = j->paused };
+	if (g.basis == GOV_BASIS_COMMAND) {
+		/* Sized by its command: the mode of that command's peaks it is in. */
+		const struct fp_cmd *c = footprint_find_cmd(&jc->fp, j->comm);
+		if (!c || c->count < 3)
+			c = footprint_find_cmd(&jc->fp_global, j->comm);
+		uint64_t top = footprint_mode_top(c, j->rss);
+		g.likely_bytes = top < g.expected_bytes ? top : 0;
+	}
+	return g;
 }
 
 static const char *basis_name(enum gov_basis b)
@@ -326,7 +335,7 @@ static void explain_kill(struct jobctl *jc, const struct gov_decision *d, uint64
 		  format_bytes(jc->cfg.budget_bytes, c, sizeof(c)), format_bytes(rss, e, sizeof(e)));
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
 		const struct job *j = &jc->jt.jobs[k];
-		struct gov_job g = gov_job_of(j);
+		struct gov_job g = gov_job_of(jc, j);
 		log_error("memory:   job %d (%s)%s: expected %s (%s), projected %s, holds %s, %s", (int)j->root, j->comm,
 			  j->paused ? " paused" : "", format_bytes(g.expected_bytes, a, sizeof(a)), basis_name(g.basis),
 			  format_bytes(governor_project(&g), b, sizeof(b)), format_bytes(j->rss, c, sizeof(c)),
@@ -367,7 +376,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 {
 	struct gov_job gj[JOBTABLE_MAX_JOBS];
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++)
-		gj[k] = gov_job_of(&jc->jt.jobs[k]);
+		gj[k] = gov_job_of(jc, &jc->jt.jobs[k]);
 	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
 				.nr_jobs = jc->jt.nr_jobs, .stale_jobs = !r, .other_bytes = jc->other_bytes };
 	struct gov_decision d;
