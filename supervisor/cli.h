@@ -10,7 +10,7 @@
 #include "monitor.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_FOOTPRINTS, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -37,6 +37,8 @@ struct config {
 	struct size_arg job_mem;    /* --job-mem */
 	bool has_job_mem;
 	enum js_style jobserver_style;  /* --jobserver-style, JS_AUTO by default */
+	const char *footprints;     /* --footprints FILE: this project's learned table */
+	bool clear, global;         /* footprints --clear [--global] */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -46,6 +46,10 @@ uint64_t governor_project(const struct gov_job *j)
 		return j->likely_bytes;
 	if (rss <= expected)
 		return expected;
+	/* Within the slack of a learned peak: the same peak, measured a little
+	 * differently this time (page tables, a larger argv). */
+	if (rss <= expected + slack && j->basis == GOV_BASIS_IDENTITY)
+		return governor_add(expected, slack);
 	/* Past its expected peak and growing, or not measured yet: the estimate
 	 * was wrong. Growing, assume it goes on for another second at its rate
 	 * (re-projected at every step, so always a second ahead: time to pause
