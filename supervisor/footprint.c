@@ -113,7 +113,8 @@ void footprint_learn(struct footprints *t, const char *comm, uint64_t peak)
 	t->dirty = true;
 }
 
-void footprint_learn_id(struct footprints *t, uint64_t id, const char *comm, uint64_t peak, uint32_t ramp_ms)
+void footprint_learn_id(struct footprints *t, uint64_t id, const char *comm, uint64_t peak, uint32_t ramp_ms,
+			uint32_t dur_ms)
 {
 	if (!id || !peak)
 		return;
@@ -130,12 +131,13 @@ void footprint_learn_id(struct footprints *t, uint64_t id, const char *comm, uin
 			t->nr_ids++;
 		}
 		f = &t->ids[i];
-		*f = (struct fp_id){ .id = id, .peak_bytes = peak, .ramp_ms = ramp_ms, .count = 1 };
+		*f = (struct fp_id){ .id = id, .peak_bytes = peak, .ramp_ms = ramp_ms, .dur_ms = dur_ms, .count = 1 };
 	} else {
 		/* Up at once; down by a quarter of the way a run: one small run
 		 * (a no-op rebuild) does not undersize the next real one. */
 		f->peak_bytes = peak >= f->peak_bytes ? peak : f->peak_bytes - (f->peak_bytes - peak) / 4;
 		f->ramp_ms = ramp_ms;
+		f->dur_ms = dur_ms;
 		if (f->count < UINT32_MAX)
 			f->count++;
 	}
@@ -210,7 +212,8 @@ void footprint_estimate(const struct footprints *project, const struct footprint
 	*ret = (struct fp_estimate){ .source = FP_NONE };
 	const struct fp_id *f = project ? footprint_find_id(project, id) : NULL;
 	if (f) {
-		*ret = (struct fp_estimate){ .bytes = f->peak_bytes, .ramp_ms = f->ramp_ms, .source = FP_IDENTITY };
+		*ret = (struct fp_estimate){ .bytes = f->peak_bytes, .ramp_ms = f->ramp_ms, .dur_ms = f->dur_ms,
+					     .source = FP_IDENTITY };
 		return;
 	}
 	const struct fp_cmd *c = project ? footprint_find_cmd(project, comm) : NULL;
@@ -280,18 +283,19 @@ static void parse_cmd(struct footprints *t, char *line)
 	t->nr_cmd++;
 }
 
-/* "=ID PEAK RAMP_MS COUNT COMM" */
+/* "=ID PEAK RAMP_MS COUNT COMM [DUR_MS]" */
 static void parse_id(struct footprints *t, const char *line)
 {
 	char comm[FOOTPRINT_COMM_LEN + 1];
 	uint64_t id, peak;
-	uint32_t ramp, count;
-	if (sscanf(line, "=%16" SCNx64 " %" SCNu64 " %" SCNu32 " %" SCNu32 " %16s", &id, &peak, &ramp, &count, comm) != 5 ||
+	uint32_t ramp, count, dur = 0;
+	if (sscanf(line, "=%16" SCNx64 " %" SCNu64 " %" SCNu32 " %" SCNu32 " %16s %" SCNu32, &id, &peak, &ramp, &count,
+		   comm, &dur) < 5 ||
 	    !id || !peak || footprint_find_id(t, id) || t->nr_ids == FOOTPRINT_MAX_IDS)
 		return;
 	struct fp_id *f = &t->ids[t->nr_ids++];
 	*f = (struct fp_id){ .id = id, .peak_bytes = clamp_bytes(peak), .ramp_ms = ramp < 86400000 ? ramp : 86400000,
-			     .count = count };
+			     .dur_ms = dur < 86400000 ? dur : 86400000, .count = count };
 	snprintf(f->comm, sizeof(f->comm), "%s", comm_ok(comm) ? comm : "?");
 }
 
@@ -324,7 +328,7 @@ int footprint_format(const struct footprints *t, char *buf, size_t size)
 			return -ENOSPC;                              \
 		o += (size_t)n_;                                     \
 	} while (0)
-	PUT("# supervise footprints v2: COMM MEAN MAX COUNT BUCKET:N... | =ID PEAK RAMP_MS COUNT COMM\n");
+	PUT("# supervise footprints v2: COMM MEAN MAX COUNT BUCKET:N... | =ID PEAK RAMP_MS COUNT COMM DUR_MS\n");
 	for (size_t i = 0; i < t->nr_cmd; i++) {
 		const struct fp_cmd *c = &t->cmd[i];
 		PUT("%s %" PRIu64 " %" PRIu64 " %" PRIu32, c->comm, c->mean_bytes, c->max_bytes, c->count);
@@ -335,8 +339,8 @@ int footprint_format(const struct footprints *t, char *buf, size_t size)
 	}
 	for (size_t i = 0; i < t->nr_ids; i++) {
 		const struct fp_id *f = &t->ids[i];
-		PUT("=%016" PRIx64 " %" PRIu64 " %" PRIu32 " %" PRIu32 " %s\n", f->id, f->peak_bytes, f->ramp_ms,
-		    f->count, f->comm);
+		PUT("=%016" PRIx64 " %" PRIu64 " %" PRIu32 " %" PRIu32 " %s %" PRIu32 "\n", f->id, f->peak_bytes,
+		    f->ramp_ms, f->count, f->comm, f->dur_ms);
 	}
 #undef PUT
 	return (int)o;

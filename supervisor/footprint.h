@@ -49,6 +49,7 @@ struct fp_id {
 	uint64_t id;
 	uint64_t peak_bytes;           /* likely peak: the last one, fading down from a larger */
 	uint32_t ramp_ms;              /* start -> peak, last time */
+	uint32_t dur_ms;               /* start -> end (running time), last time; 0: unknown */
 	uint32_t count;
 	char comm[FOOTPRINT_COMM_LEN]; /* its heaviest command, for listing */
 };
@@ -67,6 +68,7 @@ enum fp_source { FP_NONE, FP_IDENTITY, FP_COMMAND, FP_GLOBAL_COMMAND };
 struct fp_estimate {
 	uint64_t bytes;                /* 0: nothing known */
 	uint32_t ramp_ms;              /* FP_IDENTITY: start -> peak last time */
+	uint32_t dur_ms;               /* FP_IDENTITY: start -> end last time (0: unknown) */
 	enum fp_source source;
 };
 
@@ -75,7 +77,8 @@ struct fp_estimate {
 /* Record one peak of comm in its histogram. */
 void footprint_learn(struct footprints *t, const char *comm, uint64_t peak_bytes);
 /* Record a whole job's peak under its identity (comm: its heaviest command). */
-void footprint_learn_id(struct footprints *t, uint64_t id, const char *comm, uint64_t peak_bytes, uint32_t ramp_ms);
+void footprint_learn_id(struct footprints *t, uint64_t id, const char *comm, uint64_t peak_bytes, uint32_t ramp_ms,
+			uint32_t dur_ms);
 /* What a process named comm is expected to peak at: the FOOTPRINT_PERCENTILE
  * of its peaks (bucket upper bound, at most the largest seen); with fewer than
  * 3 peaks the largest. 0 when never seen. */

@@ -65,13 +65,15 @@ uint64_t governor_project(const struct gov_job *j)
  * alone brings committed within the limit, the one holding least (its memory
  * stays put while it waits); when none suffices, the one with the most still
  * to grow. Ties go to the newest. */
-static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_t limit)
+static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_t limit, size_t grower)
 {
 	size_t fit = in->nr_jobs, grow = in->nr_jobs;
 	uint64_t grow_best = 0;
 	for (size_t i = 0; i < in->nr_jobs; i++) {
 		const struct gov_job *j = &in->jobs[i];
-		if (j->paused)
+		/* The one job outgrowing its estimate is paused last: stopped
+		 * mid-ramp it would keep what it holds and still need the rest. */
+		if (j->paused || i == grower)
 			continue;
 		uint64_t p = governor_project(j);
 		uint64_t rest = committed - p + j->rss_bytes;   /* p >= rss, p <= committed */
@@ -86,23 +88,116 @@ static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_
 			grow_best = g;
 		}
 	}
-	return fit < in->nr_jobs ? fit : grow;
+	if (fit < in->nr_jobs)
+		return fit;
+	/* Pausing a job at its peak stops nothing: then the outgrowing one. */
+	return grow < in->nr_jobs && (grow_best > 16 * MIB || grower == in->nr_jobs) ? grow : grower;
 }
 
 /* The oldest paused job whose projected peak fits below limit - slack_bytes
  * with what runs; any oldest paused job when nothing runs (waiting frees
  * nothing); nr_jobs when none. */
+/* A job past its expected peak and not settled: its real peak is unknown.
+ * Only one such job grows at a time (the oldest): each other is paused as it
+ * crosses its estimate, holding about that much, and waits for the first to
+ * end — several unknowns ramping together and then paused mid-ramp is how
+ * a workload gets stuck at the budget with nothing left to pause. */
+static bool outgrowing(const struct gov_job *j)
+{
+	uint64_t rss = j->rss_bytes, expected = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+	uint64_t slack = rss / 16 > 8 * MIB ? rss / 16 : 8 * MIB;
+	if (j->rate_known && j->rate_bps < GOV_SETTLED_BPS)
+		return false;
+	if (j->likely_bytes && j->likely_bytes < expected && rss <= j->likely_bytes)
+		return false;
+	return rss > governor_add(expected, slack);
+}
+
+/* The oldest running job that is outgrowing its estimate, nr_jobs: none. */
+static size_t first_outgrowing(const struct gov_input *in)
+{
+	size_t best = in->nr_jobs;
+	for (size_t i = 0; i < in->nr_jobs; i++)
+		if (!in->jobs[i].paused && outgrowing(&in->jobs[i]) &&
+		    (best == in->nr_jobs || in->jobs[i].start_ns < in->jobs[best].start_ns))
+			best = i;
+	return best;
+}
+
+/* Jobs known from their last run end about when they did then and ramp no
+ * faster than twice their pace then: the workload need not hold every
+ * projected peak at once. Returns how much less than the sum of the running
+ * jobs' projections (as_running, a paused job, counted as resumed) it is
+ * expected to hold at its highest: the maximum of the sum over time is taken
+ * just before each such end and after the last. Conservative on purpose: an
+ * end counts only 25 % + 0.5 s past the last run's time; an overdue job is
+ * taken to run on. Only with up to 64 jobs (the cost is quadratic). */
+#define GOV_TIMED_JOBS_MAX 64
+
+static uint64_t end_in_ns(const struct gov_job *j)
+{
+	if (j->basis != GOV_BASIS_IDENTITY || !j->dur_ms)
+		return UINT64_MAX;
+	uint64_t d = (uint64_t)j->dur_ms * 1000000ull;
+	d += d / 10 + 300000000ull;
+	return j->run_ns < d ? d - j->run_ns : UINT64_MAX;
+}
+
+static uint64_t held_at(const struct gov_input *in, size_t as_running, uint64_t t)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		if ((j->paused && i != as_running) || end_in_ns(j) <= t)
+			continue;
+		uint64_t p = governor_project(j), m = p;
+		if (j->basis == GOV_BASIS_IDENTITY && j->ramp_ms && j->rss_bytes < p) {
+			/* bytes a nanosecond, twice the learned pace */
+			double g = 2.0 * (double)p / ((double)j->ramp_ms * 1e6);
+			double r = (double)j->rss_bytes + g * (double)t;
+			m = r < (double)p ? (uint64_t)r : p;
+		}
+		sum = governor_add(sum, m);
+	}
+	return sum;
+}
+
+static uint64_t time_credit(const struct gov_input *in, size_t as_running)
+{
+	if (in->nr_jobs > GOV_TIMED_JOBS_MAX)
+		return 0;
+	uint64_t flat = 0, high = held_at(in, as_running, UINT64_MAX - 1);
+	for (size_t i = 0; i < in->nr_jobs; i++)
+		if (!in->jobs[i].paused || i == as_running)
+			flat = governor_add(flat, governor_project(&in->jobs[i]));
+	for (size_t k = 0; k < in->nr_jobs; k++) {
+		uint64_t e = end_in_ns(&in->jobs[k]);
+		if (e == UINT64_MAX || (in->jobs[k].paused && k != as_running) || !e)
+			continue;
+		uint64_t h = held_at(in, as_running, e - 1);
+		if (h > high)
+			high = h;
+	}
+	return flat > high ? flat - high : 0;
+}
+
 static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64_t limit, uint64_t slack_bytes,
 			  size_t running, uint64_t turn)
 {
-	size_t best = in->nr_jobs;
+	size_t best = in->nr_jobs, grower = first_outgrowing(in);
 	for (size_t i = 0; i < in->nr_jobs; i++) {
 		const struct gov_job *j = &in->jobs[i];
 		if (!j->paused)
 			continue;
+		/* One estimate proven wrong at a time (see outgrowing()). */
+		if (grower < in->nr_jobs && j->rss_bytes > (j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES) &&
+		    running > 0)
+			continue;
 		/* Its rss is in committed already; resumed it counts as its projection. */
 		uint64_t p = governor_project(j), e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
 		uint64_t after = governor_add(committed - j->rss_bytes, p);
+		uint64_t credit = time_credit(in, i);
+		after = after > credit ? after - credit : 0;
 		if (j->likely_bytes && e > p && e - p > turn)
 			after = governor_add(after, e - p - turn);
 		bool fits = governor_add(after, slack_bytes) <= limit;
@@ -160,6 +255,9 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 	 * their projections, and only what is beyond every projection counts. */
 	uint64_t other = in->stale_jobs ? in->other_bytes : rss > jobs_rss ? rss - jobs_rss : 0;
 	uint64_t committed = governor_add(other, held);
+	/* Jobs known to end before the ones ramping need their room. */
+	uint64_t credit = time_credit(in, in->nr_jobs);
+	committed = committed > credit ? committed - credit : 0;
 	if (committed < rss)
 		committed = rss;
 	ret->committed_bytes = committed;
@@ -167,15 +265,29 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 
 	/* 1. Beyond tokens: kill, pause, resume. One action per decision: the
 	 *    next reading shows its effect. */
+	/* A second job seen growing past its estimate is paused while it holds
+	 * little more than that estimate; one far past it already (resumed as
+	 * the only one running) is left to the rules below. */
+	size_t grower = first_outgrowing(in), second = in->nr_jobs;
+	for (size_t i = 0; i < in->nr_jobs && grower < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		uint64_t e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+		if (i != grower && !j->paused && j->rate_known && outgrowing(j) && j->rss_bytes <= e + e / 2 + 64 * MIB &&
+		    (second == in->nr_jobs || j->rss_bytes < in->jobs[second].rss_bytes))
+			second = i;
+	}
 	if (rss >= budget && running <= 1 && cfg->may_kill) {
 		ret->action = GOV_KILL;
+	} else if (second < in->nr_jobs) {
+		ret->action = GOV_PAUSE;
+		ret->job = second;
 	} else if (committed > limit && running > 1) {
 		ret->action = GOV_PAUSE;
-		ret->job = pick_pause(in, committed, limit);
+		ret->job = pick_pause(in, committed, limit, grower);
 	} else if (paused) {
 		/* Half a margin of hysteresis: a resumed job does not at once tip
 		 * committed over the limit again (no pause/resume flapping). */
-		size_t j = pick_resume(in, committed, limit, margin / 2, running, turn);
+		size_t j = pick_resume(in, governor_add(committed, credit), limit, margin / 2, running, turn);
 		if (j < in->nr_jobs) {
 			ret->action = GOV_RESUME;
 			ret->job = j;

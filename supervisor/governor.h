@@ -15,9 +15,11 @@
  *   target     = jobs + slots, with a dead band of +-hysteresis slots around the
  *                last target, clamped to [min_jobs, max_jobs]; no new job while
  *                one is paused
- * Beyond tokens: committed > limit with more than one running job pauses the
- * job whose pause makes the rest fit while it holds least (else the one with
- * the most still to grow); rss >= budget with at most one running job kills
+ * Beyond tokens: of the running jobs outgrowing their estimate (real peak
+ * unknown) only the oldest grows on, the others are paused as they cross it;
+ * committed > limit with more than one running job pauses the job whose
+ * pause makes the rest fit while it holds least (else the one with the most
+ * still to grow; the outgrowing one last); rss >= budget with at most one running job kills
  * (only when the kernel does not enforce the budget); a paused job resumes,
  * oldest first, when its projected peak fits below limit - margin/2, or when
  * nothing else runs. */
@@ -55,6 +57,7 @@ struct gov_job {
 	uint64_t likely_bytes;
 	enum gov_basis basis;
 	uint32_t ramp_ms;             /* GOV_BASIS_IDENTITY: start -> peak last time */
+	uint32_t dur_ms;              /* GOV_BASIS_IDENTITY: run time start -> end last time, 0: unknown */
 	/* Growth over the last window (~0.3 s of running time), bytes a second;
 	 * rate_known false until one window has passed since start or resume. */
 	uint64_t rate_bps;

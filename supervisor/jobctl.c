@@ -34,6 +34,11 @@ struct jobctl {
 	struct gov_state gst;
 	struct footprints fp;         /* this project's table (identities, commands) */
 	struct footprints fp_global;  /* commands across projects: the fallback */
+	/* Jobs ended in this run, by identity: merged into fp at the end. A job
+	 * the table lost sight of for one reading ends and starts again with
+	 * the same identity; learned at once, its first part's small peak would
+	 * size its second part. */
+	struct footprints fp_run;
 	char fp_path[PATH_MAX], fp_global_path[PATH_MAX];
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
@@ -98,8 +103,15 @@ static void on_job_ended(void *userdata, const struct job *j)
 		return;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
 	footprint_learn(&jc->fp_global, JOB_COMM, j->peak);
-	/* This very job (its command line in its directory) next time. */
-	footprint_learn_id(&jc->fp, j->id, j->comm, j->peak, (uint32_t)(j->ramp_ns / 1000000ull));
+	/* This very job (its command line in its directory) next time. Parts
+	 * of one job (see fp_run) count as one: the longest ramp and run. */
+	const struct fp_id *was = footprint_find_id(&jc->fp_run, j->id);
+	uint32_t ramp = (uint32_t)(j->ramp_ns / 1000000ull), dur = (uint32_t)(j->run_ns / 1000000ull);
+	if (was) {
+		ramp = was->ramp_ms > ramp ? was->ramp_ms : ramp;
+		dur = was->dur_ms + dur;
+	}
+	footprint_learn_id(&jc->fp_run, j->id, j->comm, j->peak, ramp, dur);
 	if (!jc->cfg.job_mem)
 		jc->next_job_bytes = job_average(jc);
 }
@@ -120,6 +132,16 @@ static uint64_t read_identity(pid_t pid)
 	return footprint_identity(cmdline, (size_t)n, cwd);
 }
 
+static bool job_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return false;
+	const char *close_ = strrchr(buf, ')');
+	return close_ && close_[1] == ' ' && close_[2] == 'T';
+}
+
 /* After each mapping: identities of new jobs, their learned peaks, and each
  * running job's growth (bytes a second over RATE_WINDOW_NS of running time). */
 static void track_jobs(struct jobctl *jc, uint64_t now)
@@ -127,10 +149,14 @@ static void track_jobs(struct jobctl *jc, uint64_t now)
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
 		struct job *j = &jc->jt.jobs[k];
 		if (!j->last_ns) {
+			/* A job the table lost sight of for a reading comes back as
+			 * new: if we had stopped it, it is still paused. */
+			j->paused = job_stopped(j->root);
 			j->id = read_identity(j->root);
 			const struct fp_id *f = footprint_find_id(&jc->fp, j->id);
 			j->id_bytes = f ? f->peak_bytes : 0;
 			j->id_ramp_ms = f ? f->ramp_ms : 0;
+			j->id_dur_ms = f ? f->dur_ms : 0;
 			j->last_ns = j->win_ns = now;
 			j->win_rss = j->rss;
 		}
@@ -163,8 +189,17 @@ static struct gov_job gov_job_of(const struct jobctl *jc, const struct job *j)
 {
 	struct gov_job g = { .start_ns = j->start_ns, .rss_bytes = j->rss,
 			     .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
-			     .ramp_ms = j->id_ramp_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
+			     .ramp_ms = j->id_ramp_ms, .dur_ms = j->id_dur_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
 			     .run_ns = j->run_ns, .paused = j->paused };
+	if (g.basis != GOV_BASIS_IDENTITY) {
+		/* Another job of its command running now has reached this much:
+		 * a job never seen may be as large (a cold cache learns a heavy
+		 * mode from the first heavy job, before any has ended). */
+		for (size_t k = 0; k < jc->jt.nr_jobs; k++)
+			if (&jc->jt.jobs[k] != j && jc->jt.jobs[k].rss > g.expected_bytes &&
+			    streq(jc->jt.jobs[k].comm, j->comm))
+				g.expected_bytes = jc->jt.jobs[k].rss, g.basis = GOV_BASIS_COMMAND;
+	}
 	if (g.basis == GOV_BASIS_COMMAND) {
 		/* Sized by its command: the mode of that command's peaks it is in. */
 		const struct fp_cmd *c = footprint_find_cmd(&jc->fp, j->comm);
@@ -579,6 +614,10 @@ void jobctl_close(struct jobctl *jc)
 	if (jc->mon)
 		monitor_on_exit(jc->mon, NULL, NULL);
 	jobobs_close(&jc->obs);
+	for (size_t i = 0; i < jc->fp_run.nr_ids; i++) {
+		const struct fp_id *f = &jc->fp_run.ids[i];
+		footprint_learn_id(&jc->fp, f->id, f->comm, f->peak_bytes, f->ramp_ms, f->dur_ms);
+	}
 	if (jc->fp_path[0])
 		footprint_save(&jc->fp, jc->fp_path);
 	if (jc->fp_global_path[0])

@@ -31,7 +31,7 @@ struct job {
 	/* Kept by jobctl (identity, ramp): the table only carries them. */
 	uint64_t id;                  /* footprint_identity of the root, 0: not read yet */
 	uint64_t id_bytes;            /* the identity's learned peak, 0: unknown */
-	uint32_t id_ramp_ms;
+	uint32_t id_ramp_ms, id_dur_ms;
 	uint64_t run_ns, last_ns;     /* time run (not paused) since start; last step */
 	uint64_t win_ns, win_rss;     /* start of the growth window */
 	uint64_t rate_bps;            /* growth over the last window */

@@ -68,7 +68,7 @@ Test(footprint, identity_is_the_job_not_the_command)
 	cr_expect_neq(footprint_identity("ab", 2, "c"), footprint_identity("a", 1, "bc"));
 
 	memset(&t, 0, sizeof(t));
-	footprint_learn_id(&t, ia, "touch", 1400 * MIB, 4000);
+	footprint_learn_id(&t, ia, "touch", 1400 * MIB, 4000, 0);
 	footprint_learn(&t, "touch", 1400 * MIB);
 	footprint_learn(&t, "touch", 140 * MIB);
 	footprint_learn(&t, "touch", 150 * MIB);
@@ -81,9 +81,9 @@ Test(footprint, identity_is_the_job_not_the_command)
 	cr_expect_eq(e.source, FP_COMMAND, "an unknown job of a known command: its percentile");
 	cr_expect_geq(e.bytes, 1400 * MIB);
 	/* A smaller run lowers the identity by a quarter of the way, a larger one raises it at once. */
-	footprint_learn_id(&t, ia, "touch", 600 * MIB, 2000);
+	footprint_learn_id(&t, ia, "touch", 600 * MIB, 2000, 0);
 	cr_expect_eq(footprint_find_id(&t, ia)->peak_bytes, 1200 * MIB);
-	footprint_learn_id(&t, ia, "touch", 1500 * MIB, 4100);
+	footprint_learn_id(&t, ia, "touch", 1500 * MIB, 4100, 0);
 	cr_expect_eq(footprint_find_id(&t, ia)->peak_bytes, 1500 * MIB);
 }
 
@@ -119,7 +119,7 @@ Test(footprint, file_round_trip)
 	footprint_learn(&t, "ld", 1500 * MIB);
 	footprint_learn(&t, "ld", 15 * MIB);
 	footprint_learn(&t, "[job]", 300 * MIB);
-	footprint_learn_id(&t, 0xdeadbeefcafe, "ld", 1500 * MIB, 3200);
+	footprint_learn_id(&t, 0xdeadbeefcafe, "ld", 1500 * MIB, 3200, 0);
 	static char buf[1 << 20];
 	int n = footprint_format(&t, buf, sizeof(buf));
 	cr_assert_gt(n, 0);

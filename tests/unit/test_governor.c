@@ -358,7 +358,8 @@ static struct replay replay(struct footprints *fp, unsigned fixed)
 						footprint_learn(fp, "touch", j->peak);
 						footprint_learn(fp, FOOTPRINT_JOB_COMM, j->peak);
 						footprint_learn_id(fp, k + 1, "touch", j->peak,
-								   (uint32_t)(j->peak_run_ns / 1000000));
+								   (uint32_t)(j->peak_run_ns / 1000000),
+								   (uint32_t)(j->run_ns / 1000000));
 					}
 					continue;
 				}
@@ -382,9 +383,17 @@ static struct replay replay(struct footprints *fp, unsigned fixed)
 						  .basis = e.source == FP_IDENTITY ? GOV_BASIS_IDENTITY
 							   : e.bytes	      ? GOV_BASIS_COMMAND
 									      : GOV_BASIS_DEFAULT,
-						  .ramp_ms = e.ramp_ms, .rate_bps = j->rate, .rate_known = j->rate_known,
+						  .ramp_ms = e.ramp_ms, .dur_ms = e.dur_ms, .rate_bps = j->rate, .rate_known = j->rate_known,
 						  .run_ns = j->run_ns, .paused = j->state == 2 };
-			if (e.source == FP_COMMAND) {
+			/* jobctl: a job never seen is at least as large as another of
+			 * its command holds now. */
+			if (fp && e.source != FP_IDENTITY)
+				for (unsigned q = 0; q < NR_REC; q++)
+					if (q != k && (sj[q].state == 1 || sj[q].state == 2) &&
+					    sample(q, sj[q].pos) > gj[n].expected_bytes)
+						gj[n].expected_bytes = sample(q, sj[q].pos), e.source = FP_COMMAND,
+						gj[n].basis = GOV_BASIS_COMMAND;
+			if (fp && e.source == FP_COMMAND) {
 				uint64_t top = footprint_mode_top(footprint_find_cmd(fp, "touch"), r);
 				gj[n].likely_bytes = top < e.bytes ? top : 0;
 			}
