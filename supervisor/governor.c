@@ -139,7 +139,7 @@ static uint64_t end_in_ns(const struct gov_job *j)
 	if (j->basis != GOV_BASIS_IDENTITY || !j->dur_ms)
 		return UINT64_MAX;
 	uint64_t d = (uint64_t)j->dur_ms * 1000000ull;
-	d += d / 10 + 300000000ull;
+	d += d / 4 + 500000000ull;
 	return j->run_ns < d ? d - j->run_ns : UINT64_MAX;
 }
 

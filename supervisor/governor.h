@@ -10,6 +10,8 @@
  *   limit      = budget - margin
  *   project(j) = the peak job j is likely to reach (governor_project)
  *   committed  = other + sum over paused jobs of rss(j) + sum over running of project(j)
+ *                + room for one small-mode job to turn large - the credit of jobs
+ *                known to end before the ramping ones need their room
  *                (other: the workload's RSS outside any job, make itself)
  *   slots      = (limit - committed) / next_job_bytes        (may be negative)
  *   target     = jobs + slots, with a dead band of +-hysteresis slots around the

@@ -143,6 +143,20 @@ Test(mix, bimodal_slow_ramp_cold_then_warm_never_killed)
 			free(ls);
 		}
 	}
+	/* `supervise footprints` lists what the runs learned here, and forgets it. */
+	struct h_proc p;
+	h_run(&p, "footprints");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.out.data, "project table (working directory") && strstr(p.out.data, "touch") &&
+			     strstr(p.out.data, "(60 jobs, largest first)"),
+		 "the listing should show the command and the 60 jobs learned, one identity each");
+	h_proc_free(&p);
+	h_run(&p, "footprints", "--clear");
+	H_ASSERT_EXIT(&p, 0);
+	h_proc_free(&p);
+	h_run(&p, "footprints");
+	H_ASSERT(&p, h_count(p.out.data, "(nothing learned)") == 1, "the project table should be empty, the global not");
+	h_proc_free(&p);
 	free(touch);
 	free(mk);
 	free(sum);
