@@ -64,7 +64,7 @@ uint64_t governor_project(const struct gov_job *j)
 /* The job to pause when committed > limit: among running jobs whose pause
  * alone brings committed within the limit, the one holding least (its memory
  * stays put while it waits); when none suffices, the one with the most still
- * to grow. Ties go to the newest. */
+ * to grow; the outgrowing one (grower) last. Ties go to the newest. */
 static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_t limit, size_t grower)
 {
 	size_t fit = in->nr_jobs, grow = in->nr_jobs;
@@ -94,9 +94,6 @@ static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_
 	return grow < in->nr_jobs && (grow_best > 16 * MIB || grower == in->nr_jobs) ? grow : grower;
 }
 
-/* The oldest paused job whose projected peak fits below limit - slack_bytes
- * with what runs; any oldest paused job when nothing runs (waiting frees
- * nothing); nr_jobs when none. */
 /* A job past its expected peak and not settled: its real peak is unknown.
  * Only one such job grows at a time (the oldest): each other is paused as it
  * crosses its estimate, holding about that much, and waits for the first to
@@ -181,6 +178,10 @@ static uint64_t time_credit(const struct gov_input *in, size_t as_running)
 	return flat > high ? flat - high : 0;
 }
 
+/* The oldest paused job whose projected peak fits below limit - slack_bytes
+ * with what runs; any oldest paused job when nothing runs (waiting frees
+ * nothing); nr_jobs when none. While a job outgrows its estimate, no
+ * other that did waits to grow beside it. */
 static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64_t limit, uint64_t slack_bytes,
 			  size_t running, uint64_t turn)
 {
