@@ -170,6 +170,65 @@ Test(governor, pause_early_the_new_job_whose_peak_does_not_fit)
 	cr_expect_eq(d.job, 1);
 }
 
+Test(governor, only_one_job_grows_past_its_estimate_at_a_time)
+{
+	/* Cold: two jobs of a command seen only small (expected 200 MiB) both
+	 * grow past it. The older grows on; the newer is paused now, holding
+	 * 260 MiB, not later at a gigabyte. */
+	struct gov_config c = cfg(1, 16);
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 600 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_bps = 350 * MIB, .rate_known = true, .run_ns = 1700000000ull },
+		{ .start_ns = 2, .rss_bytes = 260 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_bps = 350 * MIB, .rate_known = true, .run_ns = 750000000ull },
+		{ .start_ns = 3, .rss_bytes = 150 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND },
+	};
+	struct gov_decision d = decide(&c, &st, 1010 * MIB, 200 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE, "plenty of room, yet a second unknown must wait");
+	cr_expect_eq(d.job, 1);
+	/* Paused, it is not resumed while the first still outgrows its estimate... */
+	j[1].paused = true, j[1].rate_known = false;
+	d = decide(&c, &st, 1010 * MIB, 200 * MIB, j, 3);
+	cr_expect_neq(d.action, GOV_RESUME);
+	/* ...and is once that one has settled. */
+	j[0].rss_bytes = 1200 * MIB, j[0].rate_bps = 0;
+	d = decide(&c, &st, 1610 * MIB, 200 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_RESUME);
+	cr_expect_eq(d.job, 1);
+}
+
+Test(governor, a_job_about_to_end_leaves_room_for_a_ramp)
+{
+	/* Two heavy jobs known from their last run hold their 1.4 GiB peaks and
+	 * are about to end (3 s runs, 3.6 s done: gone by 3 s + 25 % + 0.5 s, in
+	 * 0.65 s); a third, known to reach 1.4 GiB in 4 s, starts: at twice its
+	 * learned pace it holds 465 MiB by then (2800 + 465 < 3840), so it need
+	 * not be paused. */
+	struct gov_config c = cfg(1, 16);
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 1400 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 2500, .dur_ms = 3000, .rate_known = true, .run_ns = 3600000000ull },
+		{ .start_ns = 2, .rss_bytes = 1400 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 2500, .dur_ms = 3000, .rate_known = true, .run_ns = 3600000000ull },
+		{ .start_ns = 3, .rss_bytes = 10 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 4000, .dur_ms = 6000 },
+	};
+	struct gov_decision d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_NONE, "committed %llu MiB", (unsigned long long)(d.committed_bytes >> 20));
+	/* Without a learned run time the same three do not fit: the new one waits. */
+	j[0].dur_ms = j[1].dur_ms = 0;
+	d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+	cr_expect_eq(d.job, 2);
+	/* Overdue (past 3 s x 1.25 + 0.5 s): taken to run on. */
+	j[0].dur_ms = j[1].dur_ms = 3000;
+	j[0].run_ns = j[1].run_ns = 4300000000ull;
+	d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+}
+
 Test(governor, projection_follows_the_ramp)
 {
 	/* Nothing learned: the default until it outgrows it. */
