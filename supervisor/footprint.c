@@ -17,8 +17,8 @@
 
 static bool comm_ok(const char *comm)
 {
-	/* '=' starts an identity line in the file. */
-	if (!comm || !*comm || *comm == '=' || strlen(comm) >= FOOTPRINT_COMM_LEN)
+	/* '=' starts an identity line in the file, '#' a comment. */
+	if (!comm || !*comm || *comm == '=' || *comm == '#' || strlen(comm) >= FOOTPRINT_COMM_LEN)
 		return false;
 	for (const char *c = comm; *c; c++)
 		if (*c <= ' ' || *c == 0x7f)

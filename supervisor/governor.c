@@ -1,6 +1,7 @@
 /* governor: the pure decision (see governor.h for the rule). */
 #include <math.h>
 
+#include "budget.h"
 #include "governor.h"
 
 #define MIB (1ull << 20)
@@ -12,12 +13,10 @@ uint64_t governor_add(uint64_t a, uint64_t b)
 	return a > GOV_SUM_MAX - (b < GOV_SUM_MAX ? b : GOV_SUM_MAX) ? GOV_SUM_MAX : a + b;
 }
 
+/* The one margin policy is the budget's (budget.h). */
 uint64_t governor_margin(const struct gov_config *cfg)
 {
-	if (cfg->margin_bytes)
-		return cfg->margin_bytes;
-	uint64_t m = cfg->budget_bytes / 16;
-	return m > 64 * MIB ? m : 64 * MIB;
+	return cfg->margin_bytes ? cfg->margin_bytes : budget_margin(cfg->budget_bytes, true);
 }
 
 static unsigned clamp(long v, unsigned lo, unsigned hi)
