@@ -15,14 +15,15 @@
  *                (other: the workload's RSS outside any job, make itself)
  *   slots      = (limit - committed) / next_job_bytes        (may be negative)
  *   target     = jobs + slots, with a dead band of +-hysteresis slots around the
- *                last target, clamped to [min_jobs, max_jobs]; no new job while
- *                one is paused
+ *                last target, clamped to [min_jobs, max_jobs]; the slots leave
+ *                paused jobs the room to reach their projected peaks
  * Beyond tokens: of the running jobs outgrowing their estimate (real peak
  * unknown) only the oldest grows on, the others are paused as they cross it;
  * committed > limit with more than one running job pauses the job whose
  * pause makes the rest fit while it holds least (else the one with the most
- * still to grow; the outgrowing one last); rss >= budget with at most one running job kills
- * (only when the kernel does not enforce the budget); a paused job resumes,
+ * still to grow; the outgrowing one last); rss >= budget with at most one
+ * running job kills (only when the kernel does not enforce the budget); a
+ * paused job resumes,
  * oldest first, when its projected peak fits below limit - margin/2, or when
  * nothing else runs. */
 #pragma once
@@ -34,7 +35,7 @@
 struct gov_config {
 	uint64_t budget_bytes;        /* 0: no memory bound (target = max_jobs) */
 	unsigned min_jobs, max_jobs;  /* jobs at once, the client's implicit token included */
-	uint64_t margin_bytes;        /* the limit is this far below the budget; 0: max(budget/16, 64 MiB) */
+	uint64_t margin_bytes;        /* pause this far below the budget; 0: max(budget/16, 64 MiB) */
 	double hysteresis;            /* dead band in job slots; 0: 0.25 */
 	bool may_kill;                /* the kernel does not enforce the budget: supervise kills */
 };

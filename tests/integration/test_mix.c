@@ -23,18 +23,12 @@
 
 #define BUDGET (4ll << 30)
 
-static char mix_pin_dir[PATH_MAX];
-
 static void mix_setup(void)
 {
 	h_setup();
 	/* A probe set of our own: another tree's supervise must not replace it
-	 * under these runs (bpffs refuses names with a dot). */
-	snprintf(mix_pin_dir, sizeof(mix_pin_dir), "/sys/fs/bpf/sv-test-%s-%d", H.tname, (int)getpid());
-	for (char *c = mix_pin_dir + strlen("/sys/fs/bpf/"); *c; c++)
-		if (*c == '.')
-			*c = '_';
-	setenv("SUPERVISE_BPF_PIN_DIR", mix_pin_dir, 1);
+	 * under these runs. */
+	h_private_pin_dir();
 	char *cache = h_strf("%s/cache", H.scratch);
 	setenv("SUPERVISE_CACHE_DIR", cache, 1);
 	free(cache);
@@ -45,19 +39,7 @@ static void mix_setup(void)
 static void mix_teardown(void)
 {
 	h_teardown();
-	DIR *d = opendir(mix_pin_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *f = h_strf("%s/%s", mix_pin_dir, de->d_name);
-		unlink(f);
-		free(f);
-	}
-	if (d)
-		closedir(d);
-	rmdir(mix_pin_dir);
-	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	h_remove_pin_dir();
 	unsetenv("SUPERVISE_CACHE_DIR");
 }
 
