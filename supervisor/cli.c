@@ -40,6 +40,9 @@ enum {
 	OPT_NO_NEW_PRIVS,
 	OPT_PROFILE,
 	OPT_PRINT_PROFILE,
+	OPT_FOOTPRINTS,
+	OPT_CLEAR,
+	OPT_GLOBAL,
 };
 
 static const struct option options[] = {
@@ -66,6 +69,9 @@ static const struct option options[] = {
 	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "print-profile", no_argument, NULL, OPT_PRINT_PROFILE },
+	{ "footprints", required_argument, NULL, OPT_FOOTPRINTS },
+	{ "clear", no_argument, NULL, OPT_CLEAR },
+	{ "global", no_argument, NULL, OPT_GLOBAL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -81,6 +87,7 @@ void cli_usage(FILE *f)
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
 	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
+	      "       supervise footprints [--footprints FILE] [--clear [--global]]\n"
 	      "       supervise --help | --version\n"
 	      "\n"
 	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
@@ -107,6 +114,9 @@ void cli_usage(FILE *f)
 	      "                       within --mem; do not also pass -j to make or ninja\n"
 	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
 	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
+	      "  --footprints FILE    this project's learned job footprints (default: one table\n"
+	      "                       per working directory in the cache; the global table\n"
+	      "                       answers for commands the project has not seen)\n"
 	      "  --advice MODE        all (default): set the runtimes' variables (GOMAXPROCS,\n"
 	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
 	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
@@ -148,6 +158,9 @@ void cli_usage(FILE *f)
 	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
 	      "                       where present), --cpus N (cpu.max where present),\n"
 	      "                       --jobs MIN-MAX; the advice page follows\n"
+	      "  footprints           list the learned footprints of this project (the working\n"
+	      "                       directory, or --footprints FILE) and the global table;\n"
+	      "                       --clear forgets the project's, --clear --global both\n"
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
@@ -228,7 +241,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		const char *name;
 		enum command cmd;
 	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT },
-			 { "set", CMD_SET } };
+			 { "set", CMD_SET }, { "footprints", CMD_FOOTPRINTS } };
 	const char *cmd_name = NULL;
 	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
 		if (streq(argv[1], commands[i].name)) {
@@ -366,6 +379,17 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_PRINT_PROFILE:
 			c.command = CMD_PRINT_PROFILE;
 			break;
+		case OPT_FOOTPRINTS:
+			if (!*optarg)
+				return bad("--footprints: the path is empty");
+			c.footprints = optarg;
+			break;
+		case OPT_CLEAR:
+		case OPT_GLOBAL:
+			if (c.command != CMD_FOOTPRINTS)
+				return bad("%s is an option of 'supervise footprints'", opt == OPT_CLEAR ? "--clear" : "--global");
+			*(opt == OPT_CLEAR ? &c.clear : &c.global) = true;
+			break;
 		case 'v':
 			c.verbose++;
 			break;
@@ -404,6 +428,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		if (!run_name_valid(c.stat_name))
 			return bad("%s: '%s' is not a run name", cmd_name, c.stat_name);
 	}
+	if (c.command == CMD_FOOTPRINTS && c.global && !c.clear)
+		return bad("footprints: --global goes with --clear (listing shows both tables)");
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
 	/* The profile fills in what the command line left out. */

@@ -4,6 +4,8 @@
 
 #include "check.h"
 #include "control.h"
+#include "footprint.h"
+#include "footprints-cmd.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "log.h"
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &c) < 0)
 		return EXIT_SUPERVISE_FAILURE;
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
+	footprint_use_file(c.footprints);
 
 	switch (c.command) {
 	case CMD_HELP:
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
 		return set_command(&c);
 	case CMD_PRINT_PROFILE:
 		return profile_print(&c, stdout);
+	case CMD_FOOTPRINTS:
+		return footprints_command(&c);
 	case CMD_RUN:
 		break;
 	}
