@@ -43,7 +43,7 @@ else
 endif
 
 # Every library goes through pkg-config; scripts/setup.sh installs them.
-PKGS        := libbpf libelf zlib json-c
+PKGS        := libbpf libelf zlib json-c libseccomp libcap inih
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
@@ -153,6 +153,11 @@ $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests/unit
 $(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/harness.h | $(OUTPUT)/tests/integration
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+# test_monitor drives the monitor API itself (root, BPF): it links the objects.
+$(OUTPUT)/tests/integration/test_monitor: tests/integration/test_monitor.c tests/integration/harness.h $(LIB_OBJS) | $(OUTPUT)/tests/integration
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(LIB_OBJS) $(PKG_LIBS) $(TEST_LIBS) -o $@
 
 # The helpers are workloads whose RSS and map counts the tests measure exactly:
 # never sanitized (ASan's shadow, quarantine and allocator mappings would change

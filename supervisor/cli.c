@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "profile.h"
+#include "size.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -27,6 +30,16 @@ enum {
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
+	/* sandbox and profiles */
+	OPT_SANDBOX,
+	OPT_SYSCALL_FILTER,
+	OPT_SYSCALL_ACTION,
+	OPT_CAP_DROP,
+	OPT_CAP_ADD,
+	OPT_USER,
+	OPT_NO_NEW_PRIVS,
+	OPT_PROFILE,
+	OPT_PRINT_PROFILE,
 };
 
 static const struct option options[] = {
@@ -44,6 +57,15 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
+	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+	{ "syscall-filter", required_argument, NULL, OPT_SYSCALL_FILTER },
+	{ "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "print-profile", no_argument, NULL, OPT_PRINT_PROFILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -69,9 +91,10 @@ void cli_usage(FILE *f)
 	      "                       exists (otherwise supervise says it is not enforced)\n"
 	      "  --mem-high SIZE      memory.high: the kernel throttles and reclaims above it\n"
 	      "  --cpus N             CPU quota in CPUs (0.5, 2): cpu.max \"N*100000 100000\"\n"
-	      "  --pids N             pids.max: at most N tasks in the workload\n"
-	      "  --name NAME          run name ([A-Za-z0-9._-], at most 64; default: the\n"
-	      "                       command's basename, with -2, -3... when in use)\n"
+	      "  --pids N             pids.max: at most N tasks in the workload (1 to 4194304)\n"
+	      "  --name NAME          run name ([A-Za-z0-9._-], at most 64, not starting with\n"
+	      "                       . or -; default: the command's basename, with -2, -3...\n"
+	      "                       when in use)\n"
 	      "  --cgroup-base PATH   cgroup under which supervise/ is made: a directory in the\n"
 	      "                       v2 mount, or a path relative to its root (default: the\n"
 	      "                       cgroup supervise runs in)\n"
@@ -90,6 +113,22 @@ void cli_usage(FILE *f)
 	      "                       none: neither (docs/advice.md)\n"
 	      "  --raise-map-count    when a process nears vm.max_map_count, raise it to the\n"
 	      "                       suggested value (root only; it stays raised)\n"
+	      "  --sandbox            deny what builds and servers never need (bpf, mount,\n"
+	      "                       modules, kexec, clock, swap, keyctl, namespaces...),\n"
+	      "                       drop every capability, set no_new_privs (docs/sandbox.md)\n"
+	      "  --syscall-filter F   systemd's SystemCallFilter= syntax: @system-service (allow\n"
+	      "                       list), ~@mount ~bpf (deny list); repeat to combine\n"
+	      "  --syscall-action A   what a denied call gets: errno (EPERM, default), an errno\n"
+	      "                       name (EACCES), kill, or log (it runs; only reported)\n"
+	      "  --cap-drop LIST      capabilities the workload loses: all, or names\n"
+	      "  --cap-add LIST       capabilities it keeps, also as a non-root --user (ambient)\n"
+	      "  --user USER[:GROUP]  run the workload as USER (supplementary groups from the\n"
+	      "                       user database; HOME, USER, LOGNAME, SHELL like runuser)\n"
+	      "  --no-new-privs       no_new_privs without any other sandbox option\n"
+	      "  --profile NAME|PATH  read settings from a profile: ~/.config/supervise/NAME.conf,\n"
+	      "                       /etc/supervise/NAME.conf, ./configs/NAME.conf, or PATH;\n"
+	      "                       options given here override it\n"
+	      "  --print-profile      print the effective settings and where each comes from\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
@@ -147,23 +186,37 @@ static int parse_size_opt(const char *opt, const char *arg, struct size_arg *ret
 
 static int parse_cpus(const char *arg, double *ret)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	/* cpu.max wants at least 1 ms of quota per 100 ms period. */
-	if (errno || end == arg || *end || !isfinite(v) || v < 0.01 || v > 4096)
+	double v;
+	/* Plain decimals only, as sizes: strtod would take "1e3", "0x10", " 2".
+	 * cpu.max wants at least 1 ms of quota per 100 ms period. */
+	if (decimal_parse(arg, &v) < 0 || v < 0.01 || v > 4096)
 		return bad("--cpus: '%s' is not a CPU count; give a number from 0.01 to 4096 (0.5, 2)", arg);
 	*ret = v;
 	return 0;
 }
 
-static int parse_count(const char *opt, const char *arg, uint64_t *ret)
+/* The kernel's PID_MAX_LIMIT on 64-bit: pids.max above it means "max". */
+#define PIDS_MAX_LIMIT 4194304
+
+static int parse_pids(const char *arg, uint64_t *ret)
 {
 	uint64_t v;
-	if (parse_u64(arg, &v) < 0 || v == 0 || v > (1ull << 32))
-		return bad("%s: '%s' is not a positive whole number", opt, arg);
+	if (parse_u64(arg, &v) < 0 || v == 0)
+		return bad("--pids: '%s' is not a positive whole number", arg);
+	if (v > PIDS_MAX_LIMIT)
+		return bad("--pids: %s is above the kernel's limit of %d tasks; give at most %d, or leave --pids out "
+			   "for no limit", arg, PIDS_MAX_LIMIT, PIDS_MAX_LIMIT);
 	*ret = v;
 	return 0;
+}
+
+/* A budget below a page is legal but cannot hold a process: say so. */
+static void warn_tiny(const char *opt, const char *arg, const struct size_arg *a)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!a->is_percent && page > 0 && a->bytes < (uint64_t)page)
+		log_warn("%s %s is %" PRIu64 " byte%s, below one page (%ld bytes): no process fits in it; did you "
+			 "mean %sM or %sG?", opt, arg, a->bytes, a->bytes == 1 ? "" : "s", page, arg, arg);
 }
 
 int cli_parse(int argc, char **argv, struct config *ret)
@@ -196,12 +249,14 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_MEM:
 			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
 				return r;
+			warn_tiny("--mem", optarg, &c.mem);
 			c.has_mem = true;
 			c.mem_arg = optarg;
 			break;
 		case OPT_MEM_HIGH:
 			if ((r = parse_size_opt("--mem-high", optarg, &c.mem_high)) < 0)
 				return r;
+			warn_tiny("--mem-high", optarg, &c.mem_high);
 			c.has_mem_high = true;
 			c.mem_high_arg = optarg;
 			break;
@@ -210,13 +265,14 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				return r;
 			break;
 		case OPT_PIDS:
-			if ((r = parse_count("--pids", optarg, &c.pids)) < 0)
+			if ((r = parse_pids(optarg, &c.pids)) < 0)
 				return r;
 			break;
 		case OPT_NAME:
-			if (!run_name_valid(optarg))
+			/* A leading '-' would make `supervise stat NAME` read it as an option. */
+			if (!run_name_valid(optarg) || optarg[0] == '-')
 				return bad("--name: '%s' is not a valid name; use 1 to 64 of A-Z a-z 0-9 . _ - "
-					   "(not starting with a dot)", optarg);
+					   "(not starting with a dot or a dash)", optarg);
 			c.name = optarg;
 			break;
 		case OPT_CGROUP_BASE:
@@ -249,6 +305,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				c.advice = ADVICE_NONE;
 			else
 				return bad("--advice: '%s' is not a mode; use all, env or none", optarg);
+			c.has_advice = true;
 			break;
 		case OPT_RAISE_MAP_COUNT:
 			c.raise_map_count = true;
@@ -275,6 +332,40 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
 				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
 			break;
+		case OPT_SANDBOX:
+			c.sandbox = true;
+			break;
+		case OPT_SYSCALL_FILTER:
+			/* Repeated: one assignment per line, as SystemCallFilter= lines combine. */
+			if (c.syscall_filter && asprintf((char **)&c.syscall_filter, "%s\n%s", c.syscall_filter, optarg) < 0)
+				return -ENOMEM;
+			if (!c.syscall_filter)
+				c.syscall_filter = optarg;
+			break;
+		case OPT_SYSCALL_ACTION:
+			if (sandbox_action_parse(optarg, &c.syscall_action, &c.syscall_errno) < 0)
+				return bad("--syscall-action: '%s' is not an action; use errno, kill, log or an errno "
+					   "name (EPERM, EACCES)", optarg);
+			c.has_syscall_action = true;
+			break;
+		case OPT_CAP_DROP:
+			c.cap_drop = optarg;
+			break;
+		case OPT_CAP_ADD:
+			c.cap_add = optarg;
+			break;
+		case OPT_USER:
+			c.user = optarg;
+			break;
+		case OPT_NO_NEW_PRIVS:
+			c.no_new_privs = true;
+			break;
+		case OPT_PROFILE:
+			c.profile = optarg;
+			break;
+		case OPT_PRINT_PROFILE:
+			c.command = CMD_PRINT_PROFILE;
+			break;
 		case 'v':
 			c.verbose++;
 			break;
@@ -291,10 +382,18 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			return 0;
 		case ':':
 			return bad("option '%s' needs a value", argv[optind - 1]);
-		default:
+		default: {
+			/* stat/set of a run whose name starts with '-' (from a command
+			 * named so): the name goes after '--'. */
+			const char *a = optind > 0 ? argv[optind - 1] : "";
+			char hint[160] = "";
+			if ((c.command == CMD_STAT || c.command == CMD_SET) && a[0] == '-' && run_name_valid(a))
+				snprintf(hint, sizeof(hint), "; a run named '%s' goes after '--': supervise %s -- %s", a,
+					 cmd_name, a);
 			if (optopt)
-				return bad("unknown option '-%c'", optopt);
-			return bad("unknown option '%s'", argv[optind - 1]);
+				return bad("unknown option '-%c'%s", optopt, hint);
+			return bad("unknown option '%s'%s", a, hint);
+		}
 		}
 	}
 
@@ -307,6 +406,13 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	}
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
+	/* The profile fills in what the command line left out. */
+	if (c.profile && (c.command == CMD_RUN || c.command == CMD_PRINT_PROFILE) && profile_apply(c.profile, &c) < 0)
+		return -EINVAL;
+	if (c.command == CMD_PRINT_PROFILE) {
+		*ret = c;
+		return 0;
+	}
 	if (c.command != CMD_RUN) {
 		if (optind < argc)
 			return bad("'supervise %s' takes no further arguments (got '%s')", cmd_name, argv[optind]);

@@ -1,12 +1,15 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "launch.h"
 #include "log.h"
+#include "sandbox.h"
 #include "status.h"
 #include "util.h"
 
@@ -34,6 +37,10 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	for (int i = 0; i < l->nr_inherit_fds; i++)
 		if (fcntl(l->inherit_fds[i], F_SETFD, 0) < 0)
 			_exit(EXIT_SUPERVISE_FAILURE);
+
+	/* Last before exec: the workload is in its leaf; drop what it may not keep. */
+	if (sandbox_enter(l->sandbox) < 0)
+		_exit(EXIT_SUPERVISE_FAILURE);
 
 	if (l->envp)
 		execvpe(l->argv[0], l->argv, l->envp);
@@ -77,6 +84,8 @@ int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int 
 
 	closep(&wfd);
 	wfd = -1;
+	/* The child waits for this before it execs (a denied call needs an answer). */
+	sandbox_attach(l->sandbox, pidfd);
 	int err = 0;
 	ssize_t n;
 	do
@@ -86,4 +95,54 @@ int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int 
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	return 0;
+}
+
+static bool is_var(const char *kv, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(kv, name, n) == 0 && kv[n] == '=';
+}
+
+const char *launch_env_get(char *const *env, const char *name)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (is_var(env[i], name))
+			return env[i] + strlen(name) + 1;
+	return NULL;
+}
+
+void launch_env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+char **launch_env_build(char *const *base, const struct launch_var *vars, size_t n)
+{
+	size_t count = 0, o = 0;
+	while (base && base[count])
+		count++;
+	char **env = calloc(count + n + 1, sizeof(char *));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		bool drop = false;
+		for (size_t j = 0; j < n && !drop; j++)
+			drop = is_var(base[i], vars[j].name) && !vars[j].keep_user;
+		if (!drop && !(env[o++] = strdup(base[i])))
+			goto fail;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (vars[j].unset || (vars[j].keep_user && launch_env_get(base, vars[j].name)))
+			continue;
+		if (asprintf(&env[o++], "%s=%s", vars[j].name, vars[j].value) < 0) {
+			env[--o] = NULL;
+			goto fail;
+		}
+	}
+	return env;
+fail:
+	launch_env_free(env);
+	return NULL;
 }

@@ -12,6 +12,7 @@
 #include "stat.h"
 #include "status.h"
 #include "monitor.h"
+#include "profile.h"
 
 static int gc(const struct config *c)
 {
@@ -19,6 +20,8 @@ static int gc(const struct config *c)
 	if (cgroup_resolve_base(c->cgroup_base, base, sizeof(base)) < 0)
 		return EXIT_SUPERVISE_FAILURE;
 	int n = rundir_gc(base);
+	if (n < 0)
+		return EXIT_SUPERVISE_FAILURE;
 	printf("gc: removed %d stale run%s\n", n, n == 1 ? "" : "s");
 	int p = monitor_gc();
 	if (p < 0 && p != -ENOENT)
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
 		return stat_command(&c);
 	case CMD_SET:
 		return set_command(&c);
+	case CMD_PRINT_PROFILE:
+		return profile_print(&c, stdout);
 	case CMD_RUN:
 		break;
 	}

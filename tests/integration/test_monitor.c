@@ -1,13 +1,14 @@
 /* monitor: accuracy of both backends against the kernel's own /proc figures,
- * with real processes in real cgroups.
+ * with real processes in real cgroups, through the monitor API (linked with
+ * the supervisor's objects).
  *
- * Needs root (cgroup writes, BPF); skips with the reason otherwise. Each test
- * makes its own v2 subtree <v2 mount>/sv-test-probes-<pid> and its own pin
- * directory /sys/fs/bpf/sv-test-probes-<pid>, removes both afterwards, and
- * first removes what an earlier run that died left behind. The tests hold one
- * lock for their whole run, so that criterion's parallel workers do not load
- * probe sets under each other's program count. */
-#include <criterion/criterion.h>
+ * On harness.h: each test gets its own v2 subtree (H.base, removed by
+ * h_teardown; h_setup skips only without root or a writable v2 mount). Each
+ * test also has its own pin directory /sys/fs/bpf/sv-test-probes-<pid>,
+ * removed afterwards (and what an earlier run that died left). The tests hold
+ * one lock for their whole run, so that criterion's parallel workers do not
+ * load probe sets under each other's program count. */
+#include "harness.h"
 #include <criterion/logging.h>
 #include <dirent.h>
 #include <errno.h>
@@ -34,11 +35,11 @@
 #define TEST_PREFIX "sv-test-probes-"
 #define BPFFS "/sys/fs/bpf"
 
-static char v2[PATH_MAX];       /* the cgroup v2 mount */
-static char base[PATH_MAX];     /* our subtree */
 static char pins[PATH_MAX];     /* our pin directory */
-static char helpers[PATH_MAX];  /* $(OUTPUT)/tests/helpers */
 static int lock_fd = -1;
+#define v2 H.v2                 /* the cgroup v2 mount */
+#define base H.base             /* our subtree (harness.h) */
+#define helpers H.helpers       /* $(OUTPUT)/tests/helpers */
 
 struct child {
 	pid_t pid;
@@ -47,80 +48,6 @@ struct child {
 };
 
 /* --- host -------------------------------------------------------------------- */
-
-static int find_v2_mount(char *ret, size_t size)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *dash = strstr(line, " - ");
-
-		/* 36 35 0:30 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw */
-		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
-			snprintf(ret, size, "%s", mnt);
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return r;
-}
-
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, s, strlen(s)) < 0) {
-		/* best effort: cleanup */
-	}
-	close(fd);
-}
-
-static bool populated(const char *cg)
-{
-	char path[PATH_MAX], buf[256] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strstr(buf, "populated 1") != NULL;
-}
-
-/* Kill everything in a subtree of ours and remove it, deepest first. */
-static void remove_cgroup_tree(const char *cg)
-{
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
-	write_str(path, "1");
-	for (int i = 0; i < 500 && populated(cg); i++)
-		usleep(10 * 1000);
-	d = opendir(cg);
-	if (d) {
-		while ((de = readdir(d)))
-			if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-				snprintf(path, sizeof(path), "%s/%s", cg, de->d_name);
-				remove_cgroup_tree(path);
-			}
-		closedir(d);
-	}
-	rmdir(cg);
-}
 
 static void remove_pin_dir(const char *dir)
 {
@@ -140,7 +67,7 @@ static void remove_pin_dir(const char *dir)
 }
 
 /* What an earlier run of these tests left behind, if its process is gone. */
-static void remove_stale(const char *parent, bool cgroup)
+static void remove_stale(const char *parent)
 {
 	DIR *d = opendir(parent);
 	struct dirent *de;
@@ -155,50 +82,31 @@ static void remove_stale(const char *parent, bool cgroup)
 		if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		if (cgroup)
-			remove_cgroup_tree(path);
-		else
-			remove_pin_dir(path);
+		remove_pin_dir(path);
 	}
 	closedir(d);
 }
 
 static void setup(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (geteuid() != 0)
-		return;
+	h_setup();
 	lock_fd = open("/tmp/sv-test-probes.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd >= 0)
 		flock(lock_fd, LOCK_EX);
-	if (find_v2_mount(v2, sizeof(v2)) < 0)
-		return;
-	remove_stale(v2, true);
-	remove_stale(BPFFS, false);
-	snprintf(base, sizeof(base), "%s/" TEST_PREFIX "%d", v2, (int)getpid());
-	mkdir(base, 0755);
+	remove_stale(BPFFS);
 	snprintf(pins, sizeof(pins), BPFFS "/" TEST_PREFIX "%d", (int)getpid());
 	setenv("SUPERVISE_BPF_PIN_DIR", pins, 1);
-	/* $(OUTPUT)/tests/unit/test_monitor -> $(OUTPUT)/tests/helpers */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';
-		*strrchr(exe, '/') = '\0';
-		snprintf(helpers, sizeof(helpers), "%s/helpers", exe);
-	}
 }
 
 static void teardown(void)
 {
-	if (geteuid() != 0 || !base[0])
-		return;
-	remove_cgroup_tree(base);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	remove_pin_dir(pins);
+	h_teardown();
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 }
 
 static void need_root(void)
@@ -446,7 +354,7 @@ static void check_map_count(enum monitor_backend b, int sweep_ms)
 
 		cr_assert_eq(pid, c.pid);
 		want[k - 1] = maps_lines(pid);
-		cr_assert_eq(monitor_read(m, &r), 0);
+		cr_assert_eq(monitor_turn(m, &r), 0);
 		p = find_proc(&r, pid, false);
 		cr_assert(p, "step %d: pid %d is not in the reading", k, pid);
 		cr_log_info("%s map_count step %d: reading %u, /proc/%d/maps %u lines",
@@ -520,7 +428,7 @@ static void check_rss(enum monitor_backend b, int sweep_ms)
 		pid_t pid = wait_step(&c, k);
 		uint64_t tol, err;
 
-		cr_assert_eq(monitor_read(m, &r), 0);
+		cr_assert_eq(monitor_turn(m, &r), 0);
 		vmrss[k - 1] = status_bytes(pid, "VmRSS:");
 		p = find_proc(&r, pid, false);
 		cr_assert(p, "step %d: pid %d is not in the reading", k, pid);
@@ -605,7 +513,7 @@ static void check_fork(enum monitor_backend b)
 	size_t dead;
 
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	cr_expect_eq(r.nr_procs, 1, "%u live processes after 1,000 children were reaped", r.nr_procs);
 	cr_expect_eq(r.nr_proc_readings, 1);
 	cr_expect(find_proc(&r, c.pid, false));
@@ -646,7 +554,7 @@ static void check_threads(enum monitor_backend b)
 	struct reading r;
 
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	cr_expect_eq(r.nr_procs, 1, "64 threads counted as %u processes", r.nr_procs);
 	cr_expect_eq(count_pid(&r, c.pid), 1);
 	cr_expect_eq(r.procs_started, 1);
@@ -686,7 +594,7 @@ static void check_exec(enum monitor_backend b)
 	c = spawn(leaf, argv);
 	pid = wait_step(&c, 1);
 	cr_assert_neq(pid, c.pid, "the shell exec'd in place instead of forking");
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, pid, false);
 	cr_assert(p, "the exec'd child %d is not tracked", pid);
 	cr_expect_str_eq(p->comm, "maps-test");
@@ -744,7 +652,7 @@ Test(monitor, bpf_exec_drops_the_pre_exec_copy_from_the_workload_peak)
 	c = spawn(leaf, argv);
 	wait_step(&c, 1);
 	want = maps_lines(c.pid);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "the exec'd process is not tracked");
 	cr_expect_str_eq(p->comm, "maps-test");
@@ -808,7 +716,7 @@ static void check_nested(enum monitor_backend b)
 	mkleaf("nest/a/b", deep, sizeof(deep));
 	c = spawn(deep, argv);
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "a process two cgroups below the workload is not tracked");
 	cr_expect_eq(p->map_count, maps_lines(c.pid));
@@ -845,13 +753,13 @@ Test(monitor, bpf_process_started_before_monitor)
 	c = spawn(mkleaf("before", leaf, sizeof(leaf)), argv);
 	wait_step(&c, 1);
 	m = open_monitor(MONITOR_BPF, leaf, -1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "a process that predates the monitor is not tracked");
 	cr_expect_eq(p->map_count, maps_lines(c.pid));
 	advance(&c);
 	wait_step(&c, 2);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p);
 	cr_expect_eq(p->map_count, maps_lines(c.pid), "not followed after the sweep found it");
@@ -902,7 +810,7 @@ Test(monitor, bpf_concurrent_monitors_see_only_their_own)
 		const struct proc_reading *p;
 		uint64_t vmrss = status_bytes(c[i].pid, "VmRSS:");
 
-		cr_assert_eq(monitor_read(m[i], &r), 0);
+		cr_assert_eq(monitor_turn(m[i], &r), 0);
 		cr_expect_eq(r.nr_procs, 1, "workload %d sees %u processes", i, r.nr_procs);
 		p = find_proc(&r, c[i].pid, false);
 		cr_assert(p, "workload %d does not see its own process", i);
@@ -1026,5 +934,76 @@ Test(monitor, auto_picks_bpf_when_it_loads)
 	need_bpf();
 	m = open_monitor(MONITOR_AUTO, mkleaf("auto", leaf, sizeof(leaf)), -1);
 	cr_expect_str_eq(monitor_backend_name(m), "bpf");
+	monitor_close(m);
+}
+
+/* --- thresholds vs sums: the race ----------------------------------------- */
+
+#define CHURNERS 16
+#define THRESHOLD_MOVES 10000
+
+/* 16 processes allocate and free while user space moves the RSS alert 10,000
+ * times. The thresholds live in a map BPF only reads, so no move can lose an
+ * increment of the workload's sum; and the sweep recomputes the sum from the
+ * processes. At the end, with the processes holding still: the sum equals the
+ * sum of its processes (within 64 KiB: a stray fault between reading the
+ * workload and reading its processes), and the sum of their VmRSS within the
+ * sweep's 2 %. */
+Test(monitor, bpf_sums_survive_threshold_moves)
+{
+	need_bpf();
+	char leaf[PATH_MAX];
+	struct monitor *m = open_monitor(MONITOR_BPF, mkleaf("race", leaf, sizeof(leaf)), 1);
+	struct child c[CHURNERS];
+	pid_t pids[CHURNERS];
+	char hold[CHURNERS][8];
+	for (int i = 0; i < CHURNERS; i++) {
+		snprintf(hold[i], sizeof(hold[i]), "%d", 4 + i);
+		char *argv[] = { (char *)helper("churn"), "24", hold[i], NULL };
+		c[i] = spawn(leaf, argv);
+	}
+	unsigned alerts = 0;
+	struct reading r;
+	for (int i = 0; i < THRESHOLD_MOVES; i++) {
+		/* 1..64 MiB: many below what 16 churners hold, so alerts fire. */
+		cr_assert_eq(monitor_set_alerts(m, (uint64_t)(1 + i % 64) << 20, 0), 0);
+		if (i % 16 == 0) {
+			cr_assert_geq(monitor_dispatch(m), 0);
+			alerts += monitor_crossed(m);
+			cr_assert_eq(monitor_turn(m, &r), 0);
+		}
+	}
+	cr_expect_gt(alerts, 0, "no RSS alert fired in %d moves: BPF does not see the thresholds", THRESHOLD_MOVES);
+	for (int i = 0; i < CHURNERS; i++)
+		advance(&c[i]);
+	for (int i = 0; i < CHURNERS; i++)
+		pids[i] = wait_step(&c[i], 1);
+
+	/* Two sweeps at least: a correction is applied when two agree. */
+	for (int k = 0; k < 3; k++) {
+		usleep(5000);
+		cr_assert_eq(monitor_turn(m, &r), 0);
+	}
+	uint64_t procs = 0, vmrss = 0;
+	int seen = 0;
+	for (int i = 0; i < CHURNERS; i++) {
+		const struct proc_reading *p = find_proc(&r, pids[i], false);
+		cr_assert(p, "churner %d is not in the reading", pids[i]);
+		procs += p->rss_bytes;
+		vmrss += status_bytes(pids[i], "VmRSS:");
+		seen++;
+	}
+	cr_assert_eq(seen, CHURNERS);
+	uint64_t d = r.rss_bytes > procs ? r.rss_bytes - procs : procs - r.rss_bytes;
+	cr_log_info("race: %u alerts, workload sum %" PRIu64 " KiB, processes %" PRIu64 " KiB, VmRSS %" PRIu64
+		    " KiB, largest correction %" PRIu64 " bytes",
+		    alerts, r.rss_bytes >> 10, procs >> 10, vmrss >> 10, r.sum_max_correction_bytes);
+	cr_expect(d <= 64 << 10, "workload sum %" PRIu64 " vs its processes %" PRIu64 ": off by %" PRIu64, r.rss_bytes,
+		  procs, d);
+	d = r.rss_bytes > vmrss ? r.rss_bytes - vmrss : vmrss - r.rss_bytes;
+	cr_expect(d <= tolerance(vmrss, false), "workload sum %" PRIu64 " vs summed VmRSS %" PRIu64 ": off by %" PRIu64,
+		  r.rss_bytes, vmrss, d);
+	for (int i = 0; i < CHURNERS; i++)
+		cr_expect_eq(finish(&c[i]), 0);
 	monitor_close(m);
 }
