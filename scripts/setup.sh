@@ -7,7 +7,9 @@
 set -euo pipefail
 
 pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev)
+      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev libmicrohttpd-dev libncurses-dev)
+# What the operators' tests drive: a terminal, a Prometheus server, a browser.
+pkgs+=(tmux prometheus chromium cmark curl)
 vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
 
