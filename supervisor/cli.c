@@ -27,6 +27,11 @@ enum {
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
+	OPT_LOG,
+	OPT_METRICS_FILE,
+	OPT_LISTEN,
+	OPT_TOP_PROCS,
+	OPT_DELAY,
 };
 
 static const struct option options[] = {
@@ -44,6 +49,14 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "top-procs", required_argument, NULL, OPT_TOP_PROCS },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "iterations", required_argument, NULL, 'n' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -59,6 +72,9 @@ void cli_usage(FILE *f)
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
 	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
+	      "       supervise top [-b] [-n N] [--delay S] [--json]\n"
+	      "       supervise exporter [--listen ADDR:PORT] [--top-procs N]\n"
+	      "       supervise report LOG -o FILE.html\n"
 	      "       supervise --help | --version\n"
 	      "\n"
 	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
@@ -88,6 +104,10 @@ void cli_usage(FILE *f)
 	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
 	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
 	      "                       none: neither (docs/advice.md)\n"
+	      "  --log PATH           one JSON object per line as things happen: start, samples,\n"
+	      "                       token changes, pauses, set requests, exit (docs/operators.md)\n"
+	      "  --metrics-file PATH  this run's Prometheus metrics, rewritten atomically every\n"
+	      "                       5 s and at the end (node_exporter textfile collector)\n"
 	      "  --raise-map-count    when a process nears vm.max_map_count, raise it to the\n"
 	      "                       suggested value (root only; it stays raised)\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
@@ -109,6 +129,14 @@ void cli_usage(FILE *f)
 	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
 	      "                       where present), --cpus N (cpu.max where present),\n"
 	      "                       --jobs MIN-MAX; the advice page follows\n"
+	      "  top                  every workload on the host, live (q quits, s/Enter: one\n"
+	      "                       workload's processes); -b plain frames, -n N frames,\n"
+	      "                       --delay S between frames (default 2), --json one JSON\n"
+	      "                       document per frame\n"
+	      "  exporter             Prometheus /metrics for every workload on the host, read at\n"
+	      "                       scrape time; --listen ADDR:PORT (default 127.0.0.1:9464),\n"
+	      "                       --top-procs N per-process series per workload (default 5)\n"
+	      "  report LOG -o FILE   one self-contained HTML page (charts, tables) from a --log\n"
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
@@ -175,7 +203,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		const char *name;
 		enum command cmd;
 	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT },
-			 { "set", CMD_SET } };
+			 { "set", CMD_SET }, { "top", CMD_TOP }, { "exporter", CMD_EXPORTER },
+			 { "report", CMD_REPORT } };
 	const char *cmd_name = NULL;
 	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
 		if (streq(argv[1], commands[i].name)) {
@@ -188,7 +217,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	/* Running: '+' stops at the first non-option, so the workload's own
 	 * options are never taken for ours. Commands (stat NAME --json) take
 	 * options anywhere. */
-	const char *optstring = c.command == CMD_RUN ? "+:vqhV" : ":vqhV";
+	const char *optstring = c.command == CMD_RUN ? "+:vqhV" : ":vqhVbn:o:";
 	optind = 1;
 	opterr = 0;
 	for (int opt; (opt = getopt_long(argc, argv, optstring, options, NULL)) != -1;) {
@@ -275,6 +304,43 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
 				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
 			break;
+		case OPT_LOG:
+		case OPT_METRICS_FILE:
+		case 'o':
+			if (!*optarg)
+				return bad("%s: the path is empty", opt == 'o' ? "-o" : opt == OPT_LOG ? "--log" : "--metrics-file");
+			*(opt == 'o' ? &c.output : opt == OPT_LOG ? &c.log_path : &c.metrics_file) = optarg;
+			break;
+		case OPT_LISTEN:
+			c.listen = optarg;
+			break;
+		case OPT_TOP_PROCS: {
+			uint64_t v;
+			if (parse_u64(optarg, &v) < 0 || v > 1000)
+				return bad("--top-procs: '%s' is not a count; give 0 to 1000", optarg);
+			c.top_procs = (unsigned)v;
+			c.has_top_procs = true;
+			break;
+		}
+		case 'n': {
+			uint64_t v;
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 1000000)
+				return bad("-n: '%s' is not a frame count; give a whole number from 1", optarg);
+			c.iterations = (unsigned)v;
+			break;
+		}
+		case OPT_DELAY: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(v) || v < 0.1 || v > 3600)
+				return bad("--delay: '%s' is not a delay; give seconds from 0.1 to 3600 (1, 0.5)", optarg);
+			c.delay_s = v;
+			break;
+		}
+		case 'b':
+			c.batch = true;
+			break;
 		case 'v':
 			c.verbose++;
 			break;
@@ -305,6 +371,21 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		if (!run_name_valid(c.stat_name))
 			return bad("%s: '%s' is not a run name", cmd_name, c.stat_name);
 	}
+	if (c.command == CMD_REPORT) {
+		if (optind >= argc)
+			return bad("report needs a log: supervise report LOG -o FILE.html (LOG from --log)");
+		c.report_log = argv[optind++];
+		if (!c.output)
+			return bad("report: give where to write the page: -o FILE.html");
+	}
+	if ((c.batch || c.iterations || c.delay_s) && c.command != CMD_TOP)
+		return bad("-b, -n and --delay are options of 'supervise top'");
+	if ((c.listen || c.has_top_procs) && c.command != CMD_EXPORTER)
+		return bad("--listen and --top-procs are options of 'supervise exporter'");
+	if (c.output && c.command != CMD_REPORT)
+		return bad("-o is an option of 'supervise report'");
+	if ((c.log_path || c.metrics_file) && c.command != CMD_RUN)
+		return bad("--log and --metrics-file are options of a run: supervise --log PATH -- COMMAND");
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
 	if (c.command != CMD_RUN) {

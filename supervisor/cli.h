@@ -10,7 +10,8 @@
 #include "monitor.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION,
+	       CMD_TOP, CMD_EXPORTER, CMD_REPORT };
 
 struct config {
 	enum command command;
@@ -37,6 +38,17 @@ struct config {
 	struct size_arg job_mem;    /* --job-mem */
 	bool has_job_mem;
 	enum js_style jobserver_style;  /* --jobserver-style, JS_AUTO by default */
+	/* operators: top, exporter, report, --log, --metrics-file */
+	const char *log_path;       /* run --log PATH: JSONL events */
+	const char *metrics_file;   /* run --metrics-file PATH */
+	const char *listen;         /* exporter --listen ADDR:PORT (127.0.0.1:9464) */
+	unsigned top_procs;         /* exporter --top-procs N: per-process series */
+	bool has_top_procs;
+	bool batch;                 /* top -b */
+	unsigned iterations;        /* top -n N (0: until q) */
+	double delay_s;             /* top --delay S */
+	const char *report_log;     /* report LOG */
+	const char *output;         /* report -o PATH */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -6,12 +6,15 @@
 #include "control.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "exporter.h"
 #include "log.h"
 #include "run.h"
 #include "rundir.h"
 #include "stat.h"
 #include "status.h"
 #include "monitor.h"
+#include "report.h"
+#include "top.h"
 
 static int gc(const struct config *c)
 {
@@ -52,6 +55,12 @@ int main(int argc, char **argv)
 		return stat_command(&c);
 	case CMD_SET:
 		return set_command(&c);
+	case CMD_TOP:
+		return top_command(&c);
+	case CMD_EXPORTER:
+		return exporter_command(&c);
+	case CMD_REPORT:
+		return report_command(&c);
 	case CMD_RUN:
 		break;
 	}
