@@ -159,7 +159,7 @@ out:
 	return n;
 }
 
-static void fill_extras(struct workload_state *w, const char *run_dir)
+void livestate_fill(struct workload_state *w, const char *run_dir)
 {
 	char path[PATH_MAX], text[256];
 	unsigned t[4];
@@ -207,7 +207,7 @@ static int collect_one(const char *dir, const struct run_info *ri, void *userdat
 	if (w->have_reading)
 		livestate_sort_procs(&w->r);
 	w->uptime_s = (int64_t)time(NULL) - ri->started_unix;
-	fill_extras(w, dir);
+	livestate_fill(w, dir);
 	return 0;
 }
 

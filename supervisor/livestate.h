@@ -48,6 +48,9 @@ struct livestate {
 int livestate_read(struct livestate *ret);
 void livestate_free(struct livestate *ls);
 void host_state_read(struct host_state *ret);
+/* What a run directory and the leaf add to a reading: tokens, pauses and
+ * paused jobs, PSI, enforced_by. w->info and w->r are filled by the caller. */
+void livestate_fill(struct workload_state *w, const char *run_dir);
 
 /* Sort a reading's live processes by RSS, heaviest first, exited ones
  * dropped. */

@@ -22,6 +22,7 @@
 #include "live.h"
 #include "log.h"
 #include "monitor.h"
+#include "observe.h"
 #include "run.h"
 #include "rundir.h"
 #include "status.h"
@@ -42,6 +43,7 @@ struct run {
 	struct monitor *mon;
 	struct jobctl *jc;
 	struct live *live;
+	struct observe *obs;        /* --log, --metrics-file */
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -156,7 +158,10 @@ static int make_id(char *ret, size_t size)
 /* `supervise set`: the jobserver follows the new budget and job range. */
 static void budget_changed(const struct live_budget *b, void *userdata)
 {
-	jobctl_set_budget(userdata, b->mem_bytes, b->jobs_min, b->jobs_max);
+	struct run *r = userdata;
+	if (r->jc)
+		jobctl_set_budget(r->jc, b->mem_bytes, b->jobs_min, b->jobs_max);
+	observe_set(r->obs, b->mem_bytes, b->cpus, b->jobs_min, b->jobs_max);
 }
 
 static int setup(struct run *r)
@@ -255,8 +260,10 @@ static int setup(struct run *r)
 				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
-	if (r->jc)
-		live_set_budget_hook(r->live, budget_changed, r->jc);
+	struct observe_options oo = { .cfg = c, .run_dir = r->run_dir, .info = &r->info, .mon = r->mon };
+	if ((ret = observe_open(&oo, &r->obs)) < 0)
+		return ret;
+	live_set_budget_hook(r->live, budget_changed, r);
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
@@ -291,12 +298,13 @@ static int launch(struct run *r, int *ret_status)
 static int loop(struct run *r)
 {
 	while (!r->exited) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 			{ .fd = r->sigfd, .events = POLLIN },
 			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
 			{ .fd = r->jc ? jobctl_fd(r->jc) : -1, .events = POLLIN },
 		};
-		size_t np = 3 + live_fds(r->live, p + 3, ELEMENTSOF(p) - 3);
+		size_t np = 3 + live_fds(r->live, p + 3, ELEMENTSOF(p) - 4);
+		p[np++] = (struct pollfd){ .fd = observe_fd(r->obs), .events = POLLIN };
 		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -306,7 +314,9 @@ static int loop(struct run *r)
 			monitor_dispatch(r->mon);
 			live_on_monitor(r->live);
 		}
-		live_dispatch(r->live, p + 3, np - 3);
+		live_dispatch(r->live, p + 3, np - 4);
+		if (p[np - 1].revents & POLLIN)
+			observe_tick(r->obs);
 		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN)) {
 			jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 			jobctl_step(r->jc);
@@ -431,6 +441,7 @@ int run(const struct config *cfg)
 		summary_print(&s, stderr);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
+	observe_close(r.obs, &s, jobctl_killed(r.jc));
 	jobctl_close(r.jc);
 	if (r.mon)
 		monitor_close(r.mon);
