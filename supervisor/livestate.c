@@ -111,6 +111,10 @@ void livestate_sort_procs(struct reading *r)
 static int read_one(const struct run_info *ri, struct reading *ret)
 {
 	int r;
+	/* run.json names the backend once the monitor is open: until then the
+	 * run is starting and there is nothing to read. */
+	if (!ri->backend[0])
+		return -EAGAIN;
 	if (streq(ri->backend, "bpf")) {
 		struct stat st;
 		if (stat(ri->cgroup, &st) < 0)
@@ -202,7 +206,7 @@ static int collect_one(const char *dir, const struct run_info *ri, void *userdat
 	}
 	struct workload_state *w = &c->ls->w[c->ls->n++];
 	*w = (struct workload_state){ .info = *ri };
-	w->backend = streq(ri->backend, "bpf") ? "bpf" : "procfs";
+	w->backend = streq(ri->backend, "bpf") ? "bpf" : streq(ri->backend, "procfs") ? "procfs" : "none";
 	w->have_reading = read_one(ri, &w->r) == 0;
 	if (w->have_reading)
 		livestate_sort_procs(&w->r);

@@ -71,21 +71,6 @@ H_FN char *op_sh(const char *cmd, int *ret_code)
 	return b.data;
 }
 
-/* Start a workload named name (argv after "--"), waiting until its leaf holds
- * a process. */
-H_FN void op_start_workload(struct h_proc *p, const char *name, const char *const *cmd)
-{
-	const char *args[32] = { "--cgroup-base", H.base, "--name", name, "-q", "--" };
-	size_t n = 6;
-	for (size_t i = 0; cmd[i] && n < 31; i++)
-		args[n++] = cmd[i];
-	args[n] = NULL;
-	h_startv(p, NULL, args);
-	char *ls = h_strf("%s/%s/run.json", H.runtime_dir, name);
-	H_ASSERT(p, h_wait_exists(ls, H_TIMEOUT_S), "%s never appeared", ls);
-	free(ls);
-}
-
 /* The leaf of a running workload: <base>/supervise/<name>-<id>. */
 H_FN char *op_leaf(const char *name)
 {
@@ -100,6 +85,31 @@ H_FN char *op_leaf(const char *name)
 	closedir(d);
 	cr_assert(leaf, "no leaf of %s in %s (%s)", name, h_leaf_parent(), h_list_dir(h_leaf_parent()));
 	return leaf;
+}
+
+/* Start a workload named name (argv after "--"), waiting until its leaf holds
+ * a process. */
+H_FN void op_start_workload(struct h_proc *p, const char *name, const char *const *cmd)
+{
+	const char *args[32] = { "--cgroup-base", H.base, "--name", name, "-q", "--" };
+	size_t n = 6;
+	for (size_t i = 0; cmd[i] && n < 31; i++)
+		args[n++] = cmd[i];
+	args[n] = NULL;
+	h_startv(p, NULL, args);
+	/* Watched from the moment run.json names the backend; running once the
+	 * workload's first process is in. */
+	char *rj = h_strf("%s/%s/run.json", H.runtime_dir, name);
+	char buf[8192] = "";
+	for (double end = h_now() + H_TIMEOUT_S; !strstr(buf, "\"backend\""); h_sleep_ms(20)) {
+		H_ASSERT(p, h_now() < end && !h_poll_exit(p), "%s never named a backend: %s", rj, buf);
+		h_read_file(rj, buf, sizeof(buf));
+	}
+	free(rj);
+	char *leaf = op_leaf(name);
+	for (double end = h_now() + H_TIMEOUT_S; h_cg_populated(leaf) != 1; h_sleep_ms(20))
+		H_ASSERT(p, h_now() < end, "%s never held a process", leaf);
+	free(leaf);
 }
 
 /* Summed VmRSS (bytes) of the processes in a leaf, as /proc shows them. */
