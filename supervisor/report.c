@@ -158,6 +158,9 @@ static void take_event(struct report *r, const char *ev, json_object *o, double 
 {
 	char text[160], a[32];
 	double v, w;
+	/* Events between rate-limited samples carry the RSS of their moment. */
+	if (get_num(o, "rss_bytes", &v) && !streq(ev, "map_count"))
+		add_point(&r->rss, t, v);
 	if (streq(ev, "pause")) {
 		snprintf(text, sizeof(text), "pause (%s RSS)", get_num(o, "rss_bytes", &v) ? format_bytes(v, a, sizeof(a)) : "?");
 	} else if (streq(ev, "resume")) {
