@@ -105,24 +105,14 @@ void livestate_sort_procs(struct reading *r)
 		qsort(r->procs, n, sizeof(*r->procs), by_rss_desc);
 }
 
-/* A reading of one run: the pinned maps when its supervisor uses the bpf
- * backend, else one /proc sample. The procs array is copied out so that the
- * procfs monitor can be closed at once. */
-static int read_one(const struct run_info *ri, struct reading *ret)
+/* A reading of a run whose supervisor uses the procfs backend: one /proc
+ * sample. The procs array is copied out so that the monitor can be closed at
+ * once. */
+static int read_procfs(const struct run_info *ri, struct reading *ret)
 {
-	int r;
-	/* run.json names the backend once the monitor is open: until then the
-	 * run is starting and there is nothing to read. */
-	if (!ri->backend[0])
-		return -EAGAIN;
-	if (streq(ri->backend, "bpf")) {
-		struct stat st;
-		if (stat(ri->cgroup, &st) < 0)
-			return -errno;
-		return monitor_peek(st.st_ino, ret);
-	}
 	struct monitor *m;
-	if ((r = monitor_open(MONITOR_PROCFS, ri->cgroup, &m)) < 0)
+	int r = monitor_open(MONITOR_PROCFS, ri->cgroup, &m);
+	if (r < 0)
 		return r;
 	r = monitor_read(m, ret);
 	if (r == 0) {
@@ -135,6 +125,36 @@ static int read_one(const struct run_info *ri, struct reading *ret)
 	}
 	monitor_close(m);
 	return r;
+}
+
+/* Every bpf run from the pinned maps in one pass (a pass per run would copy
+ * the host-wide procs map once per run). */
+static void read_bpf(struct livestate *ls)
+{
+	_cleanup_free_ uint64_t *ids = calloc(ls->n + 1, sizeof(*ids));
+	_cleanup_free_ size_t *which = calloc(ls->n + 1, sizeof(*which));
+	_cleanup_free_ struct reading *rd = calloc(ls->n + 1, sizeof(*rd));
+	_cleanup_free_ int *found = calloc(ls->n + 1, sizeof(*found));
+	size_t n = 0;
+	if (!ids || !which || !rd || !found)
+		return;
+	for (size_t i = 0; i < ls->n; i++) {
+		struct stat st;
+		if (streq(ls->w[i].info.backend, "bpf") && stat(ls->w[i].info.cgroup, &st) == 0) {
+			ids[n] = st.st_ino;
+			which[n++] = i;
+		}
+	}
+	if (!n || monitor_peek_many(ids, n, rd, found) < 0)
+		return;
+	for (size_t j = 0; j < n; j++) {
+		if (!found[j]) {
+			free(rd[j].procs);
+			continue;
+		}
+		ls->w[which[j]].r = rd[j];
+		ls->w[which[j]].have_reading = true;
+	}
 }
 
 /* Job subtrees stopped now: a stopped process whose parent is not a stopped
@@ -206,13 +226,19 @@ static int collect_one(const char *dir, const struct run_info *ri, void *userdat
 	}
 	struct workload_state *w = &c->ls->w[c->ls->n++];
 	*w = (struct workload_state){ .info = *ri };
+	/* run.json names the backend once the monitor is open: until then the
+	 * run is starting and there is nothing to read. */
 	w->backend = streq(ri->backend, "bpf") ? "bpf" : streq(ri->backend, "procfs") ? "procfs" : "none";
-	w->have_reading = read_one(ri, &w->r) == 0;
-	if (w->have_reading)
-		livestate_sort_procs(&w->r);
+	if (streq(ri->backend, "procfs"))
+		w->have_reading = read_procfs(ri, &w->r) == 0;
 	w->uptime_s = (int64_t)time(NULL) - ri->started_unix;
-	livestate_fill(w, dir);
 	return 0;
+}
+
+/* The run directory of a run, for livestate_fill. */
+static void run_dir_of(const struct workload_state *w, char *ret, size_t size)
+{
+	snprintf(ret, size, "%s/%s", rundir_root(), w->info.name);
 }
 
 static int by_name(const void *a, const void *b)
@@ -230,6 +256,14 @@ int livestate_read(struct livestate *ret)
 	if (c.error < 0) {
 		livestate_free(ret);
 		return log_errno(c.error, "livestate: reading the runs failed: %m");
+	}
+	read_bpf(ret);
+	for (size_t i = 0; i < ret->n; i++) {
+		char dir[PATH_MAX];
+		if (ret->w[i].have_reading)
+			livestate_sort_procs(&ret->w[i].r);
+		run_dir_of(&ret->w[i], dir, sizeof(dir));
+		livestate_fill(&ret->w[i], dir);
 	}
 	if (ret->n > 1)
 		qsort(ret->w, ret->n, sizeof(*ret->w), by_name);
