@@ -94,9 +94,11 @@ def main():
             time.sleep(0.05)
         os.unlink("/tmp/.bench-ops-scrape")
         series = sum(1 for l in open_scrape(url) if l and not l.startswith("#"))
-        print(f"scrape: {series} series; livestate pass median {statistics.median(internal):.2f} ms, "
-              f"max {max(internal):.2f} ms; whole HTTP request (curl time_total) median "
-              f"{statistics.median(total):.2f} ms, max {max(total):.2f} ms, over {a.scrapes} scrapes")
+        p95 = lambda v: sorted(v)[int(0.95 * (len(v) - 1))]
+        print(f"scrape: {series} series, {a.scrapes} scrapes; livestate pass median "
+              f"{statistics.median(internal):.2f} ms, p95 {p95(internal):.2f} ms, max {max(internal):.2f} ms; "
+              f"whole HTTP request (curl time_total) median {statistics.median(total):.2f} ms, "
+              f"p95 {p95(total):.2f} ms, max {max(total):.2f} ms")
 
         if shutil.which("tmux"):
             cmd = f"env SUPERVISE_RUNTIME_DIR={rt} SUPERVISE_BPF_PIN_DIR={pins} {SUPERVISE} top --delay 1"
