@@ -181,7 +181,11 @@ static void take_event(struct report *r, const char *ev, json_object *o, double 
 	} else {
 		return;
 	}
-	add_marker(r, t, strcmp(ev, "map_count") ? ev : "map_count", text);
+	/* The kind outlives the parsed line: one of our own constant strings. */
+	static const char *const kinds[] = { "pause", "resume", "kill", "set", "tokens", "threshold", "map_count" };
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+		if (streq(ev, kinds[i]))
+			add_marker(r, t, kinds[i], text);
 }
 
 static int parse(struct report *r, FILE *f)
