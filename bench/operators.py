@@ -7,7 +7,8 @@
           processes each (sh + P-1 sleeps): the exporter's own
           supervise_exporter_scrape_duration_seconds (the livestate pass) and
           curl's time_total (the whole HTTP request, rendering included), over
-          N scrapes: median and max.
+          N scrapes: median, p95 and max; and the exporter's CPU time (utime +
+          stime) per scrape, which a loaded machine does not inflate.
   top     `supervise top --delay 1` on a real terminal (tmux, private socket)
           with the same workloads: its CPU time (utime + stime of
           /proc/PID/stat) over S seconds, as % of one core.
@@ -25,19 +26,12 @@ import sys
 import tempfile
 import time
 
+from bench import v2_mount  # bench/bench.py, beside this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUTPUT = os.path.abspath(os.path.join(ROOT, os.environ.get("OUTPUT", "build")))
 SUPERVISE = os.path.join(OUTPUT, "supervise")
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def v2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return left.split()[4]
-    sys.exit("bench: no cgroup v2 mount")
 
 
 def cpu_ticks(pid):
@@ -83,6 +77,7 @@ def main():
         procs.append(ex)
         url = ex.stdout.readline().split()[-1]
         internal, total = [], []
+        c0 = cpu_ticks(ex.pid)
         for _ in range(a.scrapes):
             out = subprocess.run(["curl", "-s", "-o", "/tmp/.bench-ops-scrape", "-w", "%{time_total}", url],
                                  capture_output=True, text=True, check=True).stdout
@@ -92,13 +87,14 @@ def main():
                     if line.startswith("supervise_exporter_scrape_duration_seconds "):
                         internal.append(float(line.split()[1]) * 1000)
             time.sleep(0.05)
+        cpu_ms = (cpu_ticks(ex.pid) - c0) / TICK * 1000 / a.scrapes
         os.unlink("/tmp/.bench-ops-scrape")
         series = sum(1 for l in open_scrape(url) if l and not l.startswith("#"))
         p95 = lambda v: sorted(v)[int(0.95 * (len(v) - 1))]
         print(f"scrape: {series} series, {a.scrapes} scrapes; livestate pass median "
               f"{statistics.median(internal):.2f} ms, p95 {p95(internal):.2f} ms, max {max(internal):.2f} ms; "
               f"whole HTTP request (curl time_total) median {statistics.median(total):.2f} ms, "
-              f"p95 {p95(total):.2f} ms, max {max(total):.2f} ms")
+              f"p95 {p95(total):.2f} ms, max {max(total):.2f} ms; exporter CPU time {cpu_ms:.2f} ms a scrape")
 
         if shutil.which("tmux"):
             cmd = f"env SUPERVISE_RUNTIME_DIR={rt} SUPERVISE_BPF_PIN_DIR={pins} {SUPERVISE} top --delay 1"

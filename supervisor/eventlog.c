@@ -169,15 +169,8 @@ static json_object *sample_obj(const struct workload_state *w, uint64_t max_map_
 	/* The three heaviest processes: enough for the report's map_count chart
 	 * without making every line grow with the workload. */
 	json_object *top = json_object_new_array();
-	for (size_t i = 0; w->have_reading && i < w->r.nr_proc_readings && i < 3; i++) {
-		const struct proc_reading *p = &w->r.procs[i];
-		json_object *e = json_object_new_object();
-		json_object_object_add(e, "pid", u64(p->pid));
-		json_object_object_add(e, "comm", json_object_new_string(p->comm));
-		json_object_object_add(e, "rss_bytes", u64(p->rss_bytes));
-		json_object_object_add(e, "map_count", u64(p->map_count));
-		json_object_array_add(top, e);
-	}
+	for (size_t i = 0; w->have_reading && i < w->r.nr_proc_readings && i < 3; i++)
+		json_object_array_add(top, proc_reading_json(&w->r.procs[i]));
 	json_object_object_add(o, "top", top);
 	return o;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "jsonutil.h"
 #include "livestate.h"
 #include "log.h"
 #include "util.h"
@@ -76,6 +77,16 @@ char proc_state(uint32_t pid, uint32_t *ret_ppid)
 	if (ret_ppid)
 		*ret_ppid = ppid;
 	return state;
+}
+
+struct json_object *proc_reading_json(const struct proc_reading *p)
+{
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "pid", json_object_new_int64(p->pid));
+	json_object_object_add(e, "comm", json_object_new_string(p->comm));
+	json_object_object_add(e, "rss_bytes", json_object_new_uint64(p->rss_bytes));
+	json_object_object_add(e, "map_count", json_object_new_uint64(p->map_count));
+	return e;
 }
 
 void host_state_read(struct host_state *ret)

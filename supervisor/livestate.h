@@ -56,6 +56,10 @@ void livestate_fill(struct workload_state *w, const char *run_dir);
  * dropped. */
 void livestate_sort_procs(struct reading *r);
 
+/* {"pid","comm","rss_bytes","map_count"} of a process, as stat --json,
+ * top --json and --log write it. */
+struct json_object *proc_reading_json(const struct proc_reading *p);
+
 /* Pure parsers, unit-tested. */
 /* "some avg10=1.23 avg60=… total=N" (memory.pressure): 0 or -EINVAL. */
 int psi_parse_some(const char *text, double *ret_avg10, uint64_t *ret_total_us);

@@ -57,78 +57,89 @@ static void sample_u64(FILE *f, const char *name, const struct workload_state *w
 	fprintf(f, "%s} %" PRIu64 "\n", extra ? extra : "", v);
 }
 
-static void sample_dbl(FILE *f, const char *name, const struct workload_state *w, double v)
-{
-	fputs(name, f);
-	labels(f, w);
-	fprintf(f, "} %.6g\n", v);
-}
+/* The per-workload families with one sample each, in the order written. */
+enum wm {
+	WM_UP, WM_START, WM_RSS, WM_RSS_PEAK, WM_BUDGET, WM_MAPS, WM_MAPS_PEAK, WM_PROCS, WM_STARTED,
+	WM_TOKENS, WM_PAUSED_JOBS, WM_PAUSES, WM_PSI_AVG10, WM_PSI_TOTAL,
+};
 
-/* A per-workload family: one sample for each workload where want() holds. */
-#define EACH(ls, cond) \
-	for (size_t _i = 0; _i < (ls)->n; _i++) \
-		for (const struct workload_state *w = &(ls)->w[_i]; w && (cond); w = NULL)
+static const struct {
+	enum wm id;
+	const char *name, *type, *help;
+} workload_metrics[] = {
+	{ WM_UP, "supervise_workload_up", "gauge",
+	  "1 when the workload's usage could be read (pinned maps or /proc), else 0." },
+	{ WM_START, "supervise_workload_start_time_seconds", "gauge", "When the run started, Unix time." },
+	{ WM_RSS, "supervise_workload_rss_bytes", "gauge", "Summed RSS of the workload's live processes." },
+	{ WM_RSS_PEAK, "supervise_workload_rss_peak_bytes", "gauge", "Peak of the summed RSS over the run." },
+	{ WM_BUDGET, "supervise_workload_memory_budget_bytes", "gauge", "The memory budget (--mem, supervise set)." },
+	{ WM_MAPS, "supervise_workload_map_count_max", "gauge",
+	  "The largest map_count of a live process of the workload." },
+	{ WM_MAPS_PEAK, "supervise_workload_map_count_peak", "gauge", "The largest map_count seen over the run." },
+	{ WM_PROCS, "supervise_workload_processes", "gauge", "Live processes of the workload." },
+	{ WM_STARTED, "supervise_workload_processes_started_total", "counter", "Processes seen over the run." },
+	{ WM_TOKENS, "supervise_jobserver_tokens", "gauge",
+	  "Jobserver tokens: target (jobs at once, implicit token included), available (in the pipe), "
+	  "in_use (with clients)." },
+	{ WM_PAUSED_JOBS, "supervise_workload_paused_jobs", "gauge",
+	  "Job subtrees stopped now to keep within the budget." },
+	{ WM_PAUSES, "supervise_workload_pauses_total", "counter", "Job pauses applied over the run." },
+	{ WM_PSI_AVG10, "supervise_workload_memory_pressure_some_avg10", "gauge",
+	  "PSI memory 'some' avg10 of the workload's cgroup, percent of wall time." },
+	{ WM_PSI_TOTAL, "supervise_workload_memory_pressure_some_seconds_total", "counter",
+	  "PSI memory 'some' stall time of the workload's cgroup." },
+};
+
+/* A workload's figure for one family; false when it has none (no reading,
+ * no budget, no jobserver, no PSI): the sample is left out, not made up. */
+static bool value(const struct workload_state *w, enum wm id, double *ret)
+{
+	const struct reading *r = &w->r;
+	switch (id) {
+	case WM_UP: *ret = w->have_reading; return true;
+	case WM_START: *ret = (double)w->info.started_unix; return true;
+	case WM_RSS: *ret = (double)r->rss_bytes; return w->have_reading;
+	case WM_RSS_PEAK: *ret = (double)r->peak_rss_bytes; return w->have_reading;
+	case WM_BUDGET: *ret = (double)w->info.budget_bytes; return w->info.budget_bytes != 0;
+	case WM_MAPS: *ret = r->map_count_max; return w->have_reading;
+	case WM_MAPS_PEAK: *ret = r->peak_map_count; return w->have_reading;
+	case WM_PROCS: *ret = r->nr_procs; return w->have_reading;
+	case WM_STARTED: *ret = r->procs_started; return w->have_reading;
+	case WM_TOKENS: return false;   /* three samples: written by render_workloads */
+	case WM_PAUSED_JOBS: *ret = w->paused_jobs; return w->has_tokens;
+	case WM_PAUSES: *ret = w->pauses; return w->has_tokens;
+	case WM_PSI_AVG10: *ret = w->psi_some_avg10; return w->has_psi;
+	case WM_PSI_TOTAL: *ret = w->psi_some_total_us / 1e6; return w->has_psi;
+	}
+	return false;
+}
 
 static void render_workloads(const struct livestate *ls, const struct metrics_options *o, FILE *f)
 {
 	family(f, o, "supervise_workload_info", "gauge",
 	       "A live workload: its backend and who enforces its memory budget (always 1).");
-	EACH(ls, true) {
+	for (size_t i = 0; i < ls->n; i++) {
 		fputs("supervise_workload_info", f);
-		labels(f, w);
-		fprintf(f, ",backend=\"%s\",enforced_by=\"%s\"} 1\n", w->backend, w->enforced_by);
+		labels(f, &ls->w[i]);
+		fprintf(f, ",backend=\"%s\",enforced_by=\"%s\"} 1\n", ls->w[i].backend, ls->w[i].enforced_by);
 	}
-	family(f, o, "supervise_workload_up", "gauge",
-	       "1 when the workload's usage could be read (pinned maps or /proc), else 0.");
-	EACH(ls, true)
-		sample_u64(f, "supervise_workload_up", w, NULL, w->have_reading);
-	family(f, o, "supervise_workload_start_time_seconds", "gauge", "When the run started, Unix time.");
-	EACH(ls, true)
-		sample_u64(f, "supervise_workload_start_time_seconds", w, NULL, (uint64_t)w->info.started_unix);
-	family(f, o, "supervise_workload_rss_bytes", "gauge", "Summed RSS of the workload's live processes.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_rss_bytes", w, NULL, w->r.rss_bytes);
-	family(f, o, "supervise_workload_rss_peak_bytes", "gauge", "Peak of the summed RSS over the run.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_rss_peak_bytes", w, NULL, w->r.peak_rss_bytes);
-	family(f, o, "supervise_workload_memory_budget_bytes", "gauge", "The memory budget (--mem, supervise set).");
-	EACH(ls, w->info.budget_bytes)
-		sample_u64(f, "supervise_workload_memory_budget_bytes", w, NULL, w->info.budget_bytes);
-	family(f, o, "supervise_workload_map_count_max", "gauge",
-	       "The largest map_count of a live process of the workload.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_map_count_max", w, NULL, w->r.map_count_max);
-	family(f, o, "supervise_workload_map_count_peak", "gauge", "The largest map_count seen over the run.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_map_count_peak", w, NULL, w->r.peak_map_count);
-	family(f, o, "supervise_workload_processes", "gauge", "Live processes of the workload.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_processes", w, NULL, w->r.nr_procs);
-	family(f, o, "supervise_workload_processes_started_total", "counter", "Processes seen over the run.");
-	EACH(ls, w->have_reading)
-		sample_u64(f, "supervise_workload_processes_started_total", w, NULL, w->r.procs_started);
-	family(f, o, "supervise_jobserver_tokens", "gauge",
-	       "Jobserver tokens: target (jobs at once, implicit token included), available (in the pipe), "
-	       "in_use (with clients).");
-	EACH(ls, w->has_tokens) {
-		sample_u64(f, "supervise_jobserver_tokens", w, ",state=\"target\"", w->tokens_target);
-		sample_u64(f, "supervise_jobserver_tokens", w, ",state=\"available\"", w->tokens_available);
-		sample_u64(f, "supervise_jobserver_tokens", w, ",state=\"in_use\"", w->tokens_in_use);
+	for (size_t m = 0; m < ELEMENTSOF(workload_metrics); m++) {
+		const char *name = workload_metrics[m].name;
+		family(f, o, name, workload_metrics[m].type, workload_metrics[m].help);
+		for (size_t i = 0; i < ls->n; i++) {
+			const struct workload_state *w = &ls->w[i];
+			double v;
+			if (workload_metrics[m].id == WM_TOKENS && w->has_tokens) {
+				sample_u64(f, name, w, ",state=\"target\"", w->tokens_target);
+				sample_u64(f, name, w, ",state=\"available\"", w->tokens_available);
+				sample_u64(f, name, w, ",state=\"in_use\"", w->tokens_in_use);
+			} else if (value(w, workload_metrics[m].id, &v)) {
+				fputs(name, f);
+				labels(f, w);
+				fprintf(f, "} %.15g\n", v);
+			}
+		}
 	}
-	family(f, o, "supervise_workload_paused_jobs", "gauge", "Job subtrees stopped now to keep within the budget.");
-	EACH(ls, w->has_tokens)
-		sample_u64(f, "supervise_workload_paused_jobs", w, NULL, w->paused_jobs);
-	family(f, o, "supervise_workload_pauses_total", "counter", "Job pauses applied over the run.");
-	EACH(ls, w->has_tokens)
-		sample_u64(f, "supervise_workload_pauses_total", w, NULL, w->pauses);
-	family(f, o, "supervise_workload_memory_pressure_some_avg10", "gauge",
-	       "PSI memory 'some' avg10 of the workload's cgroup, percent of wall time.");
-	EACH(ls, w->has_psi)
-		sample_dbl(f, "supervise_workload_memory_pressure_some_avg10", w, w->psi_some_avg10);
-	family(f, o, "supervise_workload_memory_pressure_some_seconds_total", "counter",
-	       "PSI memory 'some' stall time of the workload's cgroup.");
-	EACH(ls, w->has_psi)
-		sample_dbl(f, "supervise_workload_memory_pressure_some_seconds_total", w, w->psi_some_total_us / 1e6);
 }
 
 static void proc_sample(FILE *f, const char *name, const struct workload_state *w, const struct proc_reading *p,
@@ -145,15 +156,18 @@ static void proc_sample(FILE *f, const char *name, const struct workload_state *
 
 static void render_procs(const struct livestate *ls, const struct metrics_options *o, FILE *f)
 {
-	family(f, o, "supervise_process_rss_bytes", "gauge",
-	       "RSS of the workload's heaviest processes (the exporter's --top-procs of them).");
-	EACH(ls, w->have_reading)
-		for (size_t i = 0; i < w->r.nr_proc_readings && i < o->top_procs; i++)
-			proc_sample(f, "supervise_process_rss_bytes", w, &w->r.procs[i], w->r.procs[i].rss_bytes);
-	family(f, o, "supervise_process_mappings", "gauge", "map_count (memory mappings) of the same processes.");
-	EACH(ls, w->have_reading)
-		for (size_t i = 0; i < w->r.nr_proc_readings && i < o->top_procs; i++)
-			proc_sample(f, "supervise_process_mappings", w, &w->r.procs[i], w->r.procs[i].map_count);
+	for (int maps = 0; maps <= 1; maps++) {
+		const char *name = maps ? "supervise_process_mappings" : "supervise_process_rss_bytes";
+		family(f, o, name, "gauge",
+		       maps ? "map_count (memory mappings) of the same processes."
+			    : "RSS of the workload's heaviest processes (the exporter's --top-procs of them).");
+		for (size_t j = 0; j < ls->n; j++) {
+			const struct workload_state *w = &ls->w[j];
+			for (size_t i = 0; w->have_reading && i < w->r.nr_proc_readings && i < o->top_procs; i++)
+				proc_sample(f, name, w, &w->r.procs[i],
+					    maps ? w->r.procs[i].map_count : w->r.procs[i].rss_bytes);
+		}
+	}
 }
 
 int metrics_render(const struct livestate *ls, const struct metrics_options *o, FILE *f)

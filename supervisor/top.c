@@ -304,15 +304,8 @@ static void json_frame(const struct top *t)
 		}
 		json_object_object_add(e, "psi_memory_some_avg10", w->has_psi ? json_object_new_double(w->psi_some_avg10) : NULL);
 		json_object *procs = json_object_new_array();
-		for (size_t j = 0; w->have_reading && j < w->r.nr_proc_readings; j++) {
-			const struct proc_reading *p = &w->r.procs[j];
-			json_object *pe = json_object_new_object();
-			json_object_object_add(pe, "pid", json_object_new_int(p->pid));
-			json_object_object_add(pe, "comm", json_object_new_string(p->comm));
-			json_object_object_add(pe, "rss_bytes", json_object_new_uint64(p->rss_bytes));
-			json_object_object_add(pe, "map_count", json_object_new_uint64(p->map_count));
-			json_object_array_add(procs, pe);
-		}
+		for (size_t j = 0; w->have_reading && j < w->r.nr_proc_readings; j++)
+			json_object_array_add(procs, proc_reading_json(&w->r.procs[j]));
 		json_object_object_add(e, "processes", procs);
 		json_object_array_add(arr, e);
 	}
