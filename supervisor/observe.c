@@ -161,7 +161,9 @@ void observe_close(struct observe *ob, const struct run_summary *s, bool killed_
 	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "exit_status", json_object_new_int(s->exit_status));
-	json_object_object_add(o, "wall_seconds", json_object_new_double(s->wall_seconds));
+	char ws[32];
+	snprintf(ws, sizeof(ws), "%.3f", s->wall_seconds);
+	json_object_object_add(o, "wall_seconds", json_object_new_double_s(s->wall_seconds, ws));
 	_cleanup_free_ char *text = summary_json(s);
 	json_object *sum = text ? json_tokener_parse(text) : NULL;
 	json_object_object_add(o, "summary", sum);

@@ -50,9 +50,11 @@ static double budget_pct(const struct workload_state *w)
 	return w->info.budget_bytes && w->have_reading ? 100.0 * w->r.rss_bytes / w->info.budget_bytes : -1;
 }
 
+/* The peak over the run: a process that neared the limit and ended still
+ * tells the operator how close the workload comes. */
 static double maps_pct(const struct workload_state *w, uint64_t max)
 {
-	return max && w->have_reading ? 100.0 * w->r.map_count_max / max : -1;
+	return max && w->have_reading ? 100.0 * w->r.peak_map_count / max : -1;
 }
 
 static enum sort_key cmp_key;
@@ -290,6 +292,7 @@ static void json_frame(const struct top *t)
 			json_object_object_add(e, "rss_bytes", json_object_new_uint64(w->r.rss_bytes));
 			json_object_object_add(e, "rss_bytes_per_second", json_object_new_double(trend(t, w)));
 			json_object_object_add(e, "map_count_max", json_object_new_uint64(w->r.map_count_max));
+			json_object_object_add(e, "peak_map_count", json_object_new_uint64(w->r.peak_map_count));
 			json_object_object_add(e, "nr_processes", json_object_new_int(w->r.nr_procs));
 		} else {
 			json_object_object_add(e, "rss_bytes", NULL);
