@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "jobobs.h"
 #include "jsonutil.h"
 #include "livestate.h"
 #include "log.h"
@@ -33,14 +34,6 @@ int psi_parse_some(const char *text, double *ret_avg10, uint64_t *ret_total_us)
 		return -EINVAL;
 	*ret_avg10 = avg;
 	*ret_total_us = total;
-	return 0;
-}
-
-int tokens_line_parse(const char *text, unsigned ret[4])
-{
-	char tail;
-	if (sscanf(text, "%u %u %u %u %c", &ret[0], &ret[1], &ret[2], &ret[3], &tail) != 4)
-		return -EINVAL;
 	return 0;
 }
 
@@ -197,11 +190,12 @@ out:
 void livestate_fill(struct workload_state *w, const char *run_dir)
 {
 	char path[PATH_MAX], text[256];
-	unsigned t[4];
-	snprintf(path, sizeof(path), "%s/tokens", run_dir);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) > 0 && tokens_line_parse(text, t) == 0) {
+	struct tokens_state t;
+	/* The jobserver's file, read as `supervise stat` reads it (jobobs.h). */
+	if (tokens_read(run_dir, &t) == 0) {
 		w->has_tokens = true;
-		w->tokens_target = t[0], w->tokens_available = t[1], w->tokens_in_use = t[2], w->pauses = t[3];
+		w->tokens_target = t.target, w->tokens_available = t.available, w->tokens_in_use = t.in_use;
+		w->pauses = t.paused;
 	}
 	snprintf(path, sizeof(path), "%s/memory.pressure", w->info.cgroup);
 	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) > 0 &&

@@ -63,8 +63,6 @@ struct json_object *proc_reading_json(const struct proc_reading *p);
 /* Pure parsers, unit-tested. */
 /* "some avg10=1.23 avg60=… total=N" (memory.pressure): 0 or -EINVAL. */
 int psi_parse_some(const char *text, double *ret_avg10, uint64_t *ret_total_us);
-/* The tokens file "TARGET AVAILABLE IN_USE PAUSES": 0 or -EINVAL. */
-int tokens_line_parse(const char *text, unsigned ret[4]);
 /* MemTotal and MemAvailable of /proc/meminfo, in bytes. 0 or -EINVAL. */
 int meminfo_parse(const char *text, uint64_t *ret_total, uint64_t *ret_available);
 /* The state letter of a /proc/PID/stat text (after the comm's last ')'),

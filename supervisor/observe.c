@@ -1,9 +1,10 @@
-/* observe: --log and --metrics-file, ticking once a second from the run loop.
- * Each tick takes one reading, completes it as `supervise top` sees a run
- * (tokens, pauses, PSI: livestate_fill) and hands the same state to both. */
+/* observe: --log and --metrics-file, fed the run loop's reading (one a second
+ * at least: observe_period_ms). Each reading is completed as `supervise top`
+ * sees a run (tokens, pauses, PSI: livestate_fill) and the same state goes to
+ * both. */
 #include <inttypes.h>
 #include <string.h>
-#include <sys/timerfd.h>
+#include <limits.h>
 
 #include "cli.h"
 #include "eventlog.h"
@@ -24,7 +25,6 @@ struct observe {
 	const struct run_info *info;
 	struct monitor *mon;
 	struct eventlog *log;
-	int tfd;
 	uint64_t metrics_ns;
 };
 
@@ -66,19 +66,10 @@ int observe_open(const struct observe_options *o, struct observe **ret)
 	struct observe *ob = calloc(1, sizeof(*ob));
 	if (!ob)
 		return -ENOMEM;
-	*ob = (struct observe){ .cfg = o->cfg, .info = o->info, .mon = o->mon, .tfd = -1 };
+	*ob = (struct observe){ .cfg = o->cfg, .info = o->info, .mon = o->mon };
 	snprintf(ob->run_dir, sizeof(ob->run_dir), "%s", o->run_dir);
 	int r;
 	if (o->cfg->log_path && (r = eventlog_open(o->cfg->log_path, &ob->log)) < 0) {
-		free(ob);
-		return r;
-	}
-	ob->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	if (ob->tfd < 0 || timerfd_settime(ob->tfd, 0, &its, NULL) < 0) {
-		r = log_errno(-errno, "observe: timerfd failed: %m");
-		eventlog_close(ob->log);
-		closep(&ob->tfd);
 		free(ob);
 		return r;
 	}
@@ -87,9 +78,9 @@ int observe_open(const struct observe_options *o, struct observe **ret)
 	return 0;
 }
 
-int observe_fd(const struct observe *ob)
+unsigned observe_period_ms(const struct observe *ob)
 {
-	return ob ? ob->tfd : -1;
+	return ob ? 1000 : UINT_MAX;
 }
 
 static void write_metrics(struct observe *ob, struct workload_state *w)
@@ -117,14 +108,10 @@ static int state_of(struct observe *ob, const struct reading *rd, struct workloa
 	return 0;
 }
 
-void observe_tick(struct observe *ob)
+void observe_on_reading(struct observe *ob, const struct reading *rd)
 {
-	uint64_t expirations;
-	if (!ob || read(ob->tfd, &expirations, sizeof(expirations)) != sizeof(expirations))
-		return;
-	struct reading rd;
 	struct workload_state w;
-	if (monitor_read(ob->mon, &rd) < 0 || state_of(ob, &rd, &w) < 0)
+	if (!ob || state_of(ob, rd, &w) < 0)
 		return;
 	uint64_t now = now_ns();
 	eventlog_observe(ob->log, &w, now);
@@ -177,6 +164,5 @@ void observe_close(struct observe *ob, const struct run_summary *s, bool killed_
 		}
 	}
 	eventlog_close(ob->log);
-	closep(&ob->tfd);
 	free(ob);
 }

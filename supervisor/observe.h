@@ -1,9 +1,11 @@
 /* observe: the run's own observers that write files — --log (eventlog.c) and
- * --metrics-file (metrics.c) — behind one timer for run.c:
+ * --metrics-file (metrics.c) — as one consumer of the run loop's readings. It
+ * never calls the monitor. run.c uses it as:
  *
  *   observe_open() once the monitor is open and the run directory written
  *   (NULL without either option: every call below then does nothing);
- *   poll observe_fd() and call observe_tick() when it is readable (1 s);
+ *   observe_period_ms() for how soon it wants the next reading (1 s);
+ *   observe_on_reading() with every turn's reading;
  *   observe_set() when `supervise set` changed the budget;
  *   observe_close() with the summary when the run has ended. */
 #pragma once
@@ -27,8 +29,8 @@ struct observe_options {
 struct observe;
 
 int observe_open(const struct observe_options *o, struct observe **ret);
-int observe_fd(const struct observe *ob);
-void observe_tick(struct observe *ob);
+unsigned observe_period_ms(const struct observe *ob);   /* UINT_MAX: no wish (NULL) */
+void observe_on_reading(struct observe *ob, const struct reading *rd);
 /* `supervise set` changed the budget (0 / 0.0: not changed). */
 void observe_set(struct observe *ob, uint64_t mem_bytes, double cpus, unsigned jobs_min, unsigned jobs_max);
 /* The exit event (with the summary of --summary-json under "summary", and a

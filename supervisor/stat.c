@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroup.h"
+#include "jobobs.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "monitor.h"
@@ -22,6 +24,7 @@
 struct live {
 	struct reading r;
 	struct monitor *m;          /* procfs: owns r.procs */
+	bool unreadable;            /* procfs: the leaf holds processes /proc would not show us */
 };
 
 static void live_free(struct live *l)
@@ -54,6 +57,10 @@ static int live_read(const struct run_info *ri, struct live *ret)
 			monitor_close(l.m);
 			return log_errno(r, "stat: sampling /proc for '%s' failed: %m", ri->name);
 		}
+		/* /proc/PID/maps of another user's process is open only to that
+		 * user and root: the sampler skips what it cannot read, so a root
+		 * run looks empty to everyone else. Not the same as empty. */
+		l.unreadable = l.r.nr_procs == 0 && geteuid() != 0 && cgroup_populated(ri->cgroup) > 0;
 	}
 	*ret = l;
 	return 0;
@@ -75,22 +82,12 @@ static int find_run(const char *name, struct run_info *ret)
 	return 0;
 }
 
-/* The jobserver's figures, from <run dir>/tokens (written by jobctl on
- * change: "target available in_use paused"); zeros without a jobserver. */
-struct tokens {
-	unsigned target, available, in_use, paused;
-	bool present;
-};
-
-static struct tokens read_tokens(const char *name)
+/* The jobserver's figures (jobobs.h defines the file); zeros without one. */
+static bool read_tokens(const char *name, struct tokens_state *ret)
 {
-	struct tokens t = {};
-	char path[PATH_MAX], buf[128];
-	snprintf(path, sizeof(path), "%s/%s/tokens", rundir_root(), name);
-	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 &&
-	    sscanf(buf, "%u %u %u %u", &t.target, &t.available, &t.in_use, &t.paused) == 4)
-		t.present = true;
-	return t;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", rundir_root(), name);
+	return tokens_read(dir, ret) == 0;
 }
 
 static void print_json(const struct run_info *ri, const struct reading *r)
@@ -106,7 +103,8 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 	json_object_object_add(o, "map_count_max", json_object_new_uint64(r->map_count_max));
 	/* Without --jobs no tokens exist: zeros. target counts jobs at once (the
 	 * implicit token included); available: in the pipe; in_use: with clients. */
-	struct tokens t = read_tokens(ri->name);
+	struct tokens_state t = {};
+	(void)read_tokens(ri->name, &t);
 	json_object *tokens = json_object_new_object();
 	json_object_object_add(tokens, "target", json_object_new_int(t.target));
 	json_object_object_add(tokens, "available", json_object_new_int(t.available));
@@ -131,8 +129,13 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 static void print_human(const struct run_info *ri, const struct reading *r)
 {
 	char a[32], b[32], c[32];
-	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", ri->name, (int)ri->pid,
-	       ri->backend[0] ? ri->backend : "procfs", ri->cgroup);
+	/* run.json is read back from disk and comm is the workload's to set:
+	 * escaped on their way to a terminal. */
+	char name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+	char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))], comm[ESCAPED_SIZE(sizeof(r->procs[0].comm))];
+	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+	       escape_text(ri->backend[0] ? ri->backend : "procfs", backend, sizeof(backend)),
+	       escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	if (ri->budget_bytes)
 		printf("memory: %s summed RSS of budget %s (peak %s)\n", format_bytes(r->rss_bytes, a, sizeof(a)),
 		       format_bytes(ri->budget_bytes, b, sizeof(b)), format_bytes(r->peak_rss_bytes, c, sizeof(c)));
@@ -141,15 +144,17 @@ static void print_human(const struct run_info *ri, const struct reading *r)
 		       format_bytes(r->peak_rss_bytes, b, sizeof(b)));
 	printf("maps: largest %u of vm.max_map_count %" PRIu64 "; processes: %u live, %u started\n",
 	       r->map_count_max, read_max_map_count(), r->nr_procs, r->procs_started);
-	struct tokens t = read_tokens(ri->name);
-	if (t.present)
+	struct tokens_state t = {};
+	bool present = read_tokens(ri->name, &t);
+	if (present)
 		printf("jobs: target %u at once, %u token%s in use, %u available, %u pause%s so far\n", t.target,
 		       t.in_use, t.in_use == 1 ? "" : "s", t.available, t.paused, t.paused == 1 ? "" : "s");
 	printf("%8s  %-16s %12s %10s\n", "PID", "COMM", "RSS", "MAPS");
 	for (size_t i = 0; i < r->nr_proc_readings; i++) {
 		const struct proc_reading *p = &r->procs[i];
 		if (!p->exited)
-			printf("%8u  %-16s %12s %10u\n", p->pid, p->comm, format_bytes(p->rss_bytes, a, sizeof(a)),
+			printf("%8u  %-16s %12s %10u\n", p->pid, escape_text(p->comm, comm, sizeof(comm)),
+			       format_bytes(p->rss_bytes, a, sizeof(a)),
 			       p->map_count);
 	}
 }
@@ -162,6 +167,10 @@ int stat_command(const struct config *c)
 		return EXIT_SUPERVISE_FAILURE;
 	if (live_read(&ri, &l) < 0)
 		return EXIT_SUPERVISE_FAILURE;
+	if (l.unreadable)
+		log_warn("stat: '%s' has processes, but /proc shows uid %u none of them: another user's "
+			 "/proc/PID/maps is open only to that user and root (backend procfs); run stat as root or as "
+			 "the user who started the run", c->stat_name, (unsigned)geteuid());
 	if (c->json)
 		print_json(&ri, &l.r);
 	else
@@ -181,9 +190,9 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 	if (!run_owner_alive(ri))
 		return 0;
 	struct live l;
-	bool have = live_read(ri, &l) == 0;
+	bool read = live_read(ri, &l) == 0, have = read && !l.unreadable;   /* unreadable: "-", not 0 */
 	uint64_t rss = have ? l.r.rss_bytes : 0;
-	if (have)
+	if (read)
 		live_free(&l);
 	long up = (long)(time(NULL) - ri->started_unix);
 	if (w->json) {
@@ -196,9 +205,11 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 		json_object_object_add(e, "uptime_seconds", json_object_new_int64(up));
 		json_object_array_add(w->arr, e);
 	} else {
-		char a[32];
-		printf("%-24s %8d %-7s %12s %9lds  %s\n", ri->name, (int)ri->pid, ri->backend,
-		       have ? format_bytes(rss, a, sizeof(a)) : "-", up, ri->cgroup);
+		char a[32], name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+		char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))];
+		printf("%-24s %8d %-7s %12s %9lds  %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+		       escape_text(ri->backend, backend, sizeof(backend)), have ? format_bytes(rss, a, sizeof(a)) : "-",
+		       up, escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	}
 	return 0;
 }

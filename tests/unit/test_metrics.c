@@ -190,11 +190,6 @@ Test(metrics, pure_parsers)
 	cr_expect_float_eq(avg, 2.5, 1e-9);
 	cr_expect_eq(total, 12345);
 	cr_expect_eq(psi_parse_some("full avg10=1 total=1\n", &avg, &total), -EINVAL);
-	unsigned t[4];
-	cr_expect_eq(tokens_line_parse("4 1 2 3\n", t), 0);
-	cr_expect(t[0] == 4 && t[1] == 1 && t[2] == 2 && t[3] == 3);
-	cr_expect_eq(tokens_line_parse("4 1 2", t), -EINVAL);
-	cr_expect_eq(tokens_line_parse("4 1 2 3 x", t), -EINVAL);
 	cr_expect_eq(meminfo_parse("MemTotal:       24000000 kB\nMemFree: 1 kB\nMemAvailable:   12000000 kB\n", &mt, &ma), 0);
 	cr_expect_eq(mt, 24000000ull * 1024);
 	cr_expect_eq(ma, 12000000ull * 1024);
