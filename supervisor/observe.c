@@ -25,6 +25,7 @@ struct observe {
 	const struct run_info *info;
 	struct monitor *mon;
 	struct eventlog *log;
+	uint64_t seen_ns;       /* the last reading taken in */
 	uint64_t metrics_ns;
 };
 
@@ -108,12 +109,20 @@ static int state_of(struct observe *ob, const struct reading *rd, struct workloa
 	return 0;
 }
 
+/* With --jobs the loop reads every 100 ms; the files behind a reading (tokens,
+ * PSI, process states while jobs are paused) are read at most this often. The
+ * pause counter is cumulative, so no pause is missed in between. */
+#define OBSERVE_EVERY_NS (250 * 1000000ull)
+
 void observe_on_reading(struct observe *ob, const struct reading *rd)
 {
 	struct workload_state w;
-	if (!ob || state_of(ob, rd, &w) < 0)
-		return;
 	uint64_t now = now_ns();
+	if (!ob || (ob->seen_ns && now - ob->seen_ns < OBSERVE_EVERY_NS))
+		return;
+	ob->seen_ns = now;
+	if (state_of(ob, rd, &w) < 0)
+		return;
 	eventlog_observe(ob->log, &w, now);
 	if (ob->cfg->metrics_file && (!ob->metrics_ns || now - ob->metrics_ns >= METRICS_EVERY_NS)) {
 		write_metrics(ob, &w);
