@@ -4,7 +4,7 @@
  * documented keys; the page it makes opened in headless Chromium (Debian's
  * chromium): a screenshot kept under $(OUTPUT)/tests/artifacts/, no console
  * errors, SVG charts with non-empty paths. And an idle workload's log grows
- * slowly enough for 30 minutes to stay small.
+ * slowly enough for 30 minutes to stay small, and logs a `supervise set`.
  */
 #include "operators.h"
 
@@ -19,7 +19,7 @@ static void write_text(const char *path, const char *text)
 }
 
 struct log_check {
-	int lines, samples, tokens, pauses, starts, exits;
+	int lines, samples, tokens, pauses, starts, exits, sets;
 };
 
 /* Every line: a JSON object with event, version 1, mono (not going back)
@@ -51,6 +51,7 @@ static struct log_check check_log(const char *path, struct h_proc *p)
 		c.pauses += !strcmp(e, "pause");
 		c.starts += !strcmp(e, "start");
 		c.exits += !strcmp(e, "exit");
+		c.sets += !strcmp(e, "set");
 		free(last_event);
 		last_event = strdup(e);
 		json_object_put(o);
@@ -162,6 +163,11 @@ Test(report, idle_log_stays_small)
 	h_sleep_ms(25000);
 	stat(log, &st);
 	double rate = (st.st_size - s1) / (h_now() - t1);
+	/* A `supervise set` request is logged. */
+	struct h_proc set;
+	h_run(&set, "set", "idle", "--mem", "512MiB");
+	H_ASSERT_EXIT(&set, 0);
+	h_sleep_ms(300);
 	kill(p.pid, SIGTERM);
 	h_finish(&p, H_TIMEOUT_S);
 	double in_30min = rate * 1800;
@@ -170,4 +176,5 @@ Test(report, idle_log_stays_small)
 		 rate, in_30min / 1024);
 	struct log_check c = check_log(log, &p);
 	H_ASSERT(&p, c.samples >= 1, "at least one sample");
+	H_ASSERT(&p, c.sets == 1, "the set request should be logged once, %d set events in %s", c.sets, log);
 }
