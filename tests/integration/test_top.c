@@ -6,9 +6,21 @@
  */
 #include "operators.h"
 
-TestSuite(top, .init = op_setup, .fini = op_teardown, .timeout = 120);
-
 static char tmux_sock[64];
+
+/* Our own tmux server goes too, also when an assertion ended the test. */
+static void top_teardown(void)
+{
+	if (*tmux_sock) {
+		char *cmd = h_strf("tmux -L %s kill-server >/dev/null 2>&1", tmux_sock);
+		(void)!system(cmd);
+		free(cmd);
+		*tmux_sock = '\0';
+	}
+	op_teardown();
+}
+
+TestSuite(top, .init = op_setup, .fini = top_teardown, .timeout = 120);
 
 static char *tmux(const char *fmt, const char *arg)
 {
