@@ -157,11 +157,7 @@ static json_object *sample_obj(const struct workload_state *w, uint64_t max_map_
 	json_object_object_add(o, "max_map_count", u64(max_map_count));
 	json_object_object_add(o, "processes", w->have_reading ? u64(w->r.nr_procs) : NULL);
 	if (w->has_tokens) {
-		json_object *t = json_object_new_object();
-		json_object_object_add(t, "target", u64(w->tokens_target));
-		json_object_object_add(t, "in_use", u64(w->tokens_in_use));
-		json_object_object_add(t, "available", u64(w->tokens_available));
-		json_object_object_add(o, "tokens", t);
+		json_object_object_add(o, "tokens", tokens_json(w));
 		json_object_object_add(o, "paused", u64(w->paused_jobs));
 	}
 	if (w->has_psi)

@@ -82,6 +82,15 @@ struct json_object *proc_reading_json(const struct proc_reading *p)
 	return e;
 }
 
+struct json_object *tokens_json(const struct workload_state *w)
+{
+	json_object *t = json_object_new_object();
+	json_object_object_add(t, "target", json_object_new_int64(w->tokens_target));
+	json_object_object_add(t, "available", json_object_new_int64(w->tokens_available));
+	json_object_object_add(t, "in_use", json_object_new_int64(w->tokens_in_use));
+	return t;
+}
+
 void host_state_read(struct host_state *ret)
 {
 	char text[4096];

@@ -59,6 +59,9 @@ void livestate_sort_procs(struct reading *r);
 /* {"pid","comm","rss_bytes","map_count"} of a process, as stat --json,
  * top --json and --log write it. */
 struct json_object *proc_reading_json(const struct proc_reading *p);
+/* {"target","available","in_use"} of a workload's jobserver, as stat --json,
+ * top --json and --log write it. */
+struct json_object *tokens_json(const struct workload_state *w);
 
 /* Pure parsers, unit-tested. */
 /* "some avg10=1.23 avg60=… total=N" (memory.pressure): 0 or -EINVAL. */

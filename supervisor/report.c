@@ -510,6 +510,8 @@ int report_render(FILE *f, const char *log_name, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
+#define REPORT_MAX_LOG (512 << 20)
+
 int report_command(const struct config *c)
 {
 	/* The log may come from anyone: a regular file, opened without
@@ -521,6 +523,11 @@ int report_command(const struct config *c)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return log_errno(-EINVAL, "report: %s is not a regular file; give a file written by --log",
 				 c->report_log), EXIT_SUPERVISE_FAILURE;
+	/* A log of days of samples is a few tens of MiB; anything far larger is
+	 * not one, and would only make the page unusable. */
+	if (st.st_size > REPORT_MAX_LOG)
+		return log_errno(-EFBIG, "report: %s is %lld MiB, more than a --log file (at most %d MiB is read)",
+				 c->report_log, (long long)(st.st_size >> 20), REPORT_MAX_LOG >> 20), EXIT_SUPERVISE_FAILURE;
 	_cleanup_fclose_ FILE *in = fdopen(TAKE_FD(fd), "r");
 	if (!in)
 		return EXIT_SUPERVISE_FAILURE;

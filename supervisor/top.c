@@ -298,11 +298,7 @@ static void json_frame(const struct top *t)
 			json_object_object_add(e, "rss_bytes", NULL);
 		}
 		if (w->has_tokens) {
-			json_object *tk = json_object_new_object();
-			json_object_object_add(tk, "target", json_object_new_int(w->tokens_target));
-			json_object_object_add(tk, "available", json_object_new_int(w->tokens_available));
-			json_object_object_add(tk, "in_use", json_object_new_int(w->tokens_in_use));
-			json_object_object_add(e, "tokens", tk);
+			json_object_object_add(e, "tokens", tokens_json(w));
 			json_object_object_add(e, "paused_jobs", json_object_new_int(w->paused_jobs));
 		}
 		json_object_object_add(e, "psi_memory_some_avg10", w->has_psi ? json_object_new_double(w->psi_some_avg10) : NULL);
