@@ -89,10 +89,10 @@ H_FN char *op_leaf(const char *name)
 
 /* Start a workload named name (argv after "--"), waiting until its leaf holds
  * a process. */
-H_FN void op_start_workload(struct h_proc *p, const char *name, const char *const *cmd)
+H_FN void op_start_workload_with(struct h_proc *p, const char *name, const char *backend, const char *const *cmd)
 {
-	const char *args[32] = { "--cgroup-base", H.base, "--name", name, "-q", "--" };
-	size_t n = 6;
+	const char *args[32] = { "--cgroup-base", H.base, "--name", name, "-q", "--backend", backend, "--" };
+	size_t n = 8;
 	for (size_t i = 0; cmd[i] && n < 31; i++)
 		args[n++] = cmd[i];
 	args[n] = NULL;
@@ -110,6 +110,11 @@ H_FN void op_start_workload(struct h_proc *p, const char *name, const char *cons
 	for (double end = h_now() + H_TIMEOUT_S; h_cg_populated(leaf) != 1; h_sleep_ms(20))
 		H_ASSERT(p, h_now() < end, "%s never held a process", leaf);
 	free(leaf);
+}
+
+H_FN void op_start_workload(struct h_proc *p, const char *name, const char *const *cmd)
+{
+	op_start_workload_with(p, name, "auto", cmd);
 }
 
 /* Summed VmRSS (bytes) of the processes in a leaf, as /proc shows them. */

@@ -127,6 +127,28 @@ Test(exporter, silent_and_malformed_clients_do_not_stall_a_scrape)
 	H_ASSERT_EXIT(&ex, 0);
 }
 
+/* A run on the procfs backend is read from one /proc sample. */
+Test(exporter, a_procfs_workload_is_read_from_proc)
+{
+	if (!op_have("curl"))
+		cr_skip_test("curl is not installed: scripts/setup.sh installs it");
+	struct h_proc ex, a;
+	char *url = start_exporter(&ex, "5");
+	op_start_workload_with(&a, "exp-procfs", "procfs", (const char *const[]){ h_helper("memhog"), "48", "60", NULL });
+	char *leaf = op_leaf("exp-procfs");
+	H_ASSERT(&a, op_wait_rss(leaf, 48ull << 20, H_TIMEOUT_S), "memhog never reached 48 MiB");
+	int rc;
+	char *text = scrape(url, &rc);
+	uint64_t proc = op_proc_rss(leaf);
+	char *info = h_strf("supervise_workload_info{name=\"exp-procfs\",cgroup=\"%s\",backend=\"procfs\"", leaf);
+	H_ASSERT(&ex, strstr(text, info), "no %s in:\n%s", info, text);
+	double rss = op_metric(text, prefix_of("supervise_workload_rss_bytes", "exp-procfs"));
+	H_ASSERT(&ex, rss > 0 && fabs(rss - (double)proc) / (double)proc <= 0.05, "procfs RSS %.0f vs /proc %" PRIu64,
+		 rss, proc);
+	stop(&a);
+	stop(&ex);
+}
+
 Test(exporter, series_of_an_ended_workload_are_gone)
 {
 	if (!op_have("curl"))

@@ -178,3 +178,30 @@ Test(report, idle_log_stays_small)
 	H_ASSERT(&p, c.samples >= 1, "at least one sample");
 	H_ASSERT(&p, c.sets == 1, "the set request should be logged once, %d set events in %s", c.sets, log);
 }
+
+/* A kill at the budget is logged with its reason, before the exit line. */
+Test(report, kill_at_the_budget_is_logged)
+{
+	if (h_base_has_controller("memory"))
+		cr_skip_test("the kernel enforces memory.max below %s: it OOM-kills, not supervise", H.base);
+	char *cache = h_strf("%s/cache", H.scratch);
+	setenv("SUPERVISE_CACHE_DIR", cache, 1);
+	char *log = h_strf("%s/kill.jsonl", H.scratch);
+	struct h_proc p;
+	h_start(&p, "--cgroup-base", H.base, "-q", "--backend", "bpf", "--log", log, "--mem", "256MiB", "--jobs", "2",
+		"--", h_helper("memhog"), "600", "10");
+	h_finish(&p, 60);
+	unsetenv("SUPERVISE_CACHE_DIR");
+	if (h_exited_with(&p, 125) && strstr(p.err.data, "monitor:"))
+		cr_skip_test("needs the bpf backend, which did not load here: %s", p.err.data);
+	H_ASSERT_EXIT(&p, 137);
+	check_log(log, &p);
+	char text[1 << 16];
+	H_ASSERT(&p, h_read_file(log, text, sizeof(text)) > 0, "no log");
+	char *kill = strstr(text, "{\"event\":\"kill\"");
+	H_ASSERT(&p, kill && strstr(kill, "\"reason\":\"budget\"") && strstr(kill, "\"by\":\"supervise\""),
+		 "no kill event with reason budget in:\n%s", text);
+	char *exit_line = strstr(text, "{\"event\":\"exit\"");
+	H_ASSERT(&p, exit_line && exit_line > kill && strstr(exit_line, "\"exit_status\":137"),
+		 "the exit line should follow with 137:\n%s", text);
+}
