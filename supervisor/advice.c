@@ -9,7 +9,6 @@
 
 #include "advice.h"
 #include "log.h"
-#include "util.h"
 
 #define MiB (1ull << 20)
 
@@ -90,13 +89,13 @@ static void options_var(struct advice_var *v, const char *user, const char *cons
 	char skipped[128] = "";
 	bool add[4] = { false };
 
-	for (size_t i = 0; i < nflags && i < ELEMENTSOF(add); i++) {
+	for (size_t i = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++) {
 		add[i] = flags[i] && !(user && strstr(user, keys[i]));
 		if (add[i])
 			need += (need ? 1 : 0) + strlen(flags[i]);
 	}
 	if (need >= sizeof(v->value)) {
-		for (size_t i = 0, o = 0; i < nflags && i < ELEMENTSOF(add); i++)
+		for (size_t i = 0, o = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++)
 			if (add[i] && o < sizeof(skipped))
 				o += snprintf(skipped + o, sizeof(skipped) - o, "%s%s", o ? " " : "", flags[i]);
 		log_warn("advice: %s is left as the user set it: with '%s' added it would be %zu characters, more "
@@ -111,7 +110,7 @@ static void options_var(struct advice_var *v, const char *user, const char *cons
 	bool added = false;
 	if (user)
 		o += snprintf(v->value + o, sizeof(v->value) - o, "%s", user);
-	for (size_t i = 0; i < nflags && i < ELEMENTSOF(add); i++) {
+	for (size_t i = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++) {
 		if (!add[i])
 			continue;
 		o += snprintf(v->value + o, sizeof(v->value) - o, "%s%s", o ? " " : "", flags[i]);

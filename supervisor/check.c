@@ -104,7 +104,7 @@ int check(const struct config *c)
 	/* Where runs are recorded: refused when another user could plant runs in it. */
 	int rr = rundir_check_root();
 	line(&rep, rr == 0 || rr == -ENOENT, "runtime directory", "see the 'rundir:' message on stderr", "%s%s", rundir_root(),
-	     rr == 0 ? " (yours, not writable by others)" : rr == -ENOENT ? " (made at the first run, mode 0700)"
+	     rr == 0 ? " (not writable by others)" : rr == -ENOENT ? " (made at the first run, mode 0700)"
 									  : " is refused");
 
 	struct stat st;

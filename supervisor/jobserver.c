@@ -243,7 +243,7 @@ int jobserver_set_target(struct jobserver *js, unsigned target)
 		ssize_t w = write(js->home_fd, buf, n);
 		if (w < 0 && errno == EAGAIN) {
 			if (!js->full_warned)
-				log_warn("jobserver: the token pipe is full (the workload wrote %d bytes into it that are "
+				log_warn("jobserver: the token pipe is full (%d bytes: the workload wrote into it what are "
 					 "not tokens); no tokens minted until it drains", in);
 			js->full_warned = true;
 			return 0;

@@ -448,27 +448,36 @@ static int reap_dead(struct probes *p, size_t *ret_left)
 {
 	uint64_t key, next, dead[64];
 	struct track_workload w;
-	size_t nr_dead = 0, left = 0;
-	void *prev = NULL;
+	size_t nr_dead, left, total = 0;
+	void *prev;
+	int rounds = 0;
 
-	while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
-			continue;
-		if (owner_alive(key, &w)) {
-			left++;
-			continue;
+	/* In rounds of 64: every dead registration goes, however many (the
+	 * bound only stops a map that refuses deletes from spinning us). */
+	do {
+		nr_dead = left = 0;
+		prev = NULL;
+		while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
+				continue;
+			if (owner_alive(key, &w)) {
+				left++;
+				continue;
+			}
+			if (nr_dead < ELEMENTSOF(dead))
+				dead[nr_dead++] = key;
 		}
-		if (nr_dead < ELEMENTSOF(dead))
-			dead[nr_dead++] = key;
-	}
-	for (size_t i = 0; i < nr_dead; i++) {
-		log_info("monitor: dropping the registration of cgroup %" PRIu64 " (its supervise is gone)", dead[i]);
-		drop_workload(p, dead[i]);
-	}
+		for (size_t i = 0; i < nr_dead; i++) {
+			log_info("monitor: dropping the registration of cgroup %" PRIu64 " (its supervise is gone)",
+				 dead[i]);
+			drop_workload(p, dead[i]);
+		}
+		total += nr_dead;
+	} while (nr_dead == ELEMENTSOF(dead) && ++rounds < 1024);
 	*ret_left = left;
-	return nr_dead;
+	return total;
 }
 
 int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
