@@ -94,6 +94,79 @@ Test(exporter, serves_every_workload_with_rss_from_proc)
 	H_ASSERT_EXIT(&ex, 0);
 }
 
+/* docs/grafana-dashboard.json: found from the source path of this test (make
+ * compiles it as tests/integration/test_exporter.c from the tree's root). */
+static char *dashboard_path(void)
+{
+	char out[PATH_MAX];
+	h_output_dir(out, sizeof(out));
+	char *candidates[] = { h_strf("%.*s/../../docs/grafana-dashboard.json",
+				      (int)(strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') - __FILE__ : 1), __FILE__),
+			       h_strf("%s/../docs/grafana-dashboard.json", out) };
+	for (size_t i = 0; i < 2; i++)
+		if (h_exists(candidates[i]))
+			return candidates[i];
+	cr_assert_fail("docs/grafana-dashboard.json not found (%s, %s)", candidates[0], candidates[1]);
+	return NULL;
+}
+
+/* The Grafana dashboard asks only for metrics the exporter serves, in
+ * PromQL that Prometheus accepts (promtool check rules). */
+Test(exporter, the_grafana_dashboard_uses_served_metrics)
+{
+	if (!op_have("curl"))
+		cr_skip_test("curl is not installed: scripts/setup.sh installs it");
+	struct h_proc ex;
+	char *url = start_exporter(&ex, "5");
+	int rc;
+	char *text = scrape(url, &rc);
+	H_ASSERT(&ex, rc == 0, "scrape failed");
+	struct json_object *d = json_object_from_file(dashboard_path()), *panels;
+	cr_assert(d && json_object_object_get_ex(d, "panels", &panels), "the dashboard is not JSON with panels");
+	char *rules = h_strf("%s/rules.yml", H.scratch);
+	FILE *rf = fopen(rules, "w");
+	fputs("groups:\n- name: dashboard\n  rules:\n", rf);
+	int names = 0, exprs = 0;
+	for (size_t i = 0; i < json_object_array_length(panels); i++) {
+		struct json_object *targets, *expr;
+		if (!json_object_object_get_ex(json_object_array_get_idx(panels, i), "targets", &targets))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(targets); j++) {
+			if (!json_object_object_get_ex(json_object_array_get_idx(targets, j), "expr", &expr))
+				continue;
+			const char *e = json_object_get_string(expr);
+			/* Every metric name it uses has its HELP line in a scrape. */
+			for (const char *p = e; (p = strstr(p, "supervise_"));) {
+				size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
+				char *help = h_strf("# HELP %.*s ", (int)n, p);
+				cr_expect(strstr(text, help), "the dashboard's %.*s is not served:\n%s", (int)n, p, e);
+				names++;
+				p += n;
+			}
+			/* Grafana's variables as a regex that matches anything. */
+			struct json_object *js = json_object_new_string(e);
+			char *q = strdup(json_object_to_json_string_ext(js, JSON_C_TO_STRING_NOSLASHESCAPE));
+			for (char *v; (v = strstr(q, "$instance")) || (v = strstr(q, "$name"));) {
+				size_t vl = v[1] == 'i' ? 9 : 5;
+				memmove(v + 2, v + vl, strlen(v + vl) + 1);
+				memcpy(v, ".*", 2);
+			}
+			fprintf(rf, "  - record: dashboard:expr%d\n    expr: %s\n", exprs++, q);
+			json_object_put(js);
+			free(q);
+		}
+	}
+	fclose(rf);
+	cr_assert(names >= 10 && exprs >= 10, "the dashboard should query the metrics (%d names, %d queries)", names, exprs);
+	if (op_have("promtool")) {
+		char *cmd = h_strf("promtool check rules %s 2>&1", rules);
+		char *out = op_sh(cmd, &rc);
+		cr_assert(rc == 0, "promtool check rules on the dashboard's queries:\n%s", out);
+	}
+	json_object_put(d);
+	stop(&ex);
+}
+
 Test(exporter, silent_and_malformed_clients_do_not_stall_a_scrape)
 {
 	if (!op_have("curl"))
