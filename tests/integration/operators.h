@@ -1,7 +1,8 @@
 /*
  * What the operators' tests (top, exporter, --metrics-file, --log, report)
- * share on top of harness.h: a private BPF pin directory (another tree's
- * supervise must not replace our probe set), starting a named workload and
+ * share on top of harness.h: a private BPF pin directory (h_private_pin_dir:
+ * another tree's supervise must not replace our probe set), starting a named
+ * workload and
  * waiting until `supervise ls` lists it, the RSS /proc shows for a leaf, and
  * running a shell command for its output.
  */
@@ -14,36 +15,16 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static char op_pin_dir[PATH_MAX];
-
 static void op_setup(void)
 {
 	h_setup();
-	/* bpffs refuses names with a dot. */
-	snprintf(op_pin_dir, sizeof(op_pin_dir), "/sys/fs/bpf/sv-test-%s-%d", H.tname, (int)getpid());
-	for (char *c = op_pin_dir + strlen("/sys/fs/bpf/"); *c; c++)
-		if (*c == '.')
-			*c = '_';
-	setenv("SUPERVISE_BPF_PIN_DIR", op_pin_dir, 1);
+	h_private_pin_dir();
 }
 
 static void op_teardown(void)
 {
 	h_teardown();
-	/* The last supervise out unpins the set; remove what a failed run left. */
-	DIR *d = opendir(op_pin_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *f = h_strf("%s/%s", op_pin_dir, de->d_name);
-		unlink(f);
-		free(f);
-	}
-	if (d)
-		closedir(d);
-	rmdir(op_pin_dir);
-	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	h_remove_pin_dir();
 }
 
 H_FN bool op_have(const char *program)

@@ -83,7 +83,7 @@ Test(top, screen_under_tmux)
 
 	char *shell = h_strf("env SUPERVISE_RUNTIME_DIR=%s SUPERVISE_BPF_PIN_DIR=%s TERM=screen %s top --delay 0.5; "
 			     "echo TOP-EXIT=$?; sleep 120",
-			     H.runtime_dir, op_pin_dir, H.bin);
+			     H.runtime_dir, h_pin_dir, H.bin);
 	char *quoted = h_strf("'%s'", shell);
 	char *out = tmux("new-session -d -s top -x 100 -y 30 %s", quoted);
 	cr_assert(!*out, "tmux new-session: %s", out);
