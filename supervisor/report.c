@@ -230,10 +230,10 @@ static int parse(struct report *r, FILE *f)
 /* ---- SVG ------------------------------------------------------------------- */
 
 #define W 860.0
-#define H 260.0
+#define H 276.0
 #define ML 78.0
 #define MR 16.0
-#define MT 14.0
+#define MT 30.0
 #define MB 34.0
 
 static const char *const palette[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf" };
@@ -314,8 +314,9 @@ static void chart(FILE *out, const char *id, const char *title, struct series **
 	}
 	double lx = ML + 8;
 	for (size_t i = 0; i < ns; i++) {
+		/* Above the plot: a line at the budget would run through it. */
 		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
-			     "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">", lx, MT + 10, s[i]->color, lx + 16, MT + 14);
+			     "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">", lx, MT - 14, s[i]->color, lx + 16, MT - 10);
 		report_escape(out, s[i]->label);
 		fputs("</text>\n", out);
 		lx += 24 + 7 * strlen(s[i]->label);
