@@ -8,6 +8,7 @@
 #include "footprints-cmd.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "exporter.h"
 #include "log.h"
 #include "run.h"
 #include "rundir.h"
@@ -15,6 +16,8 @@
 #include "status.h"
 #include "monitor.h"
 #include "profile.h"
+#include "report.h"
+#include "top.h"
 
 static int gc(const struct config *c)
 {
@@ -62,6 +65,12 @@ int main(int argc, char **argv)
 		return profile_print(&c, stdout);
 	case CMD_FOOTPRINTS:
 		return footprints_command(&c);
+	case CMD_TOP:
+		return top_command(&c);
+	case CMD_EXPORTER:
+		return exporter_command(&c);
+	case CMD_REPORT:
+		return report_command(&c);
 	case CMD_RUN:
 		break;
 	}

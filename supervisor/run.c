@@ -25,6 +25,7 @@
 #include "log.h"
 #include "proc.h"
 #include "monitor.h"
+#include "observe.h"
 #include "run.h"
 #include "rundir.h"
 #include "sandbox.h"
@@ -48,6 +49,7 @@ struct run {
 	struct jobctl *jc;
 	struct live *live;
 	struct sandbox *sb;
+	struct observe *obs;            /* --log, --metrics-file */
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -156,7 +158,10 @@ static int make_id(char *ret, size_t size)
 /* `supervise set`: the jobserver follows the new budget and job range. */
 static void budget_changed(const struct live_budget *lb, const struct budget *b, void *userdata)
 {
-	jobctl_set_budget(userdata, b, lb->jobs_min, lb->jobs_max);
+	struct run *r = userdata;
+	if (r->jc)
+		jobctl_set_budget(r->jc, b, lb->jobs_min, lb->jobs_max);
+	observe_set(r->obs, b ? b->in.mem : 0, lb->cpus, lb->jobs_min, lb->jobs_max);
 }
 
 /* The memory budget, now that the leaf's controllers and the monitor's
@@ -276,8 +281,10 @@ static int setup(struct run *r)
 				   .cpus = budget_cpus(r->cg.path, 0), .env = env, .nr_env = nr_env };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
-	if (r->jc)
-		live_set_budget_hook(r->live, budget_changed, r->jc);
+	struct observe_options oo = { .cfg = c, .run_dir = r->run_dir, .info = &r->info, .mon = r->mon };
+	if ((ret = observe_open(&oo, &r->obs)) < 0)
+		return ret;
+	live_set_budget_hook(r->live, budget_changed, r);
 
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->timer_fd < 0)
@@ -337,6 +344,8 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	unsigned ms = live_period_ms(r->live);
 	if (r->jc && JOBS_PERIOD_MS < ms)
 		ms = JOBS_PERIOD_MS;
+	if (observe_period_ms(r->obs) < ms)
+		ms = observe_period_ms(r->obs);
 	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
 	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
@@ -373,6 +382,7 @@ static int turn(struct run *r)
 		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 		jobctl_on_reading(r->jc, &rd);
 	}
+	observe_on_reading(r->obs, &rd);
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
 	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : 0;
 	uint32_t maps = live_map_alert(r->live);
@@ -543,6 +553,7 @@ int run(const struct config *cfg)
 		summary_print(&s, stderr);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
+	observe_close(r.obs, &s, jobctl_killed(r.jc));
 	jobctl_close(r.jc);
 	sandbox_free(r.sb);
 	if (r.mon)
