@@ -426,7 +426,8 @@ static int mkdir_parents(const char *dir)
 
 /* Open the directory a table lives in, refusing one another user could
  * write into (they could plant a symlink or a table that sizes our jobs).
- * Supervise's own cache directory: owned by the euid, mode 0700, created so.
+ * Supervise's own cache directory: owned by the euid, mode 0700, created so
+ * (one an older supervise made 0755 is tightened).
  * A --footprints FILE's directory (the user's project): owned by the euid or
  * root and writable by no one else. */
 static int open_dir(const char *path, bool create, const char **ret_name)
@@ -450,6 +451,10 @@ static int open_dir(const char *path, bool create, const char **ret_name)
 		return log_errno(r, "footprint: stat of %s failed: %m", dir);
 	}
 	uid_t me = geteuid();
+	/* Ours, from an older supervise that made it 0755: nobody else could
+	 * write into it, so tightening it is enough. */
+	if (own && st.st_uid == me && !(st.st_mode & 0022) && (st.st_mode & 07777) != 0700 && fchmod(fd, 0700) == 0)
+		st.st_mode = (st.st_mode & ~07777) | 0700;
 	if (own && (st.st_uid != me || (st.st_mode & 07777) != 0700)) {
 		close(fd);
 		return log_errno(-EPERM,
