@@ -166,13 +166,17 @@ static void budget_changed(const struct live_budget *lb, const struct budget *b,
 
 /* The memory budget, now that the leaf's controllers and the monitor's
  * backend are known, written through cgroup.h with the other limits. */
-static int apply_budget(struct run *r)
+/* The limits, right after the leaf exists (before the monitor, which can
+ * take a moment to load: nothing runs in the leaf without them). The margin
+ * depends on the backend: taken as bpf unless procfs was asked for, and the
+ * budget derived again by budget_backend() once the monitor is open. */
+static int apply_limits(struct run *r)
 {
 	unsigned missing = 0, mem_missing = 0;
 	int ret;
 
 	r->budget.in.kernel_memory = (r->cg.controllers & CGROUP_MEMORY) != 0;
-	r->budget.in.fast = streq(monitor_backend_name(r->mon), "bpf");
+	r->budget.in.fast = r->cfg->backend != MONITOR_PROCFS;
 	budget_derive(&r->budget.in, &r->budget);
 	if ((ret = budget_apply(&r->budget, &r->cg, &mem_missing)) < 0)
 		return ret;
@@ -180,6 +184,18 @@ static int apply_budget(struct run *r)
 		return ret;
 	warn_unenforced(r, missing | mem_missing);
 	return 0;
+}
+
+/* The monitor fell back to procfs: its larger margin moves the pause point
+ * (and memory.high with it). */
+static int budget_backend(struct run *r)
+{
+	bool fast = streq(monitor_backend_name(r->mon), "bpf");
+	if (fast == r->budget.in.fast)
+		return 0;
+	r->budget.in.fast = fast;
+	budget_derive(&r->budget.in, &r->budget);
+	return budget_apply(&r->budget, &r->cg, NULL);
 }
 
 static int setup(struct run *r)
@@ -246,13 +262,15 @@ static int setup(struct run *r)
 	 * supervise, the leaf does not outlive it. */
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
+	if ((ret = apply_limits(r)) < 0)
+		return ret;
 
 	/* Watch before launch: the first process is tracked from its start. */
 	if ((ret = monitor_open(c->backend, r->cg.path, &r->mon)) < 0)
 		return ret;
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
-	if ((ret = apply_budget(r)) < 0)
+	if ((ret = budget_backend(r)) < 0)
 		return ret;
 	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
