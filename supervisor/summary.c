@@ -21,8 +21,9 @@ void summary_print(const struct run_summary *s, FILE *f)
 
 	if (!r)
 		return;
-	fprintf(f, "supervise: %s: exit %d after %.2f s, %u process%s (at most %u at once), backend %s\n",
-		s->name, s->exit_status, s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
+	fprintf(f, "supervise: %s: exit %d%s%s%s after %.2f s, %u process%s (at most %u at once), backend %s\n",
+		s->name, s->exit_status, s->killed_by ? " (killed by " : "", s->killed_by ? s->killed_by : "",
+		s->killed_by ? ")" : "", s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
 		r->peak_concurrent, s->backend ? s->backend : "-");
 	if (s->has_budget)
 		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
@@ -67,6 +68,10 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(o, "cgroup", s->cgroup ? json_object_new_string(s->cgroup) : NULL);
 	json_object_object_add(o, "backend", s->backend ? json_object_new_string(s->backend) : NULL);
 	json_object_object_add(o, "exit_status", json_object_new_int(s->exit_status));
+	/* Who ended it: 137 alone cannot tell an OOM kill from ours or anyone's. */
+	json_object *ex = json_object_new_object();
+	json_object_object_add(ex, "killed_by", s->killed_by ? json_object_new_string(s->killed_by) : NULL);
+	json_object_object_add(o, "exit", ex);
 	/* Millisecond precision: json-c's default prints 17 digits of binary noise. */
 	char wall[32];
 	snprintf(wall, sizeof(wall), "%.3f", s->wall_seconds);

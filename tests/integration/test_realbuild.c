@@ -105,13 +105,13 @@ struct jobs_log {
 static struct jobs_log read_jobs_log(const char *log)
 {
 	struct jobs_log j = {};
-	struct { char name[64]; double t; } st[256];
+	struct { char name[256]; double t; } st[256];
 	int n = 0;
 	FILE *f = fopen(log, "r");
 	cr_assert(f, "no job log %s: %s", log, strerror(errno));
-	char kind[16], name[64];
+	char kind[16], name[256];
 	double t;
-	while (fscanf(f, "%15s %63s %lf", kind, name, &t) == 3) {
+	while (fscanf(f, "%15s %255s %lf", kind, name, &t) == 3) {
 		if (!strcmp(kind, "start") && n < 256) {
 			snprintf(st[n].name, sizeof(st[n].name), "%s", name);
 			st[n++].t = t;
