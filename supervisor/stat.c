@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "jobobs.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "monitor.h"
@@ -75,22 +76,12 @@ static int find_run(const char *name, struct run_info *ret)
 	return 0;
 }
 
-/* The jobserver's figures, from <run dir>/tokens (written by jobctl on
- * change: "target available in_use paused"); zeros without a jobserver. */
-struct tokens {
-	unsigned target, available, in_use, paused;
-	bool present;
-};
-
-static struct tokens read_tokens(const char *name)
+/* The jobserver's figures (jobobs.h defines the file); zeros without one. */
+static bool read_tokens(const char *name, struct tokens_state *ret)
 {
-	struct tokens t = {};
-	char path[PATH_MAX], buf[128];
-	snprintf(path, sizeof(path), "%s/%s/tokens", rundir_root(), name);
-	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 &&
-	    sscanf(buf, "%u %u %u %u", &t.target, &t.available, &t.in_use, &t.paused) == 4)
-		t.present = true;
-	return t;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", rundir_root(), name);
+	return tokens_read(dir, ret) == 0;
 }
 
 static void print_json(const struct run_info *ri, const struct reading *r)
@@ -106,7 +97,8 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 	json_object_object_add(o, "map_count_max", json_object_new_uint64(r->map_count_max));
 	/* Without --jobs no tokens exist: zeros. target counts jobs at once (the
 	 * implicit token included); available: in the pipe; in_use: with clients. */
-	struct tokens t = read_tokens(ri->name);
+	struct tokens_state t = {};
+	(void)read_tokens(ri->name, &t);
 	json_object *tokens = json_object_new_object();
 	json_object_object_add(tokens, "target", json_object_new_int(t.target));
 	json_object_object_add(tokens, "available", json_object_new_int(t.available));
@@ -141,8 +133,9 @@ static void print_human(const struct run_info *ri, const struct reading *r)
 		       format_bytes(r->peak_rss_bytes, b, sizeof(b)));
 	printf("maps: largest %u of vm.max_map_count %" PRIu64 "; processes: %u live, %u started\n",
 	       r->map_count_max, read_max_map_count(), r->nr_procs, r->procs_started);
-	struct tokens t = read_tokens(ri->name);
-	if (t.present)
+	struct tokens_state t = {};
+	bool present = read_tokens(ri->name, &t);
+	if (present)
 		printf("jobs: target %u at once, %u token%s in use, %u available, %u pause%s so far\n", t.target,
 		       t.in_use, t.in_use == 1 ? "" : "s", t.available, t.paused, t.paused == 1 ? "" : "s");
 	printf("%8s  %-16s %12s %10s\n", "PID", "COMM", "RSS", "MAPS");

@@ -1,0 +1,133 @@
+/* jobtable: see jobtable.h. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobtable.h"
+#include "util.h"
+
+bool jobtable_is_client_comm(const char *c)
+{
+	return streq(c, "make") || streq(c, "gmake") || streq(c, "cargo") || streq(c, "ninja") || streq(c, "samu");
+}
+
+static int cmp_px(const void *a, const void *b)
+{
+	const struct proc_ix *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static struct proc_ix *find_px(const struct jobtable *t, pid_t pid)
+{
+	struct proc_ix key = { .pid = pid };
+	return bsearch(&key, t->px, t->nr_px, sizeof(t->px[0]), cmp_px);
+}
+
+int jobtable_job_of(const struct jobtable *t, pid_t pid)
+{
+	const struct proc_ix *p = find_px(t, pid);
+	return p ? p->job : -1;
+}
+
+unsigned jobtable_paused(const struct jobtable *t)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		n += t->jobs[k].paused;
+	return n;
+}
+
+void jobtable_signal(const struct jobtable *t, size_t k, int sig)
+{
+	for (size_t i = 0; i < t->nr_px; i++)
+		if (t->px[i].job == (int)k)
+			kill(t->px[i].pid, sig);
+}
+
+static bool is_client(const struct reading *r, const struct proc_ix *p, pid_t main_pid)
+{
+	return p->pid == main_pid || jobtable_is_client_comm(r->procs[p->idx].comm);
+}
+
+/* The job p belongs to (created when its root is new), -1: none. */
+static int job_for(struct jobtable *t, const struct reading *r, struct proc_ix *p, const struct jobtable_params *pa)
+{
+	/* Walk up to the job root (bounded: a cycle in a racy reading ends). */
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (is_client(r, p, pa->main_pid))
+			return -1;
+		struct proc_ix *parent = find_px(t, p->ppid);
+		if (parent && is_client(r, parent, pa->main_pid)) {
+			/* p is a job root. */
+			size_t k;
+			for (k = 0; k < t->nr_jobs && t->jobs[k].root != p->pid; k++)
+				;
+			if (k == t->nr_jobs && k < JOBTABLE_MAX_JOBS) {
+				t->jobs[k] = (struct job){ .root = p->pid, .start_ns = pa->now_ns };
+				t->nr_jobs++;
+			}
+			return k < JOBTABLE_MAX_JOBS ? (int)k : -1;
+		}
+		p = parent;
+	}
+	return -1;
+}
+
+void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobtable_params *pa)
+{
+	size_t n = r->nr_proc_readings < JOBTABLE_MAX_PROCS ? r->nr_proc_readings : JOBTABLE_MAX_PROCS;
+
+	t->nr_px = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r->procs[i].exited)
+			continue;
+		t->px[t->nr_px++] = (struct proc_ix){ .pid = (pid_t)r->procs[i].pid, .ppid = (pid_t)r->procs[i].ppid,
+						      .job = -2, .idx = (int)i };
+	}
+	qsort(t->px, t->nr_px, sizeof(t->px[0]), cmp_px);
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		t->jobs[k].seen = false, t->jobs[k].rss = 0;
+	for (size_t i = 0; i < t->nr_px; i++)
+		t->px[i].job = job_for(t, r, &t->px[i], pa);
+
+	/* Sums, expected peaks; jobs not seen any more ended. A command never
+	 * seen is sized as the default (--job-mem), not as the learned average
+	 * job: it may be the heavy one. */
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		t->jobs[k].expected = 0;
+	for (size_t i = 0; i < t->nr_px; i++) {
+		if (t->px[i].job < 0)
+			continue;
+		struct job *j = &t->jobs[t->px[i].job];
+		const struct proc_reading *pr = &r->procs[t->px[i].idx];
+		if (!j->seen || pr->rss_bytes * 2 > j->rss)
+			snprintf(j->comm, sizeof(j->comm), "%s", pr->comm);
+		j->seen = true;
+		j->rss += pr->rss_bytes;
+		uint64_t e = pa->fp ? footprint_expected(pa->fp, pr->comm) : 0;
+		if (!e)
+			e = pa->default_job_bytes;
+		if (e > j->expected)
+			j->expected = e;
+	}
+	size_t w = 0;
+	for (size_t k = 0; k < t->nr_jobs; k++) {
+		struct job *j = &t->jobs[k];
+		if (j->rss > j->peak)
+			j->peak = j->rss;
+		if (!j->seen) {
+			if (pa->ended)
+				pa->ended(pa->userdata, j);
+			continue;
+		}
+		if (w != k) {
+			t->jobs[w] = *j;
+			for (size_t i = 0; i < t->nr_px; i++)
+				if (t->px[i].job == (int)k)
+					t->px[i].job = (int)w;
+		}
+		w++;
+	}
+	t->nr_jobs = w;
+}
