@@ -11,6 +11,7 @@
 #include <sys/timerfd.h>
 
 #include "cgroup.h"
+#include "clients.h"
 #include "footprint.h"
 #include "governor.h"
 #include "jobaudit.h"
@@ -24,6 +25,18 @@
 #define MIB (1ull << 20)
 /* The learned footprint of "a job" (any command), kept beside the commands. */
 #define JOB_COMM "[job]"
+/* The progress rule (docs/jobserver.md): while jobs are paused, a workload
+ * that used less than STALL_CPU_USEC of CPU in STALL_MS is stalled (every
+ * unpaused process waits, e.g. for the paused one): resume the oldest. */
+#define STALL_MS 1000
+#define STALL_CPU_USEC 20000
+/* On default guesses alone (no learned footprint in any running job), no
+ * pause below this share of the budget: an unseen wrapper or helper must not
+ * be taken for a 512 MiB job (issue 15: paused at 6 MiB of 1 GiB). */
+#define GUESS_PAUSE_FLOOR 2
+/* A job in the first half second of its life is checked again for being a
+ * $(shell) (between fork and dup2 its stdout is still make's). */
+#define SYNC_CHECK_NS 500000000ull
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -43,6 +56,16 @@ struct jobctl {
 
 	struct jobtable jt;
 	uint64_t next_job_bytes;
+	bool next_job_learned;    /* next_job_bytes is learned or --job-mem, not the default */
+	uint64_t largest_job;     /* largest job peak seen in this run */
+	unsigned peak_jobs;       /* jobs at once (recipes holding tokens), the summary's */
+
+	struct client_info client;
+	char **argv;              /* the command with -jN for a client that reads no jobserver */
+
+	/* the progress rule */
+	uint64_t stall_since_ns, stall_cpu_usec;
+	unsigned progress_resumes;
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_armed, alert_seen_ns;
@@ -91,11 +114,32 @@ static void on_job_ended(void *userdata, const struct job *j)
 {
 	struct jobctl *jc = userdata;
 
-	if (!j->peak)
+	if (!j->peak || !jobtable_is_job(j))
 		return;
+	if (j->peak > jc->largest_job)
+		jc->largest_job = j->peak;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
-	if (!jc->cfg.job_mem)
+	if (!jc->cfg.job_mem) {
 		jc->next_job_bytes = job_average(&jc->fp);
+		jc->next_job_learned = true;
+	}
+}
+
+/* The size of a job nothing is known of: the default, unless that is more
+ * than the budget's share per job; then the share, or the largest job seen
+ * in this run when that is more (issue 15: with a budget of a few default
+ * jobs, pauses started at a few % of it). */
+static uint64_t default_job_bytes(const struct jobctl *jc)
+{
+	if (jc->cfg.job_mem)
+		return jc->cfg.job_mem;
+	uint64_t d = GOV_DEFAULT_JOB_BYTES;
+	if (jc->cfg.budget_bytes && jc->cfg.max_jobs) {
+		uint64_t share = jc->cfg.budget_bytes / jc->cfg.max_jobs;
+		if (d > share)
+			d = share > jc->largest_job ? share : jc->largest_job;
+	}
+	return d;
 }
 
 static unsigned cpu_cap(const struct jobctl_config *c)
@@ -105,6 +149,46 @@ static unsigned cpu_cap(const struct jobctl_config *c)
 	if (c->cpus > 0 && ceil(c->cpus) < cpus)
 		cpus = (unsigned)ceil(c->cpus);
 	return cpus ? cpus : 1;
+}
+
+/* The number of jobs the governor starts with: its first decision on an
+ * empty workload. */
+static unsigned start_value(const struct jobctl *jc)
+{
+	struct gov_state st = { 0 };
+	struct gov_input in = { .next_job_bytes = jc->next_job_bytes };
+	struct gov_decision d;
+	governor_decide(&jc->gcfg, &st, &in, &d);
+	return d.target ? d.target : 1;
+}
+
+/* A client that reads no jobserver (ninja < 1.13) runs its own default (CPUs
+ * + 2) whatever the tokens say: give it -j from the start value, or keep the
+ * user's -j, and say which. Memory is then followed by pausing jobs only. */
+static void give_dash_j(struct jobctl *jc, char *const *argv)
+{
+	const struct client_info *ci = &jc->client;
+	char ver[32] = "of unknown version";
+	if (ci->version.known)
+		snprintf(ver, sizeof(ver), "%u.%u.%u", ci->version.major, ci->version.minor, ci->version.patch);
+	const char *via = ci->kind == CLIENT_CMAKE ? " (through cmake --build)" : "";
+	if (ci->user_jobs) {
+		log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does): keeping the -j on its command "
+			 "line; supervise follows memory by pausing jobs only",
+			 client_kind_name(ci->tool), ver, via);
+		return;
+	}
+	unsigned n = start_value(jc);
+	jc->argv = client_argv_with_jobs(argv, ci, n);
+	if (!jc->argv) {
+		log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does) and -j could not be added: it "
+			 "runs its own default number of jobs; pass -jN yourself or install ninja >= 1.13",
+			 client_kind_name(ci->tool), ver, via);
+		return;
+	}
+	log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does): passing -j%u (the governor's start "
+		 "value); the tokens do not reach it, so memory is followed by pausing jobs only",
+		 client_kind_name(ci->tool), ver, via, n);
 }
 
 int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
@@ -129,11 +213,21 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
 		jc->cfg.max_jobs = jc->cfg.min_jobs;
 
-	const char *w = jobserver_argv_warning(argv, buf, sizeof(buf));
+	client_detect(argv, &jc->client);
+	const struct client_info *ci = &jc->client;
+	bool deaf = !ci->reads_jobserver;   /* an old ninja: -j instead of tokens */
+	/* "drop -jN" is the wrong advice for a tool that reads no jobserver. */
+	const char *w = deaf ? NULL : jobserver_argv_warning(argv, buf, sizeof(buf));
 	if (w)
 		log_warn("%s", w);
+	if (ci->kind == CLIENT_CMAKE && ci->tool == CLIENT_MAKE && ci->user_jobs)
+		log_warn("jobserver: 'cmake --build -j' hands make -jN, which then starts its own jobserver and ignores "
+			 "supervise's; drop -j/--parallel: --jobs sets the number of jobs");
 
 	enum js_style style = cfg->style == JS_AUTO || cfg->style == JS_NONE ? jobserver_style_for(argv) : cfg->style;
+	/* cmake --build: the style its generator's tool reads. */
+	if ((cfg->style == JS_AUTO || cfg->style == JS_NONE) && ci->kind == CLIENT_CMAKE && ci->reads_jobserver)
+		style = ci->style;
 	jc->style = style;
 	r = jobserver_open(&jc->js, style, run_dir, jc->cfg.max_jobs);
 	if (r < 0)
@@ -146,7 +240,8 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 
 	footprint_load(&jc->fp);
 	uint64_t learned = job_average(&jc->fp);
-	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : GOV_DEFAULT_JOB_BYTES;
+	jc->next_job_learned = cfg->job_mem || learned;
+	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
 
 	jc->gcfg = (struct gov_config){
 		.budget_bytes = cfg->budget_bytes,
@@ -174,16 +269,19 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	if (m)
 		monitor_on_exit(m, on_exit_cb, jc);
 
+	if (deaf)
+		give_dash_j(jc, argv);
+
 	char range[32], mem[32], job[32];
 	if (jc->cfg.min_jobs == jc->cfg.max_jobs)
-		snprintf(range, sizeof(range), "%u", jc->cfg.max_jobs);
+		snprintf(range, sizeof(range), "%u job%s", jc->cfg.max_jobs, jc->cfg.max_jobs == 1 ? "" : "s");
 	else
-		snprintf(range, sizeof(range), "%u-%u", jc->cfg.min_jobs, jc->cfg.max_jobs);
+		snprintf(range, sizeof(range), "%u-%u jobs", jc->cfg.min_jobs, jc->cfg.max_jobs);
 	if (cfg->budget_bytes)
 		snprintf(mem, sizeof(mem), "%s", format_bytes(cfg->budget_bytes, buf, sizeof(buf)));
 	/* Said even without -v: which style a client must understand matters. */
 	log_msg(cfg->announce ? LOG_WARN : LOG_INFO,
-		"jobserver: %s style (%s), %s jobs at once%s%s, next job expected at %s%s",
+		"jobserver: %s style (%s), %s at once%s%s, next job expected at %s%s",
 		jobserver_style_name(style),
 		cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
 							       : "as asked",
@@ -195,6 +293,11 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 			: "");
 	*ret = TAKE_PTR(jc);
 	return 0;
+}
+
+char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
+{
+	return jc && jc->argv ? jc->argv : argv;
 }
 
 int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2])
@@ -257,19 +360,72 @@ void jobctl_started(struct jobctl *jc, pid_t main_pid)
 /* One decision from the summed RSS and the job table, applied: the action
  * first (the urgent part), then tokens, then the kernel-side threshold. r is
  * NULL on the fast path (an alert: the job table of the last reading). */
+/* May job k be paused? Never a wrapper or a $(shell) (not in the governor's
+ * table anyway), nor a job the progress rule resumed. */
+static bool pausable(const struct job *j)
+{
+	return jobtable_is_job(j) && !j->paused && !j->forced;
+}
+
+/* The governor chose to pause job k: keep that choice, or the newest
+ * pausable job instead when k may not be paused; -1 when none may. */
+static int pause_choice(const struct jobctl *jc, size_t k)
+{
+	if (pausable(&jc->jt.jobs[k]))
+		return (int)k;
+	int best = -1;
+	for (size_t i = 0; i < jc->jt.nr_jobs; i++)
+		if (pausable(&jc->jt.jobs[i]) && (best < 0 || jc->jt.jobs[i].start_ns > jc->jt.jobs[best].start_ns))
+			best = (int)i;
+	return best;
+}
+
+/* An early pause (below the pause point, because expected peaks do not
+ * fit) that rests on default guesses alone, below the stated share of the
+ * budget: not taken (issue 15). */
+static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const struct gov_decision *d)
+{
+	if (rss >= d->pause_at_bytes || rss >= jc->cfg.budget_bytes / GUESS_PAUSE_FLOOR)
+		return false;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		if (jobtable_is_job(j) && !j->paused && !j->guessed)
+			return false;
+	}
+	return true;
+}
+
 static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *r, uint64_t alert_ns)
 {
+	/* The governor sees jobs only: not wrappers waiting for a sub-client,
+	 * not $(shell) helpers its client waits for. */
 	struct gov_job gj[JOBTABLE_MAX_JOBS];
-	for (size_t k = 0; k < jc->jt.nr_jobs; k++)
-		gj[k] = (struct gov_job){ .start_ns = jc->jt.jobs[k].start_ns, .rss_bytes = jc->jt.jobs[k].rss,
-					  .expected_bytes = jc->jt.jobs[k].expected, .paused = jc->jt.jobs[k].paused };
-	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
-				.nr_jobs = jc->jt.nr_jobs };
+	size_t gk[JOBTABLE_MAX_JOBS], ng = 0;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		if (!jobtable_is_job(j))
+			continue;
+		gk[ng] = k;
+		gj[ng++] = (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss, .expected_bytes = j->expected,
+					     .paused = j->paused };
+	}
+	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj, .nr_jobs = ng };
 	struct gov_decision d;
 	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+	d.job = d.job < ng ? gk[d.job] : jc->jt.nr_jobs;
 	/* The workload was told to stop: a paused job could not act on it. */
 	if (jc->stopping && d.action == GOV_PAUSE)
 		d.action = GOV_NONE;
+	if (d.action == GOV_PAUSE && guess_only_early_pause(jc, rss, &d))
+		d.action = GOV_NONE;
+	if (d.action == GOV_PAUSE) {
+		int k = pause_choice(jc, d.job);
+		if (k >= 0)
+			d.job = (size_t)k;
+		else
+			/* Nothing may be paused: at the budget, the last resort. */
+			d.action = rss >= jc->cfg.budget_bytes && jc->gcfg.may_kill ? GOV_KILL : GOV_NONE;
+	}
 	/* A process nears vm.max_map_count: no new job until it is past. */
 	if (jc->hold && d.target > jc->jt.nr_jobs)
 		d.target = jc->jt.nr_jobs > 0 ? (unsigned)jc->jt.nr_jobs : 1;
@@ -336,6 +492,107 @@ static void observe(struct jobctl *jc, const struct reading *r, uint64_t now)
 		      jobtable_paused(&jc->jt));
 }
 
+/* The pipe behind fd 1 of pid ("pipe:[N]"), or "" when it is not a pipe. */
+static void stdout_pipe(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/1", (int)pid);
+	ssize_t n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strncmp(buf, "pipe:[", 6))
+		buf[0] = '\0';
+}
+
+/* Does parent hold, beyond its own stdio, the pipe child writes to? That is
+ * make reading a $(shell)'s output, waiting for it to end. */
+static bool reads_output_of(pid_t parent, pid_t child)
+{
+	char pipe[64], dir[64], path[96], link[64];
+	stdout_pipe(child, pipe, sizeof(pipe));
+	if (!pipe[0])
+		return false;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)parent);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) <= 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = '\0', streq(link, pipe)))
+			return true;
+	}
+	return false;
+}
+
+/* make waits for a $(shell) synchronously: pausing one stalls that make and
+ * every job it would start (issue 15: dpkg-buildflags SIGSTOPped at 156 KiB).
+ * Only make: ninja reads every job's output through a pipe of its own. */
+static void mark_sync(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		struct job *j = &jc->jt.jobs[k];
+		if (j->sync || j->sync_checked)
+			continue;
+		j->sync_checked = now - j->start_ns > SYNC_CHECK_NS;
+		for (size_t i = 0; i < r->nr_proc_readings; i++) {
+			if ((pid_t)r->procs[i].pid != j->root)
+				continue;
+			pid_t parent = (pid_t)r->procs[i].ppid;
+			for (size_t p = 0; p < r->nr_proc_readings; p++)
+				if ((pid_t)r->procs[p].pid == parent &&
+				    (streq(r->procs[p].comm, "make") || streq(r->procs[p].comm, "gmake")))
+					j->sync = reads_output_of(parent, j->root);
+			break;
+		}
+		if (j->sync && j->paused) {
+			j->paused = false;
+			jobtable_signal(&jc->jt, k, SIGCONT);
+		}
+	}
+}
+
+static size_t oldest_paused(const struct jobtable *t)
+{
+	size_t best = t->nr_jobs;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		if (t->jobs[k].paused && (best == t->nr_jobs || t->jobs[k].start_ns < t->jobs[best].start_ns))
+			best = k;
+	return best;
+}
+
+/* The progress guarantee: while jobs are paused, a workload that makes no
+ * CPU progress (every unpaused process waits: for a sub-make, on the
+ * jobserver, on the paused job's output) gets its oldest paused job back at
+ * once, and that job is not paused again. cpu.stat counts the whole leaf. */
+static void progress_rule(struct jobctl *jc, uint64_t rss, uint64_t now)
+{
+	uint64_t usec;
+	size_t k = oldest_paused(&jc->jt);
+	if (k == jc->jt.nr_jobs || cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", &usec) < 0) {
+		jc->stall_since_ns = 0;
+		return;
+	}
+	if (!jc->stall_since_ns || usec - jc->stall_cpu_usec > STALL_CPU_USEC) {
+		jc->stall_since_ns = now;
+		jc->stall_cpu_usec = usec;
+		return;
+	}
+	if (now - jc->stall_since_ns < STALL_MS * 1000000ull)
+		return;
+	struct job *j = &jc->jt.jobs[k];
+	j->paused = false;
+	j->forced = true;
+	jobtable_signal(&jc->jt, k, SIGCONT);
+	jc->progress_resumes++;
+	jc->stall_since_ns = 0;
+	log_warn("jobs: the progress rule: no process of the workload made progress for %.1f s (%" PRIu64
+		 " ms of CPU) with %u job%s paused; resuming job %d (%s), the oldest paused, at %" PRIu64
+		 " MiB summed RSS, and not pausing it again",
+		 STALL_MS / 1000.0, (usec - jc->stall_cpu_usec) / 1000, jobtable_paused(&jc->jt) + 1,
+		 jobtable_paused(&jc->jt) ? "s" : "", (int)j->root, j->comm, rss >> 20);
+}
+
 int jobctl_step(struct jobctl *jc)
 {
 	struct reading r;
@@ -377,15 +634,21 @@ int jobctl_step(struct jobctl *jc)
 	uint64_t now = now_ns();
 	struct jobtable_params jp = {
 		.main_pid = jc->main_pid, .fp = &jc->fp,
-		/* A command never seen is sized as --job-mem (else the default), not
-		 * as the learned average job: it may be the heavy one. */
-		.default_job_bytes = jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES,
+		/* A command never seen is sized as --job-mem (else the default, or
+		 * the budget's share), not as the learned average job: it may be the
+		 * heavy one. */
+		.default_job_bytes = default_job_bytes(jc),
 		.now_ns = now, .ended = on_job_ended, .userdata = jc,
 	};
 	jobtable_map(&jc->jt, &r, &jp);
+	mark_sync(jc, &r, now);
+	unsigned jobs = jobtable_jobs(&jc->jt);
+	if (jobs > jc->peak_jobs)
+		jc->peak_jobs = jobs;
 	decide_apply(jc, r.rss_bytes, &r, 0);
 	if (jc->killed)
 		return 0;
+	progress_rule(jc, r.rss_bytes, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
 		log_info("jobserver: %u token%s went with processes that died holding them: re-minting", lost,
@@ -450,6 +713,8 @@ void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret)
 	ret->tokens_max = jc->tokens_max;
 	ret->paused = jc->paused_count;
 	ret->reminted = jc->reminted;
+	ret->peak_concurrent = jc->peak_jobs;
+	ret->progress_resumes = jc->progress_resumes;
 }
 
 void jobctl_close(struct jobctl *jc)
@@ -463,5 +728,6 @@ void jobctl_close(struct jobctl *jc)
 	jobserver_close(&jc->js);
 	closep(&jc->timer_fd);
 	closep(&jc->epoll_fd);
+	client_argv_free(jc->argv);
 	free(jc);
 }

@@ -34,12 +34,17 @@ struct jobs_summary {
 	unsigned tokens_min, tokens_max;  /* range of the token target (jobs at once) */
 	unsigned paused;              /* pauses applied */
 	unsigned reminted;            /* tokens re-minted */
+	unsigned peak_concurrent;     /* most jobs at once (recipes holding tokens, not clients or wrappers) */
+	unsigned progress_resumes;    /* paused jobs the progress rule resumed */
 };
 
 struct jobctl;
 
 int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
 		struct monitor *m, struct jobctl **ret);
+/* The command to launch: argv, or a copy with -jN for a client that reads no
+ * jobserver (ninja < 1.13); owned by jc. */
+char *const *jobctl_argv(const struct jobctl *jc, char *const *argv);
 int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2]);
 void jobctl_started(struct jobctl *jc, pid_t main_pid);
 int jobctl_fd(const struct jobctl *jc);

@@ -38,6 +38,19 @@ unsigned jobtable_paused(const struct jobtable *t)
 	return n;
 }
 
+bool jobtable_is_job(const struct job *j)
+{
+	return !j->wrapper && !j->sync;
+}
+
+unsigned jobtable_jobs(const struct jobtable *t)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		n += jobtable_is_job(&t->jobs[k]);
+	return n;
+}
+
 void jobtable_signal(const struct jobtable *t, size_t k, int sig)
 {
 	for (size_t i = 0; i < t->nr_px; i++)
@@ -87,15 +100,24 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 	}
 	qsort(t->px, t->nr_px, sizeof(t->px[0]), cmp_px);
 	for (size_t k = 0; k < t->nr_jobs; k++)
-		t->jobs[k].seen = false, t->jobs[k].rss = 0;
+		t->jobs[k].seen = false, t->jobs[k].rss = 0, t->jobs[k].wrapper = false;
 	for (size_t i = 0; i < t->nr_px; i++)
 		t->px[i].job = job_for(t, r, &t->px[i], pa);
+	/* A nested client below a job makes that job a wrapper: it waits for
+	 * the sub-client, whose own children are the jobs. */
+	for (size_t i = 0; i < t->nr_px; i++) {
+		if (t->px[i].pid == pa->main_pid || !jobtable_is_client_comm(r->procs[t->px[i].idx].comm))
+			continue;
+		const struct proc_ix *parent = find_px(t, t->px[i].ppid);
+		if (parent && parent->job >= 0)
+			t->jobs[parent->job].wrapper = true;
+	}
 
 	/* Sums, expected peaks; jobs not seen any more ended. A command never
 	 * seen is sized as the default (--job-mem), not as the learned average
 	 * job: it may be the heavy one. */
 	for (size_t k = 0; k < t->nr_jobs; k++)
-		t->jobs[k].expected = 0;
+		t->jobs[k].expected = 0, t->jobs[k].guessed = true;
 	for (size_t i = 0; i < t->nr_px; i++) {
 		if (t->px[i].job < 0)
 			continue;
@@ -105,12 +127,18 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 			snprintf(j->comm, sizeof(j->comm), "%s", pr->comm);
 		j->seen = true;
 		j->rss += pr->rss_bytes;
-		uint64_t e = pa->fp ? footprint_expected(pa->fp, pr->comm) : 0;
-		if (!e)
-			e = pa->default_job_bytes;
-		if (e > j->expected)
+		uint64_t learned = pa->fp ? footprint_expected(pa->fp, pr->comm) : 0;
+		uint64_t e = learned ? learned : pa->default_job_bytes;
+		if (e > j->expected) {
 			j->expected = e;
+			j->guessed = !learned;
+		}
 	}
+	/* A wrapper holds what it holds: what its sub-client runs is sized as
+	 * jobs of their own. */
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		if (t->jobs[k].wrapper)
+			t->jobs[k].expected = t->jobs[k].rss, t->jobs[k].guessed = false;
 	size_t w = 0;
 	for (size_t k = 0; k < t->nr_jobs; k++) {
 		struct job *j = &t->jobs[k];

@@ -268,7 +268,7 @@ static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
 	int fds[2];
-	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+	struct launch l = { .argv = r->jc ? jobctl_argv(r->jc, r->cfg->argv) : r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
 			    .restore_sigpipe = &r->old_sigpipe,
 			    .envp = live_launch_env(r->live),
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };

@@ -40,10 +40,18 @@ void summary_print(const struct run_summary *s, FILE *f)
 			r->peak_map_count, s->max_map_count,
 			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0, r->peak_map_comm,
 			r->peak_map_pid);
-	if (s->jobs.style && strcmp(s->jobs.style, "none"))
-		fprintf(f, "supervise:   jobs: %s jobserver, %u to %u jobs at once, %u pause%s, %u token%s re-minted\n",
-			s->jobs.style, s->jobs.tokens_min, s->jobs.tokens_max, s->jobs.paused,
-			s->jobs.paused == 1 ? "" : "s", s->jobs.reminted, s->jobs.reminted == 1 ? "" : "s");
+	if (s->jobs.style && strcmp(s->jobs.style, "none")) {
+		fprintf(f, "supervise:   jobs: %s jobserver, target %u to %u, at most %u job%s at once, %u pause%s, "
+			"%u token%s re-minted\n",
+			s->jobs.style, s->jobs.tokens_min, s->jobs.tokens_max, s->jobs.peak_concurrent,
+			s->jobs.peak_concurrent == 1 ? "" : "s", s->jobs.paused, s->jobs.paused == 1 ? "" : "s",
+			s->jobs.reminted, s->jobs.reminted == 1 ? "" : "s");
+		if (s->jobs.progress_resumes)
+			fprintf(f, "supervise:   jobs: %u paused job%s resumed by the progress rule (the workload had "
+				"stalled waiting for %s)\n",
+				s->jobs.progress_resumes, s->jobs.progress_resumes == 1 ? "" : "s",
+				s->jobs.progress_resumes == 1 ? "it" : "them");
+	}
 	size_t n = r->nr_proc_readings < 5 ? r->nr_proc_readings : 5;
 	if (n) {
 		fprintf(f, "supervise:   heaviest:");
@@ -105,6 +113,8 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(jobs, "tokens_max", json_object_new_int(s->jobs.tokens_max));
 	json_object_object_add(jobs, "paused", json_object_new_int(s->jobs.paused));
 	json_object_object_add(jobs, "reminted", json_object_new_int(s->jobs.reminted));
+	json_object_object_add(jobs, "peak_concurrent", json_object_new_int(s->jobs.peak_concurrent));
+	json_object_object_add(jobs, "progress_resumes", json_object_new_int(s->jobs.progress_resumes));
 	json_object_object_add(o, "jobs", jobs);
 
 	json_object *top = json_object_new_array();
