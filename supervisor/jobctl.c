@@ -367,15 +367,19 @@ static bool pausable(const struct job *j)
 	return jobtable_is_job(j) && !j->paused && !j->forced;
 }
 
-/* The governor chose to pause job k: keep that choice, or the newest
- * pausable job instead when k may not be paused; -1 when none may. */
-static int pause_choice(const struct jobctl *jc, size_t k)
+static bool newer(const struct job *a, const struct job *b)
 {
-	if (pausable(&jc->jt.jobs[k]))
-		return (int)k;
+	return a->start_ns != b->start_ns ? a->start_ns > b->start_ns : a->root > b->root;
+}
+
+/* The governor chose to pause a job: the newest pausable one (jobs first
+ * seen in one reading share a start time: the later pid is the newer), -1
+ * when none may be paused. */
+static int pause_choice(const struct jobctl *jc)
+{
 	int best = -1;
 	for (size_t i = 0; i < jc->jt.nr_jobs; i++)
-		if (pausable(&jc->jt.jobs[i]) && (best < 0 || jc->jt.jobs[i].start_ns > jc->jt.jobs[best].start_ns))
+		if (pausable(&jc->jt.jobs[i]) && (best < 0 || newer(&jc->jt.jobs[i], &jc->jt.jobs[best])))
 			best = (int)i;
 	return best;
 }
@@ -419,7 +423,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	if (d.action == GOV_PAUSE && guess_only_early_pause(jc, rss, &d))
 		d.action = GOV_NONE;
 	if (d.action == GOV_PAUSE) {
-		int k = pause_choice(jc, d.job);
+		int k = pause_choice(jc);
 		if (k >= 0)
 			d.job = (size_t)k;
 		else
@@ -561,12 +565,41 @@ static size_t oldest_paused(const struct jobtable *t)
 	return best;
 }
 
-/* The progress guarantee: while jobs are paused, a workload that makes no
- * CPU progress (every unpaused process waits: for a sub-make, on the
- * jobserver, on the paused job's output) gets its oldest paused job back at
- * once, and that job is not paused again. cpu.stat counts the whole leaf. */
-static void progress_rule(struct jobctl *jc, uint64_t rss, uint64_t now)
+/* Is every process outside the paused jobs waiting for something (state S,
+ * not a timed sleep)? A process running (R), in disk wait (D) or sleeping
+ * for a time (a job holding memory while it sleeps) will make progress by
+ * itself. Unreadable (gone) processes wait for nothing. */
+static bool all_waiting(const struct jobctl *jc, const struct reading *r)
 {
+	char path[64], buf[512];
+	for (size_t i = 0; i < r->nr_proc_readings; i++) {
+		const struct proc_reading *p = &r->procs[i];
+		int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
+		if (p->exited || (k >= 0 && jc->jt.jobs[k].paused))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
+		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+			continue;
+		const char *close_ = strrchr(buf, ')');
+		if (!close_ || close_[1] != ' ')
+			return false;
+		if (close_[2] == 'R' || close_[2] == 'D')
+			return false;
+		snprintf(path, sizeof(path), "/proc/%u/wchan", p->pid);
+		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 && strstr(buf, "nanosleep"))
+			return false;
+	}
+	return true;
+}
+
+/* The progress guarantee: while jobs are paused, a workload that makes no
+ * progress — under STALL_CPU_USEC of CPU in STALL_MS, and every unpaused
+ * process waiting (for a sub-make, on the jobserver, on the paused job's
+ * output) — gets its oldest paused job back at once, and that job is not
+ * paused again. cpu.stat counts the whole leaf. */
+static void progress_rule(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	uint64_t rss = r->rss_bytes;
 	uint64_t usec;
 	size_t k = oldest_paused(&jc->jt);
 	if (k == jc->jt.nr_jobs || cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", &usec) < 0) {
@@ -580,13 +613,18 @@ static void progress_rule(struct jobctl *jc, uint64_t rss, uint64_t now)
 	}
 	if (now - jc->stall_since_ns < STALL_MS * 1000000ull)
 		return;
+	if (!all_waiting(jc, r)) {
+		jc->stall_since_ns = now;
+		jc->stall_cpu_usec = usec;
+		return;
+	}
 	struct job *j = &jc->jt.jobs[k];
 	j->paused = false;
 	j->forced = true;
 	jobtable_signal(&jc->jt, k, SIGCONT);
 	jc->progress_resumes++;
 	jc->stall_since_ns = 0;
-	log_warn("jobs: the progress rule: no process of the workload made progress for %.1f s (%" PRIu64
+	log_warn("jobs: the progress rule: every running process of the workload waited for %.1f s (%" PRIu64
 		 " ms of CPU) with %u job%s paused; resuming job %d (%s), the oldest paused, at %" PRIu64
 		 " MiB summed RSS, and not pausing it again",
 		 STALL_MS / 1000.0, (usec - jc->stall_cpu_usec) / 1000, jobtable_paused(&jc->jt) + 1,
@@ -648,7 +686,7 @@ int jobctl_step(struct jobctl *jc)
 	decide_apply(jc, r.rss_bytes, &r, 0);
 	if (jc->killed)
 		return 0;
-	progress_rule(jc, r.rss_bytes, now);
+	progress_rule(jc, &r, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
 		log_info("jobserver: %u token%s went with processes that died holding them: re-minting", lost,
