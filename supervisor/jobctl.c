@@ -125,21 +125,12 @@ static void on_job_ended(void *userdata, const struct job *j)
 	}
 }
 
-/* The size of a job nothing is known of: the default, unless that is more
- * than the budget's share per job; then the share, or the largest job seen
- * in this run when that is more (issue 15: with a budget of a few default
- * jobs, pauses started at a few % of it). */
+/* The size of a job nothing is known of: --job-mem, else the default. It
+ * stays large (an unseen command may be the heavy link), but on its own it
+ * never pauses a job below GUESS_PAUSE_FLOOR of the budget (issue 15). */
 static uint64_t default_job_bytes(const struct jobctl *jc)
 {
-	if (jc->cfg.job_mem)
-		return jc->cfg.job_mem;
-	uint64_t d = GOV_DEFAULT_JOB_BYTES;
-	if (jc->cfg.budget_bytes && jc->cfg.max_jobs) {
-		uint64_t share = jc->cfg.budget_bytes / jc->cfg.max_jobs;
-		if (d > share)
-			d = share > jc->largest_job ? share : jc->largest_job;
-	}
-	return d;
+	return jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES;
 }
 
 static unsigned cpu_cap(const struct jobctl_config *c)
