@@ -182,6 +182,19 @@ static void give_dash_j(struct jobctl *jc, char *const *argv)
 		 client_kind_name(ci->tool), ver, via, n);
 }
 
+/* What the first jobs are admitted at when nothing is learned: the default,
+ * or the budget's share per job when that is less (a 128 MiB budget would
+ * otherwise admit one 512 MiB guess at a time: the lua build of issue 15 ran
+ * serially). Running jobs are still sized at the default (an early pause
+ * covers a heavy one); this only sets how many start. */
+static uint64_t first_job_bytes(const struct jobctl *jc)
+{
+	uint64_t d = default_job_bytes(jc);
+	if (!jc->cfg.job_mem && jc->cfg.budget_bytes && jc->cfg.max_jobs && jc->cfg.budget_bytes / jc->cfg.max_jobs < d)
+		d = jc->cfg.budget_bytes / jc->cfg.max_jobs;
+	return d;
+}
+
 int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
 		struct monitor *m, struct jobctl **ret)
 {
@@ -232,7 +245,7 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	footprint_load(&jc->fp);
 	uint64_t learned = job_average(&jc->fp);
 	jc->next_job_learned = cfg->job_mem || learned;
-	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
+	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : first_job_bytes(jc);
 
 	jc->gcfg = (struct gov_config){
 		.budget_bytes = cfg->budget_bytes,
@@ -351,11 +364,12 @@ void jobctl_started(struct jobctl *jc, pid_t main_pid)
 /* One decision from the summed RSS and the job table, applied: the action
  * first (the urgent part), then tokens, then the kernel-side threshold. r is
  * NULL on the fast path (an alert: the job table of the last reading). */
-/* May job k be paused? Never a wrapper or a $(shell) (not in the governor's
- * table anyway), nor a job the progress rule resumed. */
-static bool pausable(const struct job *j)
+/* May job j be paused? Never a wrapper or a $(shell) (not in the governor's
+ * table anyway); a job the progress rule resumed only at the pause point,
+ * not early (it would stall the build again at once). */
+static bool pausable(const struct job *j, bool at_pause_point)
 {
-	return jobtable_is_job(j) && !j->paused && !j->forced;
+	return jobtable_is_job(j) && !j->paused && (!j->forced || at_pause_point);
 }
 
 static bool newer(const struct job *a, const struct job *b)
@@ -366,28 +380,30 @@ static bool newer(const struct job *a, const struct job *b)
 /* The governor chose to pause a job: the newest pausable one (jobs first
  * seen in one reading share a start time: the later pid is the newer), -1
  * when none may be paused. */
-static int pause_choice(const struct jobctl *jc)
+static int pause_choice(const struct jobctl *jc, bool at_pause_point)
 {
 	int best = -1;
 	for (size_t i = 0; i < jc->jt.nr_jobs; i++)
-		if (pausable(&jc->jt.jobs[i]) && (best < 0 || newer(&jc->jt.jobs[i], &jc->jt.jobs[best])))
+		if (pausable(&jc->jt.jobs[i], at_pause_point) && (best < 0 || newer(&jc->jt.jobs[i], &jc->jt.jobs[best])))
 			best = (int)i;
 	return best;
 }
 
 /* An early pause (below the pause point, because expected peaks do not
- * fit) that rests on default guesses alone, below the stated share of the
- * budget: not taken (issue 15). */
+ * fit) that rests on default guesses alone — what the running jobs are
+ * expected to add by learned footprints fits the budget — below the stated
+ * share of the budget: not taken (issue 15). */
 static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const struct gov_decision *d)
 {
 	if (rss >= d->pause_at_bytes || rss >= jc->cfg.budget_bytes / GUESS_PAUSE_FLOOR)
 		return false;
+	uint64_t committed = rss;
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
 		const struct job *j = &jc->jt.jobs[k];
-		if (jobtable_is_job(j) && !j->paused && !j->guessed)
-			return false;
+		if (jobtable_is_job(j) && !j->paused && !j->guessed && j->expected > j->rss)
+			committed += j->expected - j->rss;
 	}
-	return true;
+	return committed <= jc->cfg.budget_bytes;
 }
 
 static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *r, uint64_t alert_ns)
@@ -414,7 +430,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	if (d.action == GOV_PAUSE && guess_only_early_pause(jc, rss, &d))
 		d.action = GOV_NONE;
 	if (d.action == GOV_PAUSE) {
-		int k = pause_choice(jc);
+		int k = pause_choice(jc, rss >= d.pause_at_bytes);
 		if (k >= 0)
 			d.job = (size_t)k;
 		else
@@ -540,6 +556,8 @@ static void mark_sync(struct jobctl *jc, const struct reading *r, uint64_t now)
 					j->sync = reads_output_of(parent, j->root);
 			break;
 		}
+		if (j->sync)
+			log_debug("jobs: %d (%s) is a $(shell) its make waits for: never paused", (int)j->root, j->comm);
 		if (j->sync && j->paused) {
 			j->paused = false;
 			jobtable_signal(&jc->jt, k, SIGCONT);
