@@ -182,19 +182,6 @@ static void give_dash_j(struct jobctl *jc, char *const *argv)
 		 client_kind_name(ci->tool), ver, via, n);
 }
 
-/* What the first jobs are admitted at when nothing is learned: the default,
- * or the budget's share per job when that is less (a 128 MiB budget would
- * otherwise admit one 512 MiB guess at a time: the lua build of issue 15 ran
- * serially). Running jobs are still sized at the default (an early pause
- * covers a heavy one); this only sets how many start. */
-static uint64_t first_job_bytes(const struct jobctl *jc)
-{
-	uint64_t d = default_job_bytes(jc);
-	if (!jc->cfg.job_mem && jc->cfg.budget_bytes && jc->cfg.max_jobs && jc->cfg.budget_bytes / jc->cfg.max_jobs < d)
-		d = jc->cfg.budget_bytes / jc->cfg.max_jobs;
-	return d;
-}
-
 int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
 		struct monitor *m, struct jobctl **ret)
 {
@@ -245,7 +232,7 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	footprint_load(&jc->fp);
 	uint64_t learned = job_average(&jc->fp);
 	jc->next_job_learned = cfg->job_mem || learned;
-	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : first_job_bytes(jc);
+	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
 
 	jc->gcfg = (struct gov_config){
 		.budget_bytes = cfg->budget_bytes,
