@@ -37,6 +37,10 @@
 /* A job in the first half second of its life is checked again for being a
  * $(shell) (between fork and dup2 its stdout is still make's). */
 #define SYNC_CHECK_NS 500000000ull
+/* After `supervise set` lowers the job range: tokens come home only as a
+ * busy client leaves them there; after this long, jobs beyond the new
+ * maximum are paused, newest first, and resumed as others end. */
+#define NARROW_AFTER_NS 2000000000ull
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -66,6 +70,7 @@ struct jobctl {
 	/* the progress rule */
 	uint64_t stall_since_ns, stall_cpu_usec;
 	unsigned progress_resumes;
+	uint64_t narrow_at_ns;    /* `set` lowered the maximum: enforce it from then on, 0: not yet asked */
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_armed, alert_seen_ns;
@@ -401,7 +406,8 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 	size_t gk[JOBTABLE_MAX_JOBS], ng = 0;
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
 		const struct job *j = &jc->jt.jobs[k];
-		if (!jobtable_is_job(j))
+		/* Paused to narrow, not for memory: narrow() resumes it. */
+		if (!jobtable_is_job(j) || (j->paused && j->narrowed))
 			continue;
 		gk[ng] = k;
 		gj[ng++] = (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss, .expected_bytes = j->expected,
@@ -627,6 +633,40 @@ static void progress_rule(struct jobctl *jc, const struct reading *r, uint64_t n
 		 jobtable_paused(&jc->jt) ? "s" : "", (int)j->root, j->comm, rss >> 20);
 }
 
+/* `supervise set` lowered the maximum: once the grace time is over, pause
+ * the newest running job while more than the maximum run, and resume the
+ * oldest narrowed one while fewer do. */
+static void narrow(struct jobctl *jc, uint64_t now)
+{
+	if (!jc->narrow_at_ns || now < jc->narrow_at_ns || jc->stopping)
+		return;
+	unsigned running = 0;
+	size_t oldest = jc->jt.nr_jobs;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		running += jobtable_is_job(j) && !j->paused;
+		if (j->paused && j->narrowed && (oldest == jc->jt.nr_jobs || !newer(j, &jc->jt.jobs[oldest])))
+			oldest = k;
+	}
+	if (running > jc->cfg.max_jobs) {
+		int k = pause_choice(jc, false);
+		if (k < 0)
+			return;
+		struct job *j = &jc->jt.jobs[k];
+		j->paused = j->narrowed = true;
+		jc->paused_count++;
+		jobtable_signal(&jc->jt, (size_t)k, SIGSTOP);
+		log_info("jobserver: %u jobs run, the maximum is %u: pausing job %d (%s), the newest, until another ends",
+			 running, jc->cfg.max_jobs, (int)j->root, j->comm);
+	} else if (running < jc->cfg.max_jobs && oldest < jc->jt.nr_jobs) {
+		struct job *j = &jc->jt.jobs[oldest];
+		j->paused = j->narrowed = false;
+		jobtable_signal(&jc->jt, oldest, SIGCONT);
+		log_info("jobserver: %u jobs run, the maximum is %u: resuming job %d (%s)", running, jc->cfg.max_jobs,
+			 (int)j->root, j->comm);
+	}
+}
+
 int jobctl_step(struct jobctl *jc)
 {
 	struct reading r;
@@ -683,6 +723,7 @@ int jobctl_step(struct jobctl *jc)
 	if (jc->killed)
 		return 0;
 	progress_rule(jc, &r, now);
+	narrow(jc, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
 		log_info("jobserver: %u token%s went with processes that died holding them: re-minting", lost,
@@ -725,6 +766,16 @@ void jobctl_set_budget(struct jobctl *jc, uint64_t budget_bytes, unsigned jobs_m
 	/* Decide afresh under the new budget; the next step applies it. */
 	jc->gst.target = 0;
 	jc->alert_armed = 0;
+	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
+	if (jobs_max && jobs > jc->cfg.max_jobs) {
+		/* Say what will happen: no token is taken from a client. */
+		jc->narrow_at_ns = now_ns() + NARROW_AFTER_NS;
+		log_warn("jobserver: target %u: %u jobs run now; narrowing as tokens come back, and in %.0f s the "
+			 "newest jobs beyond %u are paused (resumed as others end)",
+			 jc->cfg.max_jobs, jobs, NARROW_AFTER_NS / 1e9, jc->cfg.max_jobs);
+	} else if (jobs_max) {
+		jc->narrow_at_ns = 0;
+	}
 	log_info("jobserver: budget %" PRIu64 " MiB, %u-%u jobs at once", jc->cfg.budget_bytes >> 20,
 		 jc->cfg.min_jobs, jc->cfg.max_jobs);
 }

@@ -497,3 +497,63 @@ Test(realbuild, normal_exit_has_no_killer)
 	json_object_put(o);
 	h_proc_free(&p);
 }
+
+/* Processes named comm in the subtree of the leaves under H.base, and how
+ * many of them are stopped (state T). */
+static void count_comm(const char *comm, int *ret_all, int *ret_stopped)
+{
+	*ret_all = *ret_stopped = 0;
+	char *cmd = h_strf("cat $(find '%s' -name cgroup.procs) 2>/dev/null", h_leaf_parent());
+	FILE *f = popen(cmd, "r");
+	free(cmd);
+	int pid;
+	while (f && fscanf(f, "%d", &pid) == 1) {
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (h_read_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		char *o = strchr(buf, '('), *c = strrchr(buf, ')');
+		if (!o || !c || (size_t)(c - o - 1) != strlen(comm) || strncmp(o + 1, comm, strlen(comm)))
+			continue;
+		(*ret_all)++;
+		*ret_stopped += c[2] == 'T';
+	}
+	if (f)
+		pclose(f);
+}
+
+/* issue 15, item 6: `set --jobs 2-2` on a build running 6 long jobs says
+ * what will happen and narrows within seconds: jobs beyond 2 are paused
+ * (tokens already out are not taken from make), and all finish. */
+Test(realbuild, set_lower_jobs_narrows_within_seconds)
+{
+	if (!have_program("make"))
+		cr_skip_test("GNU make is not installed");
+	char *log = h_strf("%s/log", H.scratch);
+	write_text(h_strf("%s/Makefile", H.scratch),
+		   h_strf("all: j1 j2 j3 j4 j5 j6\nj1 j2 j3 j4 j5 j6:\n%s", logged(log, "sleep 6")));
+	char *sum = h_strf("%s/s.json", H.scratch);
+	struct h_proc p, s;
+	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--name", "narrow", "--jobs", "6", "--", "make",
+		"-C", H.scratch);
+	int all = 0, stopped = 0;
+	for (double end = h_now() + 10; all < 6 && h_now() < end; h_pump(&p, 100))
+		count_comm("sleep", &all, &stopped);
+	H_ASSERT(&p, all == 6, "6 jobs should run at once under --jobs 6, %d do", all);
+	h_start(&s, "set", "narrow", "--jobs", "2-2");
+	h_finish(&s, 20);
+	H_ASSERT_EXIT(&s, 0);
+	/* Stated: 2 s of grace for tokens to come home, then one pause a tick. */
+	double set_at = h_now();
+	for (double end = set_at + 4.5; h_now() < end; h_pump(&p, 100))
+		count_comm("sleep", &all, &stopped);
+	H_ASSERT(&p, all - stopped <= 2, "4.5 s after set --jobs 2-2, %d of %d jobs still run", all - stopped, all);
+	h_finish(&p, 60);
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "target 2") && strstr(p.err.data, "narrowing"),
+		 "supervise should say what lowering the target does");
+	struct jobs_log j = read_jobs_log(log);
+	H_ASSERT(&p, j.starts == 6 && j.ends == 6, "all 6 jobs should end: %d started, %d ended", j.starts, j.ends);
+	h_proc_free(&s);
+	h_proc_free(&p);
+}
