@@ -20,7 +20,7 @@ from a fresh copy of the source tree:
 
 The budgets come from a first, untimed probe run of make -j$(nproc) under
 supervise without limits: its peak summed RSS P. tight = 0.6 P (below what
--j$(nproc) peaks at), generous = max(4 P, 2 GiB); K = max(1, floor(nproc *
+-j$(nproc) peaks at; at least 16 MiB), generous = max(4 P, 2 GiB); K = max(1, floor(nproc *
 tight / P)). Learned footprints are kept per project in the cache (a user's
 second build starts from what the first learned); the probe run teaches the
 first ones.
@@ -39,6 +39,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -233,12 +234,14 @@ def main():
     os.makedirs(a.cache, exist_ok=True)
     srcs = {n: fetch(a.cache, n) for n in names}
 
+    # ^C or kill: still remove the subtree, pins and copies (finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = Env()
     rows, setup = [], {}
     try:
         for n in names:
             peak = probe_peak(env, a.cache, n, srcs[n])
-            tight = max(64 * MIB, int(peak * 0.6) // MIB * MIB)
+            tight = max(16 * MIB, int(peak * 0.6) // MIB * MIB)
             generous = max(4 * peak, 2048 * MIB) // MIB * MIB
             k = max(1, int(NPROC * tight / peak))
             setup[n] = {"probe_peak_bytes": peak, "tight_bytes": tight, "generous_bytes": generous, "fixed_j": k}
