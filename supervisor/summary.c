@@ -21,10 +21,12 @@ void summary_print(const struct run_summary *s, FILE *f)
 
 	if (!r)
 		return;
-	fprintf(f, "supervise: %s: exit %d%s%s%s after %.2f s, %u process%s (at most %u at once), backend %s\n",
+	/* procfs samples every 100 ms: a process that lived less may be missed. */
+	bool sampled = s->backend && streq(s->backend, "procfs");
+	fprintf(f, "supervise: %s: exit %d%s%s%s after %.2f s, %s%u process%s (at most %u at once), backend %s\n",
 		s->name, s->exit_status, s->killed_by ? " (killed by " : "", s->killed_by ? s->killed_by : "",
-		s->killed_by ? ")" : "", s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
-		r->peak_concurrent, s->backend ? s->backend : "-");
+		s->killed_by ? ")" : "", s->wall_seconds, sampled ? "at least " : "", r->procs_started,
+		r->procs_started == 1 ? "" : "es", r->peak_concurrent, s->backend ? s->backend : "-");
 	if (s->has_budget)
 		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
 			format_bytes(r->peak_rss_bytes, a, sizeof(a)), format_bytes(s->budget_bytes, b, sizeof(b)),
@@ -103,6 +105,9 @@ char *summary_json(const struct run_summary *s)
 
 	json_object *procs = json_object_new_object();
 	json_object_object_add(procs, "started", u64_or_null(f, f ? f->procs_started : 0));
+	/* The procfs backend samples: its count is a lower bound. */
+	json_object_object_add(procs, "started_exact",
+			       f ? json_object_new_boolean(!(s->backend && streq(s->backend, "procfs"))) : NULL);
 	json_object_object_add(procs, "peak_concurrent", u64_or_null(f, f ? f->peak_concurrent : 0));
 	json_object_object_add(o, "processes", procs);
 
