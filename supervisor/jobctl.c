@@ -606,15 +606,6 @@ static void mark_sync(struct jobctl *jc, const struct reading *r, uint64_t now)
 	}
 }
 
-static size_t oldest_paused(const struct jobtable *t)
-{
-	size_t best = t->nr_jobs;
-	for (size_t k = 0; k < t->nr_jobs; k++)
-		if (t->jobs[k].paused && (best == t->nr_jobs || t->jobs[k].start_ns < t->jobs[best].start_ns))
-			best = k;
-	return best;
-}
-
 /* Is every process outside the paused jobs waiting for something (state S,
  * not a timed sleep)? A process running (R), in disk wait (D) or sleeping
  * for a time (a job holding memory while it sleeps) will make progress by
@@ -651,7 +642,7 @@ static void progress_rule(struct jobctl *jc, const struct reading *r, uint64_t n
 {
 	uint64_t rss = r->rss_bytes;
 	uint64_t usec;
-	size_t k = oldest_paused(&jc->jt);
+	size_t k = jobtable_oldest_paused(&jc->jt);
 	if (k == jc->jt.nr_jobs || cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", &usec) < 0) {
 		jc->stall_since_ns = 0;
 		return;

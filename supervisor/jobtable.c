@@ -38,6 +38,15 @@ unsigned jobtable_paused(const struct jobtable *t)
 	return n;
 }
 
+size_t jobtable_oldest_paused(const struct jobtable *t)
+{
+	size_t best = t->nr_jobs;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		if (t->jobs[k].paused && (best == t->nr_jobs || t->jobs[k].start_ns < t->jobs[best].start_ns))
+			best = k;
+	return best;
+}
+
 bool jobtable_is_job(const struct job *j)
 {
 	return !j->wrapper && !j->sync;

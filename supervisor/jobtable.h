@@ -72,6 +72,8 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 /* The job index pid belonged to at the last mapping, -1: none. */
 int jobtable_job_of(const struct jobtable *t, pid_t pid);
 unsigned jobtable_paused(const struct jobtable *t);
+/* The paused job first seen earliest, nr_jobs when none is paused. */
+size_t jobtable_oldest_paused(const struct jobtable *t);
 /* A job in the governor's sense: not a wrapper, not a $(shell) helper. */
 bool jobtable_is_job(const struct job *j);
 /* Jobs (in that sense) now, paused or not: the "jobs at once" figure. */

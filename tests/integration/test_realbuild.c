@@ -189,6 +189,26 @@ static struct json_object *assert_build_done(struct h_proc *p, const char *sum, 
 	return o;
 }
 
+/* `supervise [-v] --mem MEM --jobs JOBS -- make -C scratch`, run to its end
+ * (or killed at timeout_s), then assert_build_done's checks. */
+static struct json_object *make_under(struct h_proc *p, bool verbose, const char *mem, const char *jobs,
+				      double timeout_s, const char *log, int nr_jobs)
+{
+	char *sum = h_strf("%s/s.json", H.scratch);
+	/* -v: the pause lines name the paused job. */
+	const char *args[] = { "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "--mem", mem, "--jobs",
+			       jobs, "--", "make", "-C", H.scratch, NULL, NULL };
+	if (verbose)
+		memmove(args + 1, args, sizeof(args) - 2 * sizeof(args[0])), args[0] = "-v";
+	h_startv(p, NULL, args);
+	h_finish(p, timeout_s);
+	/* "1GiB", "320MiB": the budget in bytes for the peak check. */
+	int64_t budget = strtoll(mem, NULL, 10) << (strstr(mem, "GiB") ? 30 : 20);
+	struct json_object *o = assert_build_done(p, sum, log, nr_jobs, budget);
+	free(sum);
+	return o;
+}
+
 /* The issue's minimal reproduction, verbatim: paused at 6 MiB of 1 GiB, the
  * sub-make's job waited for a wrapper shell that waited for it. */
 Test(realbuild, recursive_make_wrapper_does_not_deadlock)
@@ -199,12 +219,8 @@ Test(realbuild, recursive_make_wrapper_does_not_deadlock)
 	mkdir_p(sub);
 	write_text(h_strf("%s/Makefile", H.scratch), "all:\n\tcd sub && $(MAKE)\n");
 	write_text(h_strf("%s/Makefile", sub), h_strf("all: a b\na b:\n%s", logged(log, "sleep 2")));
-	char *sum = h_strf("%s/s.json", H.scratch);
 	struct h_proc p;
-	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "--mem", "1GiB", "--jobs",
-		"1-2", "--", "make", "-C", H.scratch);
-	h_finish(&p, 60);
-	struct json_object *o = assert_build_done(&p, sum, log, 2, 1ll << 30);
+	struct json_object *o = make_under(&p, false, "1GiB", "1-2", 60, log, 2);
 	/* 6 MiB of 1 GiB: nothing justified a pause. */
 	H_ASSERT(&p, jint(o, "jobs", "paused") == 0, "%" PRId64 " pauses at a few MiB of a 1 GiB budget",
 		 jint(o, "jobs", "paused"));
@@ -237,13 +253,9 @@ Test(realbuild, automake_style_recursive_tree_under_a_tight_budget)
 				  logged(log, cmd));
 		write_text(h_strf("%s/Makefile", d), mk);
 	}
-	char *sum = h_strf("%s/s.json", H.scratch);
 	struct h_proc p;
-	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "--mem", "320MiB", "--jobs",
-		"3", "--", "make", "-C", H.scratch);
-	h_finish(&p, 120);
 	/* o1..o3 in lib, src and src/tools: 9 jobs. */
-	struct json_object *o = assert_build_done(&p, sum, log, 9, 320ll << 20);
+	struct json_object *o = make_under(&p, false, "320MiB", "3", 120, log, 9);
 	H_ASSERT(&p, jint(o, "jobs", "paused") >= 1,
 		 "three 110 MiB jobs at once under 320 MiB should have forced a pause (none happened)");
 	json_object_put(o);
@@ -263,12 +275,8 @@ Test(realbuild, progress_rule_resumes_a_job_the_others_wait_for)
 	char *a = logged(log, h_strf("%s 200 2 8; read x < %s", cc1, fifo));
 	char *b = logged(log, h_strf("sleep 0.3; %s 200 1 8; echo done > %s", cc1, fifo));
 	write_text(h_strf("%s/Makefile", H.scratch), h_strf("all: a b\na:\n%sb:\n%s", a, b));
-	char *sum = h_strf("%s/s.json", H.scratch);
 	struct h_proc p;
-	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "--mem", "320MiB", "--jobs",
-		"2", "--", "make", "-C", H.scratch);
-	h_finish(&p, 60);
-	struct json_object *o = assert_build_done(&p, sum, log, 2, 320ll << 20);
+	struct json_object *o = make_under(&p, false, "320MiB", "2", 60, log, 2);
 	H_ASSERT(&p, jint(o, "jobs", "paused") >= 1, "b (200 MiB beside a's 200 MiB under 320 MiB) was never paused");
 	H_ASSERT(&p, jint(o, "jobs", "progress_resumes") >= 1, "the summary should count the progress rule's resumes");
 	H_ASSERT(&p, strstr(p.err.data, "progress"), "the log should say the progress rule resumed a job");
@@ -292,12 +300,8 @@ Test(realbuild, make_shell_helpers_are_never_paused)
 	char *cmd = h_strf("echo $(shell %s) $(shell %s) >/dev/null; %s 110 1 4", helper, helper, cc1);
 	write_text(h_strf("%s/Makefile", H.scratch),
 		   h_strf("CFLAGS := $(shell %s)\nall: o1 o2 o3 o4 o5 o6\no1 o2 o3 o4 o5 o6:\n%s", helper, logged(log, cmd)));
-	char *sum = h_strf("%s/s.json", H.scratch);
 	struct h_proc p;
-	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--backend", "bpf", "-v", "--mem", "320MiB",
-		"--jobs", "3", "--", "make", "-C", H.scratch);
-	h_finish(&p, 120);
-	struct json_object *o = assert_build_done(&p, sum, log, 6, 320ll << 20);
+	struct json_object *o = make_under(&p, true, "320MiB", "3", 120, log, 6);
 	H_ASSERT(&p, !strstr(p.err.data, "(buildflags"), "a $(shell) helper was paused");
 	json_object_put(o);
 	h_proc_free(&p);
