@@ -64,17 +64,8 @@ PROJECTS = {
 MODES = ["bare", "generous", "tight", "fixed"]
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def v2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return left.split()[4]
-    sys.exit("realbuild: no cgroup v2 mount in /proc/self/mountinfo")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import log, v2_mount  # noqa: E402  (bench.py: the other benchmarks' helpers)
 
 
 def enable_deb_src():
