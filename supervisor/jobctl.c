@@ -540,7 +540,7 @@ static void observe(struct jobctl *jc, const struct reading *r, uint64_t now)
 	struct tokens_state t = { .target = jc->target, .available = avail,
 				  .in_use = jc->js.pool > avail ? jc->js.pool - avail : 0, .paused = jc->paused_count };
 	jobobs_tokens(&jc->obs, &t);
-	jobobs_status(&jc->obs, now, jc->jt.nr_jobs, jc->target, r->rss_bytes, jc->cfg.budget_bytes,
+	jobobs_status(&jc->obs, now, jobtable_jobs(&jc->jt), jc->target, r->rss_bytes, jc->cfg.budget_bytes,
 		      jobtable_paused(&jc->jt));
 }
 
