@@ -53,13 +53,24 @@ MIB = 1 << 20
 NPROC = os.cpu_count() or 1
 SOURCES = "/etc/apt/sources.list.d/debian.sources"
 
+# configure: shell text run once per fresh copy, outside the timing; make_args:
+# what debian/rules passes to make (without -j). lua's configure is
+# debian/rules' override_dh_auto_configure without debhelper: generate the
+# libtool script and the multiarch header.
+LUA_CONFIGURE = """set -e
+mkdir -p debian/libtool && cp debian/configure.ac debian/libtool/
+cd debian/libtool && LIBTOOLIZE='libtoolize -i' autoreconf -f -i >/dev/null 2>&1 && ./configure >/dev/null
+cd ../.. && printf '#ifndef _LUA_DEB_MULTIARCH_\\n#define _LUA_DEB_MULTIARCH_\\n#define DEB_HOST_MULTIARCH "%s"\\n#endif\\n' \\
+  "$(gcc -dumpmachine)" > src/lua5.4-deb-multiarch.h
+"""
 PROJECTS = {
-    "lua": {"package": "lua5.4", "dir": "lua5.4-", "configure": None, "build_dir": "."},
-    "zstd": {"package": "zstd", "dir": "libzstd-", "configure": None, "build_dir": "."},
+    "lua": {"package": "lua5.4", "dir": "lua5.4-", "configure": LUA_CONFIGURE, "build_dir": ".",
+            "make_args": ["linux-readline", "MYLIBS=-lpthread", "LIBTOOL={src}/debian/libtool/libtool",
+                          "CC=gcc -std=gnu99", "CXX=g++"]},
+    "zstd": {"package": "zstd", "dir": "libzstd-", "configure": None, "build_dir": ".", "make_args": []},
     "fmt": {"package": "fmtlib", "dir": "fmtlib-",
-            "configure": ["cmake", "-S", ".", "-B", "build", "-G", "Unix Makefiles", "-DFMT_TEST=ON",
-                          "-DCMAKE_BUILD_TYPE=Release"],
-            "build_dir": "build"},
+            "configure": "cmake -S . -B build -G 'Unix Makefiles' -DFMT_TEST=ON -DCMAKE_BUILD_TYPE=Release >/dev/null",
+            "build_dir": "build", "make_args": []},
 }
 MODES = ["bare", "generous", "tight", "fixed"]
 
@@ -143,8 +154,12 @@ def fresh_copy(env, name, src):
     subprocess.run(["cp", "-a", src, dst], check=True)
     conf = PROJECTS[name]["configure"]
     if conf:
-        subprocess.run(conf, cwd=dst, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["sh", "-c", conf], cwd=dst, check=True)
     return os.path.join(dst, PROJECTS[name]["build_dir"])
+
+
+def make_args(name, cwd):
+    return [a.replace("{src}", cwd) for a in PROJECTS[name]["make_args"]]
 
 
 def timed(cmd, cwd, environ):
@@ -179,6 +194,7 @@ def run_mode(env, cache, name, src, mode, budgets, k):
     else:
         cmd = [SUPERVISE, "-q", "--cgroup-base", env.base, "--summary-json", summary, "--mem",
                f"{budgets[mode] // MIB}MiB", "--jobs", "auto", "--", "make"]
+    cmd += make_args(name, cwd)
     wall, cpu, status, err = timed(cmd, cwd, e)
     row = {"project": name, "mode": mode, "wall_s": wall, "cpu_s": cpu, "exit": status}
     if mode in ("generous", "tight"):
@@ -202,6 +218,7 @@ def probe_peak(env, cache, name, src):
     cwd = fresh_copy(env, name, src)
     summary = os.path.join(env.work, f"{name}-probe.json")
     cmd = [SUPERVISE, "-q", "--cgroup-base", env.base, "--summary-json", summary, "--", "make", f"-j{NPROC}"]
+    cmd += make_args(name, cwd)
     _, _, status, err = timed(cmd, cwd, sv_env(env, cache, name))
     if status != 0:
         sys.exit(f"realbuild: the probe build of {name} failed ({status}): {err[-1000:]}")
