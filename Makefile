@@ -3,10 +3,19 @@
 #   make            build build/supervise (BPF skeletons included)
 #   make check      install missing packages (as root), build, run every test
 #   make check-vm   the pure cgroup v2 lane: Debian's kernel under qemu
+#   make check SANITIZE=1   ASan + UBSan build in build-asan/, unit and integration tests
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make demo       run supervise on a bundled workload and show what it saw
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             print full commands
 
+# SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer, in an output
+# directory of its own so the plain build is never mixed with it.
+SANITIZE    ?=
+ifeq ($(SANITIZE),1)
+OUTPUT      ?= build-asan
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 OUTPUT      ?= build
 CC          ?= gcc
 CLANG       ?= clang
@@ -43,6 +52,9 @@ TEST_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation
 CFLAGS      ?= -O2 -g
+# Sanitized: supervise, libsupervise-advice, its example and the tests (not the
+# BPF objects, not the workload helpers under tests/helpers).
+override CFLAGS += $(SAN_FLAGS)
 ALL_CFLAGS  := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
                -Iinclude -Isupervisor -I$(OUTPUT) $(PKG_CFLAGS)
 BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Iinclude -I$(OUTPUT) \
@@ -72,7 +84,10 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS     := $(patsubst %.c,$(OUTPUT)/%,$(HELPER_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all setup check check-unit check-integration check-vm test-bins demo install clean bench
+# The skeletons and BPF objects are made by a chain of pattern rules: keep them
+# (as intermediates make would delete them, and rebuild every user of them next time).
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+.PHONY: all setup check check-unit check-integration check-fuzz check-vm test-bins fuzz fuzz-bins demo install clean bench
 
 all: $(OUTPUT)/supervise $(ADVICE_LIB) $(EXAMPLES)
 
@@ -139,29 +154,90 @@ $(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/harness.h
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+# The helpers are workloads whose RSS and map counts the tests measure exactly:
+# never sanitized (ASan's shadow, quarantine and allocator mappings would change
+# those figures; the code under test is supervise).
 $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -pthread $< -o $@
+	$(Q)$(CC) $(filter-out $(SAN_FLAGS),$(ALL_CFLAGS)) -pthread $< -o $@
 
 # '+': rustc is a jobserver client; without make's fds it warns under make -jN.
 $(OUTPUT)/tests/helpers/parallelism: tests/helpers/parallelism.rs | $(OUTPUT)/tests/helpers
 	$(call msg,RUSTC,$@)
 	$(Q)+$(RUSTC) -O --edition 2021 $< -o $@
 
-test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS) $(RUST_HELPERS) $(ADVICE_LIB) $(EXAMPLES)
+# --- fuzz targets (libFuzzer) ------------------------------------------------
+# One target per parser of outside input: tests/fuzz/fuzz_NAME.c, seeds in
+# tests/fuzz/corpus/NAME/. clang's libFuzzer (Debian: libclang-rt-dev), with
+# ASan + UBSan; the supervisor objects are rebuilt with clang and coverage for
+# them in $(OUTPUT)/fuzz/. `make check` replays the corpora; `make fuzz` searches.
+FUZZ_OUT    := $(OUTPUT)/fuzz
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
+FUZZ_OBJS   := $(patsubst supervisor/%.c,$(FUZZ_OUT)/supervisor/%.o,$(filter-out supervisor/main.c,$(SRCS)))
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -Wno-format-nonliteral -D_GNU_SOURCE -DSUPERVISE_VERSION='"$(VERSION)"' \
+               -Iinclude -Isupervisor -I$(OUTPUT) $(PKG_CFLAGS)
+FUZZ_SECONDS ?= 60
+# Evaluated only by the rules that need it: can $(CLANG) link a libFuzzer target?
+FUZZ_OK      = $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' | \
+		 $(CLANG) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo 1)
+
+$(FUZZ_OUT)/supervisor/%.o: supervisor/%.c | $(FUZZ_OUT)/supervisor $(SKELS)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+# An archive: a target that includes a parser's .c file (to reach its static
+# functions) is not given a second copy of that object.
+$(FUZZ_OUT)/libsupervise-fuzz.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libsupervise-fuzz.a
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -MMD -MP -MF $@.d -MT $@ $< \
+		$(FUZZ_OUT)/libsupervise-fuzz.a $(PKG_LIBS) -o $@
+
+# Without libFuzzer the targets are not built and the fuzz lane skips, saying why.
+fuzz-bins: | $(FUZZ_OUT)
+	$(Q)if [ "$(FUZZ_OK)" = 1 ]; then rm -f $(FUZZ_OUT)/.unavailable; \
+		$(MAKE) --no-print-directory $(FUZZ_BINS); \
+	else echo "$(CLANG) cannot link -fsanitize=fuzzer (install libclang-rt-dev: scripts/setup.sh)" \
+		| tee $(FUZZ_OUT)/.unavailable; fi
+
+# Each target for FUZZ_SECONDS, from its corpus; new inputs that reach new code
+# are added to tests/fuzz/corpus/NAME/ (commit the useful ones), crashes are
+# written to $(FUZZ_OUT)/crashes/ and stop the run.
+fuzz:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+ifeq ($(SANITIZE),1)
+# The sanitizer pass: unit and integration tests (the fuzz targets are
+# sanitized builds already; the vm lane boots its own kernel and is not run).
+CHECK_LANES := unit integration
+FUZZ_TEST_BINS :=
+else
+CHECK_LANES :=
+FUZZ_TEST_BINS := fuzz-bins
+endif
+
+test-bins: $(OUTPUT)/supervise $(UNIT_BINS) $(INTEG_BINS) $(HELPERS) $(RUST_HELPERS) $(ADVICE_LIB) $(EXAMPLES) $(FUZZ_TEST_BINS)
 
 # setup runs first and alone: pkg-config flags are read when make parses this
 # file, so the build is a second make that sees the installed packages.
 check:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) --no-print-directory test-bins
-	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh
+	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) scripts/run-tests.sh $(CHECK_LANES)
 
-check-unit check-integration:
+check-unit check-integration check-fuzz:
 	$(Q)$(MAKE) --no-print-directory test-bins
-	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh $(@:check-%=%)
+	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) scripts/run-tests.sh $(@:check-%=%)
 
 check-vm:
+	$(Q)if [ "$(SANITIZE)" = 1 ]; then echo "check-vm: the vm lane runs the plain build only (the guest has no sanitizer runtime set up, and ASan under qemu's TCG is far too slow); run it without SANITIZE=1" >&2; exit 2; fi
 	$(Q)scripts/setup.sh --vm
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) scripts/run-tests.sh vm
@@ -189,10 +265,11 @@ install: $(OUTPUT)/supervise $(ADVICE_LIB)
 	ln -sf libsupervise-advice.so.1 $(DESTDIR)$(LIBDIR)/libsupervise-advice.so
 	install -D -m 0644 $(OUTPUT)/supervise-advice.pc $(DESTDIR)$(LIBDIR)/pkgconfig/supervise-advice.pc
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/supervisor $(OUTPUT)/lib $(OUTPUT)/examples $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/helpers:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/supervisor $(OUTPUT)/lib $(OUTPUT)/examples $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/tests/helpers $(FUZZ_OUT) $(FUZZ_OUT)/supervisor:
 	$(Q)mkdir -p $@
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/supervisor/*.d $(OUTPUT)/lib/*.d $(OUTPUT)/tests/*/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/supervisor/*.d $(OUTPUT)/lib/*.d $(OUTPUT)/tests/*/*.d \
+	$(FUZZ_OUT)/*.d $(FUZZ_OUT)/supervisor/*.d)

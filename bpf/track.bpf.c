@@ -71,6 +71,28 @@ struct {
 	__type(value, struct track_workload);
 } workloads SEC(".maps");
 
+/* Alert thresholds: user space writes, BPF only reads (track.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);                 /* v2 cgroup id */
+	__type(value, struct track_thresholds);
+} thresholds SEC(".maps");
+
+/* The sweep's scratch: each workload's sum over its processes, by sweep
+ * generation (an entry of an older generation counts as 0). */
+struct sweep_sum {
+	__u64 gen;
+	__s64 sum;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);                 /* v2 cgroup id */
+	__type(value, struct sweep_sum);
+} sweep_sums SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 32768);
@@ -349,7 +371,8 @@ static __always_inline struct track_workload *counted_workload(const struct trac
 /* Workload RSS moves by the process's delta; its peak and the alert follow. */
 static __always_inline void workload_add_rss(struct track_workload *w, const struct track_proc *p, __s64 delta)
 {
-	__u64 alert;
+	struct track_thresholds *t;
+	__u64 wid = p->workload, fired;
 	__s64 now;
 
 	if (!delta)
@@ -357,10 +380,16 @@ static __always_inline void workload_add_rss(struct track_workload *w, const str
 	now = __sync_fetch_and_add(&w->rss_bytes, delta) + delta;
 	if (now > 0)
 		raise_u64(&w->peak_rss_bytes, now);
-	alert = w->rss_alert_bytes;
-	/* The alert disarms itself: whoever swaps it to 0 sends the one record. */
-	if (delta > 0 && alert && (__u64)now >= alert &&
-	    __sync_val_compare_and_swap(&w->rss_alert_bytes, alert, 0) == alert)
+	/* Only a rise crosses an alert: no threshold lookup on the way down. */
+	if (delta < 0)
+		return;
+	t = bpf_map_lookup_elem(&thresholds, &wid);
+	if (!t || !t->rss_alert_bytes || (__u64)now < t->rss_alert_bytes)
+		return;
+	/* Once per arming: whoever moves fired_seq to this seq sends the record. */
+	fired = w->rss_alert_fired_seq;
+	if (fired != t->rss_alert_seq &&
+	    __sync_val_compare_and_swap(&w->rss_alert_fired_seq, fired, t->rss_alert_seq) == fired)
 		emit(TRACK_EV_RSS_ALERT, p, w, 0);
 }
 
@@ -376,7 +405,11 @@ static __always_inline void proc_set_map_count(struct track_proc *p, struct trac
 		w->peak_map_pid = p->pid;
 		__builtin_memcpy(w->peak_map_comm, p->comm, sizeof(w->peak_map_comm));
 	}
-	if (w->map_alert && n >= w->map_alert && !(p->flags & TRACK_PROC_MAP_ALERTED)) {
+	if (p->flags & TRACK_PROC_MAP_ALERTED)
+		return;
+	__u64 wid = p->workload;
+	struct track_thresholds *t = bpf_map_lookup_elem(&thresholds, &wid);
+	if (t && t->map_alert && n >= t->map_alert) {
 		p->flags |= TRACK_PROC_MAP_ALERTED;
 		emit(TRACK_EV_MAP_ALERT, p, w, 0);
 	}
@@ -714,11 +747,51 @@ struct stale_ctx {
 
 static long drop_stale(struct bpf_map *map, __u64 *key, struct track_proc *p, struct stale_ctx *c)
 {
+	struct sweep_sum *s, fresh = { .gen = c->gen };
+	__u64 wid = p->workload;
+
 	/* Not seen by the last two sweeps (two, so that concurrent sweeps do
 	 * not drop what the other one has yet to visit), or its workload is
 	 * gone. */
-	if (p->sweep_gen + 1 < c->gen || !bpf_map_lookup_elem(&workloads, &p->workload))
+	if (p->sweep_gen + 1 < c->gen || !bpf_map_lookup_elem(&workloads, &wid)) {
 		untrack(*key, p, false, 0);
+		return 0;
+	}
+	/* What it adds to its workload's sum (a forked-in copy adds nothing). */
+	if (p->flags & TRACK_PROC_FORKED_IN)
+		return 0;
+	s = bpf_map_lookup_elem(&sweep_sums, &wid);
+	if (!s || s->gen != c->gen) {
+		bpf_map_update_elem(&sweep_sums, &wid, &fresh, BPF_ANY);
+		s = bpf_map_lookup_elem(&sweep_sums, &wid);
+		if (!s)
+			return 0;
+	}
+	s->sum += p->rss_bytes;
+	return 0;
+}
+
+/* Self-healing: a workload's sum moves only by its processes' deltas, so an
+ * update two CPUs raced on (a sweep and rss_stat re-syncing the same process)
+ * would stay wrong. Recompute it from the processes; apply a difference only
+ * when two sweeps in a row found the same one (a change in flight while the
+ * sweep reads differs from one sweep to the next; a real drift does not). */
+static long heal_sum(struct bpf_map *map, __u64 *key, struct track_workload *w, struct stale_ctx *c)
+{
+	struct sweep_sum *s = bpf_map_lookup_elem(&sweep_sums, key);
+	__s64 sum = s && s->gen == c->gen ? s->sum : 0;
+	__s64 diff = sum - w->rss_bytes;
+	__u64 mag;
+
+	if (!diff || diff != w->sum_pending) {
+		w->sum_pending = diff;
+		return 0;
+	}
+	__sync_fetch_and_add(&w->rss_bytes, diff);
+	w->sum_pending = 0;
+	mag = diff < 0 ? -diff : diff;
+	raise_u64(&w->sum_max_correction, mag);
+	__sync_fetch_and_add(&w->sum_corrections, 1);
 	return 0;
 }
 
@@ -744,6 +817,7 @@ int sweep(struct bpf_iter__task *ctx)
 		struct stale_ctx c = { .gen = gen };
 
 		bpf_for_each_map_elem(&procs, drop_stale, &c, 0);
+		bpf_for_each_map_elem(&workloads, heal_sum, &c, 0);
 		BPF_SEQ_PRINTF(seq, "gen %llu\n", gen);
 		return 0;
 	}

@@ -22,7 +22,7 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 5
+#define TRACK_VERSION 6
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
@@ -59,12 +59,25 @@ struct track_workload {
 	track_u32 peak_map_pid;
 	track_u32 _pad;
 	char peak_map_comm[TRACK_COMM_LEN];
-	/* Thresholds set by user space; 0 = off. Crossing one sends a ring buffer
-	 * record. The RSS alert disarms itself (set to 0) when it fires; the map
-	 * alert fires once per process. */
-	track_u64 rss_alert_bytes;
-	track_u32 map_alert;
+	/* Written by BPF only (user space writes this value once, at
+	 * registration, before any process is tracked). */
+	track_u64 rss_alert_fired_seq;  /* rss_alert_seq of the alert that fired */
+	track_s64 sum_pending;          /* the sweep's last (sum of processes - rss_bytes) */
+	track_u64 sum_max_correction;   /* largest |correction| the sweep applied */
+	track_u32 sum_corrections;      /* how many it applied */
 	track_u32 _pad2;
+};
+
+/* Map "thresholds", key: the workload's cgroup id. Written by user space only
+ * (whole values: BPF sees the old or the new one, never a mix); BPF only reads
+ * it, so no update of either side is lost. 0 = off. Crossing one sends a ring
+ * buffer record: the RSS alert once per arming (user space re-arms by bumping
+ * rss_alert_seq), the map alert once per process. */
+struct track_thresholds {
+	track_u32 version;
+	track_u32 map_alert;
+	track_u64 rss_alert_bytes;
+	track_u64 rss_alert_seq;
 };
 
 /* Map "procs", key: the address of the process's mm_struct (rss_stat and

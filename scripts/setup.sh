@@ -6,8 +6,10 @@
 # says what to install and fails.
 set -euo pipefail
 
+# libclang-rt-dev: libFuzzer and the sanitizer runtimes of Debian's default
+# clang (tests/fuzz: make fuzz, and the corpus replay in make check).
 pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev)
+      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev libclang-rt-dev)
 vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
 

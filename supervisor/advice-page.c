@@ -34,8 +34,13 @@ int advice_page_create(const char *path, struct advice_page **ret)
 	_cleanup_close_ int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return log_errno(-errno, "advice: creating %s failed: %m", tmp);
-	if (ftruncate(fd, (off_t)p->size) < 0) {
-		int r = log_errno(-errno, "advice: sizing %s failed: %m", tmp);
+	/* Allocate the page, not just size it: a sparse page on a full
+	 * filesystem (/run is a small tmpfs) raises SIGBUS at our first store
+	 * into the mapping, killing supervise before the workload starts. */
+	int e = posix_fallocate(fd, 0, (off_t)p->size);
+	if (e != 0) {
+		int r = log_errno(-e, "advice: allocating the page %s failed: %m%s", tmp,
+				  e == ENOSPC ? " (the runtime directory's filesystem is full)" : "");
 		unlink(tmp);
 		return r;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "advice.h"
+#include "log.h"
 
 #define MiB (1ull << 20)
 
@@ -77,17 +78,40 @@ static struct advice_var *add(struct advice_var *ret, size_t size, size_t *n, co
 	} while (0)
 
 /* Flags appended to an options variable (JAVA_TOOL_OPTIONS, NODE_OPTIONS):
- * each flag whose key the user's value does not already hold. */
+ * each flag whose key the user's value does not already hold. Never cut:
+ * a JVM given "... -XX:ActiveProcesso" refuses to start. When the whole
+ * does not fit, the user's value stays as it is and we say what was left
+ * out. */
 static void options_var(struct advice_var *v, const char *user, const char *const *keys, const char *const *flags,
 			size_t nflags)
 {
+	size_t need = user ? strlen(user) : 0;
+	char skipped[128] = "";
+	bool add[4] = { false };
+
+	for (size_t i = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++) {
+		add[i] = flags[i] && !(user && strstr(user, keys[i]));
+		if (add[i])
+			need += (need ? 1 : 0) + strlen(flags[i]);
+	}
+	if (need >= sizeof(v->value)) {
+		for (size_t i = 0, o = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++)
+			if (add[i] && o < sizeof(skipped))
+				o += snprintf(skipped + o, sizeof(skipped) - o, "%s%s", o ? " " : "", flags[i]);
+		log_warn("advice: %s is left as the user set it: with '%s' added it would be %zu characters, more "
+			 "than the %zu supervise builds; add them to it yourself if wanted",
+			 v->name, skipped, need, sizeof(v->value) - 1);
+		snprintf(v->value, sizeof(v->value), "%s", user ? user : "");
+		v->user_set = true;   /* the environment keeps the user's own, whole */
+		v->appended = false;
+		return;
+	}
 	size_t o = 0;
 	bool added = false;
-
 	if (user)
 		o += snprintf(v->value + o, sizeof(v->value) - o, "%s", user);
-	for (size_t i = 0; i < nflags && o < sizeof(v->value); i++) {
-		if (!flags[i] || (user && strstr(user, keys[i])))
+	for (size_t i = 0; i < nflags && i < sizeof(add) / sizeof(add[0]); i++) {
+		if (!add[i])
 			continue;
 		o += snprintf(v->value + o, sizeof(v->value) - o, "%s%s", o ? " " : "", flags[i]);
 		added = true;

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysinfo.h>
 
 #include "cgroup.h"
 #include "log.h"
+#include "path.h"
 #include "util.h"
 
 static const struct {
@@ -171,6 +174,21 @@ int cgroup_of_pid(pid_t pid, char *ret, size_t size)
 	return 0;
 }
 
+/* Is path (canonical) the mount or below it? */
+static bool inside_mount(const char *path, const char *mount)
+{
+	size_t mlen = strlen(mount);
+	if (streq(mount, "/"))
+		return path[0] == '/';
+	return strncmp(path, mount, mlen) == 0 && (path[mlen] == '/' || path[mlen] == '\0');
+}
+
+static bool on_cgroup2(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int cgroup_resolve_base(const char *arg, char *ret, size_t size)
 {
 	const char *mount;
@@ -187,19 +205,32 @@ int cgroup_resolve_base(const char *arg, char *ret, size_t size)
 	if (arg[0] != '/')
 		return log_errno(-EINVAL, "cgroup: --cgroup-base '%s' is not an absolute path; give a path "
 					  "inside %s (or relative to its root, starting with /)", arg, mount);
+	char joined[PATH_MAX];
 	size_t mlen = strlen(mount);
+	int n;
 	if (strncmp(arg, mount, mlen) == 0 && (arg[mlen] == '/' || arg[mlen] == '\0'))
-		snprintf(ret, size, "%s", arg);
+		n = snprintf(joined, sizeof(joined), "%s", arg);
 	else
-		snprintf(ret, size, "%s%s", mount, arg);
-	/* Strip trailing slashes so joined paths read cleanly. */
-	for (size_t n = strlen(ret); n > 1 && ret[n - 1] == '/'; n--)
-		ret[n - 1] = '\0';
+		n = snprintf(joined, sizeof(joined), "%s%s", streq(mount, "/") ? "" : mount, arg);
+	if (n < 0 || (size_t)n >= sizeof(joined))
+		return log_errno(-ENAMETOOLONG, "cgroup: --cgroup-base is too long a path");
 
+	/* The real path: ".." or a symlink must not lead out of the v2 mount
+	 * (to a v1 hierarchy, or to a directory another user controls). */
+	char real[PATH_MAX];
+	if (!realpath(joined, real))
+		return log_errno(-ENOENT, "cgroup: --cgroup-base %s does not exist (%m); create it (mkdir) or "
+					  "pick an existing cgroup v2 directory under %s", joined, mount);
+	if (!inside_mount(real, mount) || !on_cgroup2(real))
+		return log_errno(-EINVAL, "cgroup: --cgroup-base %s is %s, which is not inside the cgroup v2 "
+					  "mount %s; give a cgroup v2 directory under %s (without '..')",
+				 arg, real, mount, mount);
 	struct stat st;
-	if (stat(ret, &st) < 0 || !S_ISDIR(st.st_mode))
-		return log_errno(-ENOENT, "cgroup: --cgroup-base %s does not exist; create it (mkdir) or "
-					  "pick an existing cgroup v2 directory under %s", ret, mount);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_errno(-ENOTDIR, "cgroup: --cgroup-base %s is not a directory", real);
+	if (strlen(real) >= size)
+		return log_errno(-ENAMETOOLONG, "cgroup: --cgroup-base %s is too long a path", real);
+	snprintf(ret, size, "%s", real);
 	return 0;
 }
 
@@ -230,10 +261,8 @@ uint64_t cgroup_memory_reference(const char *base)
 		uint64_t max;
 		if (cgroup_read_u64(dir, "memory.max", &max) == 0 && max < ref)
 			ref = max;
-		char *slash = strrchr(dir, '/');
-		if (!slash)
+		if (path_parent(dir, dir, sizeof(dir)) < 0)
 			break;
-		*slash = '\0';
 	}
 	return ref;
 }
@@ -272,17 +301,9 @@ int cgroup_create(const char *leaf_path, unsigned want, struct cgroup *ret)
 {
 	struct cgroup cg = { .fd = -1 };
 	snprintf(cg.path, sizeof(cg.path), "%s", leaf_path);
-	snprintf(cg.parent, sizeof(cg.parent), "%s", leaf_path);
-	char *slash = strrchr(cg.parent, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
 	char base[PATH_MAX];
-	snprintf(base, sizeof(base), "%s", cg.parent);
-	slash = strrchr(base, '/');
-	if (!slash)
+	if (path_parent(leaf_path, cg.parent, sizeof(cg.parent)) < 0 || path_parent(cg.parent, base, sizeof(base)) < 0)
 		return -EINVAL;
-	*slash = '\0';
 
 	/* Another supervisor may remove <base>/supervise between our mkdirs
 	 * when its last leaf goes: then the leaf's mkdir says ENOENT; retry. */
@@ -402,25 +423,41 @@ int cgroup_populated(const char *cgroup_path)
 	return r < 0 ? r : v != 0;
 }
 
-static int kill_procs_recursive(const char *dir)
+static int walk_procs(const char *dir, int depth, int (*fn)(pid_t, void *), void *userdata)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, "cgroup.procs");
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
-		return -errno;
-	int pid;
+		/* A child cgroup may have been removed since it was listed. */
+		return depth == 0 ? -errno : 0;
+	int pid, r;
 	while (fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
+		if ((r = fn((pid_t)pid, userdata)) < 0)
+			return r;
+	if (depth >= 32)
+		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	if (!d)
-		return -errno;
+		return depth == 0 ? -errno : 0;
 	for (struct dirent *de; (de = readdir(d));) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		kill_procs_recursive(path);
+		if ((r = walk_procs(path, depth + 1, fn, userdata)) < 0)
+			return r;
 	}
+	return 0;
+}
+
+int cgroup_walk_procs(const char *cgroup_path, int (*fn)(pid_t pid, void *userdata), void *userdata)
+{
+	return walk_procs(cgroup_path, 0, fn, userdata);
+}
+
+static int sigkill_pid(pid_t pid, void *userdata)
+{
+	kill(pid, SIGKILL);
 	return 0;
 }
 
@@ -435,7 +472,7 @@ int cgroup_kill(const char *cgroup_path)
 		char freeze[PATH_MAX];
 		snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", cgroup_path);
 		write_file_at(AT_FDCWD, freeze, "1");
-		r = kill_procs_recursive(cgroup_path);
+		r = cgroup_walk_procs(cgroup_path, sigkill_pid, NULL);
 		write_file_at(AT_FDCWD, freeze, "0");
 	}
 	if (r < 0 && r != -ENOENT)
@@ -499,16 +536,126 @@ int cgroup_remove_tree(const char *cgroup_path)
 	return -EBUSY;
 }
 
+/* The leaf's tree, then the shared parent when this was its last leaf (a
+ * sibling still running makes that ENOTEMPTY/EBUSY, which is fine). */
+static int remove_leaf(const char *cgroup_path)
+{
+	int r = cgroup_remove_tree(cgroup_path);
+	if (r < 0)
+		return log_errno(r, "cgroup: removing %s failed: %m", cgroup_path);
+	char parent[PATH_MAX];
+	if (path_parent(cgroup_path, parent, sizeof(parent)) == 0 && rmdir(parent) < 0 && errno != ENOTEMPTY &&
+	    errno != EBUSY && errno != ENOENT)
+		log_debug("cgroup: removing %s: %m", parent);
+	return 0;
+}
+
 int cgroup_destroy(struct cgroup *cg)
 {
 	closep(&cg->fd);
 	cg->fd = -1;
-	int r = cgroup_remove_tree(cg->path);
-	if (r < 0)
-		return log_errno(r, "cgroup: removing %s failed: %m", cg->path);
-	/* The shared parent goes with the last leaf; a sibling still running
-	 * makes this ENOTEMPTY/EBUSY, which is fine. */
-	if (rmdir(cg->parent) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
-		log_debug("cgroup: removing %s: %m", cg->parent);
+	return remove_leaf(cg->path);
+}
+
+int cgroup_kill_remove(const char *cgroup_path, const struct cgroup_teardown *t)
+{
+	static const struct cgroup_teardown none = { .timeout_ms = 2000 };
+	if (!t)
+		t = &none;
+	if (access(cgroup_path, F_OK) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (cgroup_populated(cgroup_path) > 0) {
+		log_info("cgroup: killing what is left in %s", cgroup_path);
+		cgroup_kill(cgroup_path);
+	}
+	if (cgroup_wait_empty(cgroup_path, t->timeout_ms, t->reap, t->userdata) == -ETIMEDOUT)
+		log_warn("cgroup: %s still has processes %d ms after cgroup.kill", cgroup_path, t->timeout_ms);
+	if (t->emptied)
+		t->emptied(t->userdata);
+	return remove_leaf(cgroup_path);
+}
+
+int cgroup_enable_later(struct cgroup *cg, unsigned want)
+{
+	unsigned avail = 0;
+	char base[PATH_MAX];
+	int r;
+
+	if (!(want & ~cg->controllers))
+		return 0;
+	if ((r = cgroup_available(cg->parent, &avail)) < 0)
+		return r;
+	if (!(avail & want))
+		return 0;
+	/* The parents hold no processes (the supervisor runs in its own leaf). */
+	if (path_parent(cg->parent, base, sizeof(base)) == 0)
+		enable_controllers(base, want);
+	enable_controllers(cg->parent, want);
+	return cgroup_available(cg->path, &cg->controllers);
+}
+
+int cgroup_read_text(const char *cgroup_path, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", cgroup_path, file);
+	return read_file_at(AT_FDCWD, path, buf, size);
+}
+
+/* cpu.max is "QUOTA PERIOD" or "max PERIOD". */
+int cgroup_parse_cpu_max(const char *text, double *ret)
+{
+	uint64_t quota, period;
+	if (strncmp(text, "max", 3) == 0) {
+		*ret = 0;
+		return 0;
+	}
+	if (sscanf(text, "%" SCNu64 " %" SCNu64, &quota, &period) != 2 || !period)
+		return -EINVAL;
+	*ret = (double)quota / (double)period;
+	return 0;
+}
+
+double cgroup_cpu_quota(const char *cgroup_path)
+{
+	const char *mount;
+	double lowest = 0;
+	char dir[PATH_MAX], text[64];
+
+	if (cgroup_v2_mount(&mount) < 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", cgroup_path);
+	/* The tightest quota of the leaf and its ancestors up to the mount. */
+	while (strlen(dir) > strlen(mount)) {
+		double q;
+		if (cgroup_read_text(dir, "cpu.max", text, sizeof(text)) >= 0 && cgroup_parse_cpu_max(text, &q) == 0 &&
+		    q > 0 && (lowest == 0 || q < lowest))
+			lowest = q;
+		if (path_parent(dir, dir, sizeof(dir)) < 0)
+			break;
+	}
+	return lowest;
+}
+
+/* --- validation ------------------------------------------------------------ */
+
+int cgroup_validate_leaf(const char *path)
+{
+	const char *mount;
+	if (cgroup_v2_mount(&mount) < 0)
+		return -EPERM;
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return errno == ENOENT ? -ENOENT : -EPERM;
+	/* Canonical already: what we would kill is what the path names. */
+	if (!streq(real, path) || !inside_mount(real, mount) || !on_cgroup2(real))
+		return -EPERM;
+	const char *leaf = strrchr(real, '/');
+	if (!leaf || leaf == real || !leaf[1])
+		return -EPERM;
+	const char *parent = leaf - 1;
+	while (parent > real && *parent != '/')
+		parent--;
+	if (strncmp(parent, "/supervise/", 11) != 0)
+		return -EPERM;
 	return 0;
 }

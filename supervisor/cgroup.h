@@ -56,7 +56,8 @@ int cgroup_v2_mount(const char **ret);
 /* The v2 cgroup of a process as an absolute path under the mount. */
 int cgroup_of_pid(pid_t pid, char *ret, size_t size);
 /* Resolve --cgroup-base: an absolute path inside the mount as is, any other
- * absolute path relative to the mount's root. Must exist. NULL: the
+ * absolute path relative to the mount's root. Must exist, resolve (realpath)
+ * to a directory inside the v2 mount and be on cgroup2. NULL: the
  * supervisor's own cgroup. */
 int cgroup_resolve_base(const char *arg, char *ret, size_t size);
 /* Controllers usable in leaves below base (its cgroup.controllers). */
@@ -81,6 +82,13 @@ int cgroup_read_keyed(const char *cgroup_path, const char *file, const char *key
 int cgroup_read_u64(const char *cgroup_path, const char *file, uint64_t *ret);
 /* Is any process left in the cgroup or below? 1, 0, or -errno. */
 int cgroup_populated(const char *cgroup_path);
+/* Call fn(pid) for every pid of cgroup.procs in the cgroup and each cgroup
+ * below it (the one walker of the tree). fn < 0 stops the walk with that
+ * value. -errno when the top cgroup cannot be read; a child cgroup removed
+ * during the walk is skipped. */
+int cgroup_walk_procs(const char *cgroup_path, int (*fn)(pid_t pid, void *userdata), void *userdata);
+/* Read a small file of the cgroup (memory.pressure...); length or -errno. */
+int cgroup_read_text(const char *cgroup_path, const char *file, char *buf, size_t size);
 /* Kill everything in the cgroup and below (cgroup.kill; SIGKILL to each
  * pid of cgroup.procs on kernels before 5.14). */
 int cgroup_kill(const char *cgroup_path);
@@ -89,4 +97,37 @@ int cgroup_kill(const char *cgroup_path);
 int cgroup_wait_empty(const char *cgroup_path, int timeout_ms, void (*reap)(void *), void *userdata);
 /* rmdir the leaf (and its child cgroups), then <base>/supervise when empty. */
 int cgroup_remove_tree(const char *cgroup_path);
+/* Close the leaf's fd, remove its tree, then <base>/supervise when empty. */
 int cgroup_destroy(struct cgroup *cg);
+
+/* The one "kill, wait, remove" of a leaf, for every caller (run teardown,
+ * the guard, gc): cgroup.kill when populated, wait up to timeout_ms for it to
+ * empty (calling reap between polls), call emptied() (the last reading before
+ * the leaf goes), remove the tree and the parent when it was the last leaf.
+ * A missing leaf is 0. t NULL: 2 s, no callbacks. */
+struct cgroup_teardown {
+	int timeout_ms;
+	void (*reap)(void *userdata);
+	void (*emptied)(void *userdata);
+	void *userdata;
+};
+int cgroup_kill_remove(const char *cgroup_path, const struct cgroup_teardown *t);
+/* Controllers asked for after the leaf was made (`supervise set --mem` on a
+ * run started without): enable them in the parents and re-read the leaf's. */
+int cgroup_enable_later(struct cgroup *cg, unsigned want);
+
+/* --- CPU ------------------------------------------------------------------- */
+
+/* Pure: cpu.max's text as CPUs (quota / period); 0 for "max". */
+int cgroup_parse_cpu_max(const char *text, double *ret);
+/* The tightest cpu.max quota of the cgroup and its ancestors, in CPUs; 0:
+ * none (or no cpu controller, as on a hybrid host). */
+double cgroup_cpu_quota(const char *cgroup_path);
+
+/* --- validation ------------------------------------------------------------ */
+
+/* Is path, read back from a file or a listing, a supervise leaf that may be
+ * killed and removed: a canonical path (no symlink, no ..) inside the v2 mount,
+ * of the form …/supervise/<leaf>, on cgroup2 (statfs magic)? 0 or -EPERM
+ * (-ENOENT when it does not exist). */
+int cgroup_validate_leaf(const char *path);

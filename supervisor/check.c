@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "check.h"
 #include "log.h"
+#include "rundir.h"
 #include "status.h"
 #include "util.h"
 
@@ -99,6 +100,12 @@ int check(const struct config *c)
 	errno = err;
 	line(&rep, err == 0, "create leaves", "run as root, or pass --cgroup-base to a subtree delegated to you",
 	     err ? "mkdir %s: %m" : "yes, under %s", err ? leaf : sdir);
+
+	/* Where runs are recorded: refused when another user could plant runs in it. */
+	int rr = rundir_check_root();
+	line(&rep, rr == 0 || rr == -ENOENT, "runtime directory", "see the 'rundir:' message on stderr", "%s%s", rundir_root(),
+	     rr == 0 ? " (not writable by others)" : rr == -ENOENT ? " (made at the first run, mode 0700)"
+									  : " is refused");
 
 	struct stat st;
 	bool btf = stat("/sys/kernel/btf/vmlinux", &st) == 0;

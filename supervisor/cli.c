@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "size.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -147,23 +149,37 @@ static int parse_size_opt(const char *opt, const char *arg, struct size_arg *ret
 
 static int parse_cpus(const char *arg, double *ret)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	/* cpu.max wants at least 1 ms of quota per 100 ms period. */
-	if (errno || end == arg || *end || !isfinite(v) || v < 0.01 || v > 4096)
+	double v;
+	/* Plain decimals only, as sizes: strtod would take "1e3", "0x10", " 2".
+	 * cpu.max wants at least 1 ms of quota per 100 ms period. */
+	if (decimal_parse(arg, &v) < 0 || v < 0.01 || v > 4096)
 		return bad("--cpus: '%s' is not a CPU count; give a number from 0.01 to 4096 (0.5, 2)", arg);
 	*ret = v;
 	return 0;
 }
 
-static int parse_count(const char *opt, const char *arg, uint64_t *ret)
+/* The kernel's PID_MAX_LIMIT on 64-bit: pids.max above it means "max". */
+#define PIDS_MAX_LIMIT 4194304
+
+static int parse_pids(const char *arg, uint64_t *ret)
 {
 	uint64_t v;
-	if (parse_u64(arg, &v) < 0 || v == 0 || v > (1ull << 32))
-		return bad("%s: '%s' is not a positive whole number", opt, arg);
+	if (parse_u64(arg, &v) < 0 || v == 0)
+		return bad("--pids: '%s' is not a positive whole number", arg);
+	if (v > PIDS_MAX_LIMIT)
+		return bad("--pids: %s is above the kernel's limit of %d tasks; give at most %d, or leave --pids out "
+			   "for no limit", arg, PIDS_MAX_LIMIT, PIDS_MAX_LIMIT);
 	*ret = v;
 	return 0;
+}
+
+/* A budget below a page is legal but cannot hold a process: say so. */
+static void warn_tiny(const char *opt, const char *arg, const struct size_arg *a)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!a->is_percent && page > 0 && a->bytes < (uint64_t)page)
+		log_warn("%s %s is %" PRIu64 " byte%s, below one page (%ld bytes): no process fits in it; did you "
+			 "mean %sM or %sG?", opt, arg, a->bytes, a->bytes == 1 ? "" : "s", page, arg, arg);
 }
 
 int cli_parse(int argc, char **argv, struct config *ret)
@@ -196,12 +212,14 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_MEM:
 			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
 				return r;
+			warn_tiny("--mem", optarg, &c.mem);
 			c.has_mem = true;
 			c.mem_arg = optarg;
 			break;
 		case OPT_MEM_HIGH:
 			if ((r = parse_size_opt("--mem-high", optarg, &c.mem_high)) < 0)
 				return r;
+			warn_tiny("--mem-high", optarg, &c.mem_high);
 			c.has_mem_high = true;
 			c.mem_high_arg = optarg;
 			break;
@@ -210,13 +228,14 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				return r;
 			break;
 		case OPT_PIDS:
-			if ((r = parse_count("--pids", optarg, &c.pids)) < 0)
+			if ((r = parse_pids(optarg, &c.pids)) < 0)
 				return r;
 			break;
 		case OPT_NAME:
-			if (!run_name_valid(optarg))
+			/* A leading '-' would make `supervise stat NAME` read it as an option. */
+			if (!run_name_valid(optarg) || optarg[0] == '-')
 				return bad("--name: '%s' is not a valid name; use 1 to 64 of A-Z a-z 0-9 . _ - "
-					   "(not starting with a dot)", optarg);
+					   "(not starting with a dot or a dash)", optarg);
 			c.name = optarg;
 			break;
 		case OPT_CGROUP_BASE:
@@ -291,10 +310,18 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			return 0;
 		case ':':
 			return bad("option '%s' needs a value", argv[optind - 1]);
-		default:
+		default: {
+			/* stat/set of a run whose name starts with '-' (from a command
+			 * named so): the name goes after '--'. */
+			const char *a = optind > 0 ? argv[optind - 1] : "";
+			char hint[160] = "";
+			if ((c.command == CMD_STAT || c.command == CMD_SET) && a[0] == '-' && run_name_valid(a))
+				snprintf(hint, sizeof(hint), "; a run named '%s' goes after '--': supervise %s -- %s", a,
+					 cmd_name, a);
 			if (optopt)
-				return bad("unknown option '-%c'", optopt);
-			return bad("unknown option '%s'", argv[optind - 1]);
+				return bad("unknown option '-%c'%s", optopt, hint);
+			return bad("unknown option '%s'%s", a, hint);
+		}
 		}
 	}
 

@@ -54,7 +54,7 @@ int control_format(const struct control_request *req, char *buf, size_t size)
 		o += snprintf(buf + o, size - o, "cpus=%.3f\n", req->cpus);
 	if (req->has_jobs && o < size)
 		o += snprintf(buf + o, size - o, "jobs=%u-%u\n", req->jobs_min, req->jobs_max);
-	return o < size ? (int)o : -ENOBUFS;
+	return o < size ? (int)o : -ENOBUFS;   /* snprintf's o may pass size: never a cut request */
 }
 
 int control_parse(const char *text, struct control_request *ret)
@@ -84,9 +84,7 @@ int control_parse(const char *text, struct control_request *ret)
 			snprintf(r.mem, sizeof(r.mem), "%s", v);
 			r.has_mem = true;
 		} else if (streq(line, "cpus")) {
-			char *end;
-			r.cpus = strtod(v, &end);
-			if (end == v || *end || !isfinite(r.cpus) || r.cpus < 0.01 || r.cpus > 4096)
+			if (decimal_parse(v, &r.cpus) < 0 || r.cpus < 0.01 || r.cpus > 4096)
 				return -EINVAL;
 			r.has_cpus = true;
 		} else if (streq(line, "jobs")) {
@@ -123,23 +121,66 @@ static int socket_address(const char *run_dir, struct sockaddr_un *ret, int *ret
 	return 0;
 }
 
+/* The socket is bound inside a fresh 0700 directory under umask 077 and only
+ * then renamed into the run directory: at no moment can another user reach
+ * it (a chmod after bind left a window another user won 1 in 150 under
+ * umask 000). Everything goes through dirfds, so a long run directory never
+ * overflows sun_path. */
 int control_listen(const char *run_dir)
 {
-	struct sockaddr_un sa;
-	_cleanup_close_ int dirfd = -1;
-	int r = socket_address(run_dir, &sa, &dirfd);
+	_cleanup_close_ int dirfd = open(run_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return log_errno(-errno, "control: opening %s failed: %m", run_dir);
+	char priv[32];
+	int r = -EEXIST;
+	for (int i = 0; i < 16 && r == -EEXIST; i++) {
+		snprintf(priv, sizeof(priv), ".control-%08x", (unsigned)random() ^ (unsigned)getpid());
+		r = mkdirat(dirfd, priv, 0700) < 0 ? -errno : 0;
+	}
 	if (r < 0)
-		return log_errno(r, "control: opening %s failed: %m", run_dir);
+		return log_errno(r, "control: making a private directory in %s failed: %m", run_dir);
+	_cleanup_close_ int privfd = openat(dirfd, priv, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return log_errno(-errno, "control: socket failed: %m");
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_errno(-errno, "control: bind %s failed: %m", sa.sun_path);
-	/* Only the user who started the run (and root) may change its budget. */
-	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 4) < 0)
-		return log_errno(-errno, "control: listening on %s failed: %m", sa.sun_path);
-	return TAKE_FD(fd);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (privfd < 0 || fd < 0) {
+		r = log_errno(-errno, "control: socket in %s/%s failed: %m", run_dir, priv);
+		goto out;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", privfd, CONTROL_SOCKET);
+	mode_t old = umask(077);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0) {
+		log_errno(r, "control: bind in %s/%s failed: %m", run_dir, priv);
+		goto out;
+	}
+	/* Only the user who started the run (and root) may change its budget;
+	 * control_accept checks the peer's credentials as well. */
+	if (renameat(privfd, CONTROL_SOCKET, dirfd, CONTROL_SOCKET) < 0 || listen(fd, 4) < 0) {
+		r = log_errno(-errno, "control: listening on %s/%s failed: %m", run_dir, CONTROL_SOCKET);
+		unlinkat(privfd, CONTROL_SOCKET, 0);
+		goto out;
+	}
+	r = TAKE_FD(fd);
+out:
+	unlinkat(dirfd, priv, AT_REMOVEDIR);
+	return r;
+}
+
+/* Root, or the user this supervisor runs as: anyone else is refused even if
+ * the socket's mode let them in (a file mode is one mistake away). */
+static int check_peer(int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return log_errno(-errno, "control: reading the client's credentials failed: %m");
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warn("control: refused a request from uid %u (pid %d): only uid %u and root may change this run",
+			 (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
 }
 
 int control_accept(int listen_fd, struct control_request *ret)
@@ -157,6 +198,21 @@ int control_accept(int listen_fd, struct control_request *ret)
 	if (n <= 0)
 		return n < 0 ? -errno : -ECONNRESET;
 	buf[n] = '\0';
+	/* Checked after the read: a socket closed with the request unread
+	 * would reset the connection, and the client would not see why. */
+	if (check_peer(conn) < 0) {
+		control_reply(conn, "error: permission denied: only the user who started the run, or root, may change it");
+		return -EPERM;
+	}
+	/* A client that gave up (the supervisor was stopped past its timeout)
+	 * told its user the request failed: applying it now would contradict
+	 * that. Its close shows as a hangup behind the queued request. */
+	p.events = POLLRDHUP;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) {
+		log_warn("control: dropped a request whose client had already gone (it waited %d s for an answer)",
+			 CONTROL_TIMEOUT_MS / 1000);
+		return -ECONNRESET;
+	}
 	if (control_parse(buf, ret) < 0) {
 		control_reply(conn, "error: a request of lines mem=SIZE, cpus=N, jobs=MIN-MAX was expected");
 		return -EBADMSG;
@@ -179,8 +235,12 @@ int set_command(const struct config *c)
 	struct sockaddr_un sa;
 	_cleanup_close_ int dirfd = -1;
 
-	if (c->mem_arg)
-		snprintf(req.mem, sizeof(req.mem), "%s", c->mem_arg);
+	/* Never cut a value: "00…010M" cut to 63 characters is 10 bytes. */
+	if (c->mem_arg && (size_t)snprintf(req.mem, sizeof(req.mem), "%s", c->mem_arg) >= sizeof(req.mem)) {
+		log_error("set: --mem '%s' is %zu characters, more than the %zu a request holds; write it shorter "
+			  "(512MiB, 2GiB, 80%%)", c->mem_arg, strlen(c->mem_arg), sizeof(req.mem) - 1);
+		return EXIT_SUPERVISE_FAILURE;
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", rundir_root(), c->stat_name);
 	if (rundir_read(dir, &ri) < 0 || !run_owner_alive(&ri)) {
 		log_error("set: no running workload named '%s' in %s ('supervise ls' lists them)", c->stat_name,
@@ -201,8 +261,9 @@ int set_command(const struct config *c)
 		return log_errno(-errno, "set: sending the request failed: %m"), EXIT_SUPERVISE_FAILURE;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, CONTROL_TIMEOUT_MS) <= 0) {
-		log_error("set: the supervisor of '%s' (pid %d) did not answer within %d s", c->stat_name, (int)ri.pid,
-			  CONTROL_TIMEOUT_MS / 1000);
+		log_error("set: the supervisor of '%s' (pid %d) did not answer within %d s (is it stopped?); nothing "
+			  "was applied: it drops the request when it next looks, as this connection is closed",
+			  c->stat_name, (int)ri.pid, CONTROL_TIMEOUT_MS / 1000);
 		return EXIT_SUPERVISE_FAILURE;
 	}
 	ssize_t n = recv(fd, reply, sizeof(reply) - 1, 0);

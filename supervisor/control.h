@@ -2,7 +2,10 @@
  * `supervise set NAME --mem SIZE | --cpus N | --jobs MIN-MAX`.
  *
  * The running supervisor listens on a SOCK_SEQPACKET unix socket
- * <run dir>/control (mode 0600: the user who started the run, and root). A
+ * <run dir>/control, bound under umask 077 in a private 0700 directory and
+ * renamed into place (owner only at every moment); each request's peer is
+ * checked with SO_PEERCRED (our euid or root), and a request whose client
+ * has already hung up (it timed out on a stopped supervisor) is dropped. A
  * request is one message of "key=value" lines (mem=SIZE as given, cpus=N,
  * jobs=MIN-MAX); the reply is one message, "ok: what was applied" or
  * "error: why". */

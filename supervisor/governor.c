@@ -1,16 +1,14 @@
 /* governor: the pure decision (see governor.h for the formula). */
 #include <math.h>
 
+#include "budget.h"
 #include "governor.h"
 
-#define MIB (1ull << 20)
 
+/* The one margin policy is the budget's (budget.h). */
 uint64_t governor_margin(const struct gov_config *cfg)
 {
-	if (cfg->margin_bytes)
-		return cfg->margin_bytes;
-	uint64_t m = cfg->budget_bytes / 16;
-	return m > 64 * MIB ? m : 64 * MIB;
+	return cfg->margin_bytes ? cfg->margin_bytes : budget_margin(cfg->budget_bytes, true);
 }
 
 static unsigned clamp(long v, unsigned lo, unsigned hi)

@@ -15,6 +15,10 @@
 static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path, const char *run_dir)
 {
 	prctl(PR_SET_NAME, "supervise-guard");
+	/* Out of the supervisor's process group and session: `timeout -s KILL`
+	 * and a terminal's hangup signal the whole group, which would take the
+	 * guard down with the supervisor it is there to outlive. */
+	setsid();
 	/* A Ctrl-C or a SIGTERM sent to the process group is for the
 	 * workload; the guard must still be there if the supervisor dies. */
 	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP, SIGPIPE };
@@ -27,7 +31,8 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 	/* Hold nothing else the supervisor had open (the workload's pipes). */
 	if (dup2(fd, 3) < 0)
 		_exit(1);
-	syscall(SYS_close_range, 4, ~0U, 0);
+	/* The run and leaf locks stay: they say the run is not dead yet. */
+	syscall(SYS_close_range, rundir_keep_locks(4), ~0U, 0);
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);
@@ -45,16 +50,8 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 		_exit(0);
 
 	/* EOF without 'D': the supervisor died. */
-	cgroup_kill(cgroup_path);
-	cgroup_wait_empty(cgroup_path, 5000, NULL, NULL);
-	cgroup_remove_tree(cgroup_path);
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", cgroup_path);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		rmdir(parent);
-	}
+	rundir_locks_ending();
+	cgroup_kill_remove(cgroup_path, &(struct cgroup_teardown){ .timeout_ms = 5000 });
 	rundir_remove(run_dir);
 	log_warn("guard: the supervisor died; killed and removed %s", cgroup_path);
 	_exit(0);

@@ -1,12 +1,13 @@
 /* jobaudit: see jobaudit.h. */
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "jobaudit.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 #define AUDIT_MAX_PROCS 4096
@@ -57,42 +58,35 @@ static int holds_jobserver(const struct jobserver *js, pid_t pid)
 	return 0;
 }
 
-/* Every process in the leaf and below, from cgroup.procs (authoritative, unlike
- * a reading that may lag an exec or an exit), with ppid and comm from
- * /proc/PID/stat. Returns the count, or -1 when it cannot be read whole. */
-static int cgroup_procs(const char *cg, struct jobaudit_proc *ret, int n, int cap, int depth)
+struct collect {
+	struct jobaudit_proc *p;
+	int n, cap;
+};
+
+static int collect_one(pid_t pid, void *userdata)
 {
-	char path[PATH_MAX + 32], buf[512];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f || depth > 16)
-		return -1;
-	int pid;
-	while (fscanf(f, "%d", &pid) == 1) {
-		if (n == cap)
-			return -1;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-			continue;   /* gone since: it holds nothing any more */
-		char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
-		int ppid;
-		if (!open_ || !close_ || sscanf(close_ + 2, "%*c %d", &ppid) != 1)
-			return -1;
-		*close_ = '\0';
-		ret[n] = (struct jobaudit_proc){ .pid = pid, .ppid = ppid };
-		snprintf(ret[n].comm, sizeof(ret[n].comm), "%s", open_ + 1);
-		n++;
-	}
-	_cleanup_closedir_ DIR *d = opendir(cg);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", cg, de->d_name);
-			n = cgroup_procs(path, ret, n, cap, depth + 1);
-			if (n < 0)
-				return -1;
-		}
-	return n;
+	struct collect *c = userdata;
+	struct proc_stat st;
+	if (c->n == c->cap)
+		return -ENOSPC;
+	int r = proc_read_stat(pid, &st);
+	if (r == -ESRCH)
+		return 0;   /* gone since: it holds nothing any more */
+	if (r < 0)
+		return r;
+	c->p[c->n] = (struct jobaudit_proc){ .pid = pid, .ppid = st.ppid };
+	snprintf(c->p[c->n].comm, sizeof(c->p[c->n].comm), "%s", st.comm);
+	c->n++;
+	return 0;
+}
+
+/* Every process in the leaf and below, from cgroup.procs (authoritative, unlike
+ * a reading that may lag an exec or an exit), with ppid and comm. Returns the
+ * count, or -1 when it cannot be read whole. */
+static int cgroup_procs(const char *cg, struct jobaudit_proc *ret, int cap)
+{
+	struct collect c = { .p = ret, .cap = cap };
+	return cgroup_walk_procs(cg, collect_one, &c) < 0 ? -1 : c.n;
 }
 
 /* Tokens held = pool - in pipe. Every live process with the jobserver open is
@@ -107,7 +101,7 @@ unsigned jobaudit_run(struct jobaudit *a, struct jobserver *js, const char *cgro
 		return 0;
 	a->last_ns = now;
 	int in = jobserver_in_pipe(js);
-	int n = in < 0 || js->pool <= (unsigned)in ? -1 : cgroup_procs(cgroup, ap, 0, AUDIT_MAX_PROCS, 0);
+	int n = in < 0 || js->pool <= (unsigned)in ? -1 : cgroup_procs(cgroup, ap, AUDIT_MAX_PROCS);
 	if (n < 0) {
 		a->agree = 0;
 		return 0;

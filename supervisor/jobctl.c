@@ -4,11 +4,8 @@
  * holds the actions: tokens, pause/resume, kill at the budget. */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 
 #include "advice.h"
 #include "cgroup.h"
@@ -22,8 +19,6 @@
 #include "log.h"
 #include "util.h"
 
-#define TICK_MS 100
-#define MIB (1ull << 20)
 /* The learned footprint of "a job" (any command), kept beside the commands. */
 #define JOB_COMM "[job]"
 /* The progress rule (docs/jobserver.md): while jobs are paused, a workload
@@ -53,24 +48,17 @@
 
 struct jobctl {
 	struct jobctl_config cfg;
+	struct budget budget;
 	struct jobserver js;
-	struct monitor *mon;
 	struct gov_config gcfg;
 	struct gov_state gst;
 	struct footprints fp;
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
-	int timer_fd;
-	int epoll_fd;             /* what jobctl_fd() gives the loop: the timer, and the
-				     jobserver while tokens are to come home */
-	bool watching_home;
-	bool bpf;
 	enum js_style style;
 
 	struct jobtable jt;
 	uint64_t next_job_bytes;
-	bool next_job_learned;    /* next_job_bytes is learned or --job-mem, not the default */
-	uint64_t largest_job;     /* largest job peak seen in this run */
 	unsigned peak_jobs;       /* jobs at once (recipes holding tokens), the summary's */
 
 	struct client_info client;
@@ -84,7 +72,7 @@ struct jobctl {
 	uint64_t cpu_step_ns;     /* last move of the cap */
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
-	uint64_t alert_armed, alert_seen_ns;
+	uint64_t alert_bytes;     /* where the decision next changes */
 	bool killed;
 	bool stopping;            /* a signal was forwarded: no more pauses */
 	bool hold;                /* grant no new token (map_count guard) */
@@ -92,16 +80,6 @@ struct jobctl {
 	struct jobaudit audit;
 	struct jobobs obs;
 };
-
-uint64_t jobctl_margin(uint64_t budget, bool bpf)
-{
-	/* bpf wakes within a millisecond of the crossing; the procfs poller only
-	 * every 100 ms, in which a job can touch a few hundred MiB. */
-	uint64_t m = budget / (bpf ? 16 : 8);
-	uint64_t floor_ = bpf ? 64 * MIB : 256 * MIB;
-	m = m > floor_ ? m : floor_;
-	return m < budget / 2 ? m : budget / 2;
-}
 
 /* The next job could be any: its expected footprint is the average job's
  * (the per-command estimate takes over once it runs, and an early pause
@@ -114,17 +92,6 @@ static uint64_t job_average(const struct footprints *fp)
 	return 0;
 }
 
-static void on_exit_cb(void *userdata, const struct proc_reading *p)
-{
-	struct jobctl *jc = userdata;
-
-	footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
-	/* The job it belonged to at the last step peaked at least this high. */
-	int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
-	if (k >= 0 && p->peak_rss_bytes > jc->jt.jobs[k].peak)
-		jc->jt.jobs[k].peak = p->peak_rss_bytes;
-}
-
 /* A job's peak teaches what the next job may need. */
 static void on_job_ended(void *userdata, const struct job *j)
 {
@@ -132,13 +99,9 @@ static void on_job_ended(void *userdata, const struct job *j)
 
 	if (!j->peak || !jobtable_is_job(j))
 		return;
-	if (j->peak > jc->largest_job)
-		jc->largest_job = j->peak;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
-	if (!jc->cfg.job_mem) {
+	if (!jc->cfg.job_mem)
 		jc->next_job_bytes = job_average(&jc->fp);
-		jc->next_job_learned = true;
-	}
 }
 
 /* The size of a job nothing is known of: --job-mem, else the default. It
@@ -147,15 +110,6 @@ static void on_job_ended(void *userdata, const struct job *j)
 static uint64_t default_job_bytes(const struct jobctl *jc)
 {
 	return jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES;
-}
-
-static unsigned cpu_cap(const struct jobctl_config *c)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned cpus = n > 0 ? (unsigned)n : 1;
-	if (c->cpus > 0 && ceil(c->cpus) < cpus)
-		cpus = (unsigned)ceil(c->cpus);
-	return cpus ? cpus : 1;
 }
 
 /* The number of jobs the governor starts with: its first decision on an
@@ -198,8 +152,40 @@ static void give_dash_j(struct jobctl *jc, char *const *argv)
 		 client_kind_name(ci->tool), ver, via, n);
 }
 
-int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *run_dir, const char *cgroup_path,
-		struct monitor *m, struct jobctl **ret)
+static void gov_from_budget(struct jobctl *jc)
+{
+	jc->gcfg.budget_bytes = jc->budget.in.mem;
+	jc->gcfg.margin_bytes = jc->budget.margin;
+	jc->gcfg.may_kill = jc->budget.kill_at != 0;
+}
+
+static void announce(const struct jobctl *jc)
+{
+	char range[32], mem[32], job[32];
+	const struct jobctl_config *cfg = &jc->cfg;
+	uint64_t budget = jc->budget.in.mem;
+
+	if (cfg->min_jobs == cfg->max_jobs)
+		snprintf(range, sizeof(range), "%u job%s", cfg->max_jobs, cfg->max_jobs == 1 ? "" : "s");
+	else
+		snprintf(range, sizeof(range), "%u-%u jobs", cfg->min_jobs, cfg->max_jobs);
+	format_bytes(budget, mem, sizeof(mem));
+	/* Said even without -v: which style a client must understand matters. */
+	log_msg(cfg->announce ? LOG_WARN : LOG_INFO,
+		"jobserver: %s style (%s), %s at once%s%s, next job expected at %s%s",
+		jobserver_style_name(jc->style),
+		cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
+							       : "as asked",
+		range, budget ? " following memory within " : "", budget ? mem : "",
+		format_bytes(jc->next_job_bytes, job, sizeof(job)),
+		jc->budget.enforced_by == BUDGET_SUPERVISE
+			? "; the kernel does not enforce the budget here: supervise holds tokens, pauses jobs "
+			  "and kills at the budget"
+			: "");
+}
+
+int jobctl_open(const struct jobctl_config *cfg, const struct budget *b, char *const *argv, const char *run_dir,
+		const char *cgroup_path, struct jobctl **ret)
 {
 	_cleanup_free_ struct jobctl *jc = calloc(1, sizeof(*jc));
 	char buf[512];
@@ -208,18 +194,15 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 	if (!jc)
 		return -ENOMEM;
 	jc->cfg = *cfg;
+	jc->budget = *b;
 	jc->js = (struct jobserver)JOBSERVER_INIT;
-	jc->timer_fd = -1;
-	jc->epoll_fd = -1;
-	jc->mon = m;
-	jc->bpf = m && streq(monitor_backend_name(m), "bpf");
 	snprintf(jc->cgroup, sizeof(jc->cgroup), "%s", cgroup_path);
 
 	if (jc->cfg.jobs_auto && !jc->cfg.max_jobs)
-		jc->cfg.max_jobs = cpu_cap(cfg);
+		jc->cfg.max_jobs = cfg->cpus ? cfg->cpus : 1;
 	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
 		jc->cfg.max_jobs = jc->cfg.min_jobs;
-	jc->cpus = cpu_cap(cfg);
+	jc->cpus = cfg->cpus ? cfg->cpus : 1;
 	jc->cpu_cap = jc->cpus;
 
 	client_detect(argv, &jc->client);
@@ -233,75 +216,49 @@ int jobctl_open(const struct jobctl_config *cfg, char *const *argv, const char *
 		log_warn("jobserver: 'cmake --build -j' hands make -jN, which then starts its own jobserver and ignores "
 			 "supervise's; drop -j/--parallel: --jobs sets the number of jobs");
 
-	enum js_style style = cfg->style == JS_AUTO || cfg->style == JS_NONE ? jobserver_style_for(argv) : cfg->style;
+	jc->style = cfg->style == JS_AUTO || cfg->style == JS_NONE ? jobserver_style_for(argv) : cfg->style;
 	/* cmake --build: the style its generator's tool reads. */
 	if ((cfg->style == JS_AUTO || cfg->style == JS_NONE) && ci->kind == CLIENT_CMAKE && ci->reads_jobserver)
-		style = ci->style;
-	jc->style = style;
-	r = jobserver_open(&jc->js, style, run_dir, jc->cfg.max_jobs);
+		jc->style = ci->style;
+	r = jobserver_open(&jc->js, jc->style, run_dir, jc->cfg.max_jobs);
 	if (r < 0)
 		return r;
-	r = jobserver_export(&jc->js);
-	if (r < 0) {
-		jobserver_close(&jc->js);
-		return r;
-	}
 
 	footprint_load(&jc->fp);
 	uint64_t learned = job_average(&jc->fp);
-	jc->next_job_learned = cfg->job_mem || learned;
 	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
-
-	jc->gcfg = (struct gov_config){
-		.budget_bytes = cfg->budget_bytes,
-		.min_jobs = jc->cfg.min_jobs,
-		.max_jobs = jc->cfg.max_jobs,
-		.margin_bytes = cfg->budget_bytes ? jobctl_margin(cfg->budget_bytes, jc->bpf) : 0,
-		.may_kill = !cfg->kernel_enforces,
-	};
-
-	jc->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L }, .it_value = { 0, TICK_MS * 1000000L } };
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = jc->timer_fd };
-	if (jc->timer_fd < 0 || timerfd_settime(jc->timer_fd, 0, &its, NULL) < 0 ||
-	    (jc->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(jc->epoll_fd, EPOLL_CTL_ADD, jc->timer_fd, &ev) < 0) {
-		r = log_errno(-errno, "jobserver: timerfd/epoll failed: %m");
-		jobserver_close(&jc->js);
-		closep(&jc->timer_fd);
-		closep(&jc->epoll_fd);
-		return r;
-	}
-
+	jc->gcfg = (struct gov_config){ .min_jobs = jc->cfg.min_jobs, .max_jobs = jc->cfg.max_jobs };
+	gov_from_budget(jc);
 	jobobs_open(&jc->obs, run_dir, cfg->status_line);
-
-	if (m)
-		monitor_on_exit(m, on_exit_cb, jc);
-
 	if (deaf)
 		give_dash_j(jc, argv);
-
-	char range[32], mem[32], job[32];
-	if (jc->cfg.min_jobs == jc->cfg.max_jobs)
-		snprintf(range, sizeof(range), "%u job%s", jc->cfg.max_jobs, jc->cfg.max_jobs == 1 ? "" : "s");
-	else
-		snprintf(range, sizeof(range), "%u-%u jobs", jc->cfg.min_jobs, jc->cfg.max_jobs);
-	if (cfg->budget_bytes)
-		snprintf(mem, sizeof(mem), "%s", format_bytes(cfg->budget_bytes, buf, sizeof(buf)));
-	/* Said even without -v: which style a client must understand matters. */
-	log_msg(cfg->announce ? LOG_WARN : LOG_INFO,
-		"jobserver: %s style (%s), %s at once%s%s, next job expected at %s%s",
-		jobserver_style_name(style),
-		cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
-							       : "as asked",
-		range, cfg->budget_bytes ? " following memory within " : "", cfg->budget_bytes ? mem : "",
-		format_bytes(jc->next_job_bytes, job, sizeof(job)),
-		cfg->budget_bytes && !cfg->kernel_enforces
-			? "; the kernel does not enforce the budget here: supervise holds tokens, pauses jobs "
-			  "and kills at the budget"
-			: "");
+	announce(jc);
 	*ret = TAKE_PTR(jc);
 	return 0;
+}
+
+size_t jobctl_env(const struct jobctl *jc, struct launch_var *ret, size_t size)
+{
+	char flags[PATH_MAX + 64];
+	size_t n = 0;
+
+	if (size < 4 || jobserver_makeflags(jc->js.style, jc->js.rfd, jc->js.wfd, jc->js.fifo, jc->js.max_jobs, flags,
+					    sizeof(flags)) < 0) {
+		log_warn("jobserver: the MAKEFLAGS value is too long (run directory path?): clients will not find it");
+		return 0;
+	}
+	/* Ours replace any the caller had: a jobserver of an outer make is not
+	 * ours to hand out, and its fds are not inherited past supervise. */
+	ret[n] = (struct launch_var){ .name = "MAKEFLAGS" };
+	snprintf(ret[n++].value, sizeof(ret->value), "%s", flags);
+	ret[n] = (struct launch_var){ .name = "CARGO_MAKEFLAGS" };
+	snprintf(ret[n++].value, sizeof(ret->value), "%s", flags);
+	ret[n++] = (struct launch_var){ .name = "MFLAGS", .unset = true };
+	/* cargo caps its own jobs at CARGO_BUILD_JOBS: with a jobserver the cap
+	 * is its upper bound, and the tokens decide below it. A user's value stays. */
+	ret[n] = (struct launch_var){ .name = "CARGO_BUILD_JOBS", .keep_user = true };
+	snprintf(ret[n++].value, sizeof(ret->value), "%u", jc->js.max_jobs);
+	return n;
 }
 
 char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
@@ -314,24 +271,24 @@ int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2])
 	return jobserver_inherit_fds(&jc->js, ret_fds);
 }
 
-int jobctl_fd(const struct jobctl *jc)
-{
-	return jc->epoll_fd;
-}
-
 /* While the pool is above the target, wake on every token that comes home:
  * a client that writes one back often takes it again within microseconds
  * (make releases a token when a job ends and acquires one for the next), so
  * a 100 ms tick would almost never find it in the pipe. */
-static void watch_home(struct jobctl *jc)
+int jobctl_fd(const struct jobctl *jc)
 {
 	unsigned want = jc->target > 0 ? jc->target - 1 : 0;
-	bool need = jc->js.pool > want;
-	if (need == jc->watching_home)
-		return;
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = jc->js.home_fd };
-	if (epoll_ctl(jc->epoll_fd, need ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, jc->js.home_fd, &ev) == 0)
-		jc->watching_home = need;
+	return jc->killed || jc->js.style == JS_NONE || jc->js.pool <= want ? -1 : jc->js.home_fd;
+}
+
+void jobctl_tokens_home(struct jobctl *jc)
+{
+	jobserver_set_target(&jc->js, jc->target);
+}
+
+uint64_t jobctl_rss_alert(const struct jobctl *jc)
+{
+	return jc->budget.in.mem && !jc->killed ? jc->alert_bytes : 0;
 }
 
 bool jobctl_killed(const struct jobctl *jc)
@@ -339,10 +296,6 @@ bool jobctl_killed(const struct jobctl *jc)
 	return jc && jc->killed;
 }
 
-bool jobctl_enforces(const struct jobctl *jc)
-{
-	return jc && jc->cfg.budget_bytes && !jc->cfg.kernel_enforces;
-}
 static void kill_workload(struct jobctl *jc, const struct reading *r)
 {
 	char budget[32], rss[32], peak[32], big[32];
@@ -353,7 +306,7 @@ static void kill_workload(struct jobctl *jc, const struct reading *r)
 	log_error("memory: the workload reached the budget %s (summed RSS %s, peak %s) with no job left to pause; "
 		  "killing it (largest process: %s, pid %u, %s). The kernel does not enforce memory here; "
 		  "raise --mem or lower --jobs",
-		  format_bytes(jc->cfg.budget_bytes, budget, sizeof(budget)), format_bytes(r->rss_bytes, rss, sizeof(rss)),
+		  format_bytes(jc->budget.in.mem, budget, sizeof(budget)), format_bytes(r->rss_bytes, rss, sizeof(rss)),
 		  format_bytes(r->peak_rss_bytes, peak, sizeof(peak)), top ? top->comm : "?", top ? top->pid : 0,
 		  format_bytes(top ? top->rss_bytes : 0, big, sizeof(big)));
 	jc->killed = true;
@@ -362,13 +315,10 @@ static void kill_workload(struct jobctl *jc, const struct reading *r)
 
 void jobctl_started(struct jobctl *jc, pid_t main_pid)
 {
+	/* The loop's next turn (right after launch) sets the first target. */
 	jc->main_pid = main_pid;
-	jobctl_step(jc);
 }
 
-/* One decision from the summed RSS and the job table, applied: the action
- * first (the urgent part), then tokens, then the kernel-side threshold. r is
- * NULL on the fast path (an alert: the job table of the last reading). */
 /* May job j be paused? Never a wrapper or a $(shell) (not in the governor's
  * table anyway); a job the progress rule resumed only at the pause point,
  * not early (it would stall the build again at once). */
@@ -400,7 +350,7 @@ static int pause_choice(const struct jobctl *jc, bool at_pause_point)
  * share of the budget: not taken (issue 15). */
 static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const struct gov_decision *d)
 {
-	if (rss >= d->pause_at_bytes || rss >= jc->cfg.budget_bytes / GUESS_PAUSE_FLOOR)
+	if (rss >= d->pause_at_bytes || rss >= jc->budget.in.mem / GUESS_PAUSE_FLOOR)
 		return false;
 	uint64_t committed = rss;
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
@@ -408,7 +358,7 @@ static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const 
 		if (jobtable_is_job(j) && !j->paused && !j->guessed && j->expected > j->rss)
 			committed += j->expected - j->rss;
 	}
-	return committed <= jc->cfg.budget_bytes;
+	return committed <= jc->budget.in.mem;
 }
 
 /* Move the CPU cap on the target from the leaf's CPU pressure (see
@@ -442,21 +392,26 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 	return jc->cpu_cap;
 }
 
-static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *r, uint64_t alert_ns)
+/* One decision from the reading and the job table, applied: the action first
+ * (the urgent part), then tokens; the threshold where it next changes is
+ * kept for the loop to arm. */
+static void decide_apply(struct jobctl *jc, const struct reading *r)
 {
 	/* The governor sees jobs only: not wrappers waiting for a sub-client,
-	 * not $(shell) helpers its client waits for. */
+	 * not $(shell) helpers its client waits for, not jobs paused to narrow. */
 	struct gov_job gj[JOBTABLE_MAX_JOBS];
 	size_t gk[JOBTABLE_MAX_JOBS], ng = 0;
 	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
 		const struct job *j = &jc->jt.jobs[k];
-		/* Paused to narrow, not for memory: narrow() resumes it. */
 		if (!jobtable_is_job(j) || (j->paused && j->narrowed))
 			continue;
 		gk[ng] = k;
 		gj[ng++] = (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss, .expected_bytes = j->expected,
 					     .paused = j->paused };
 	}
+	/* A crossing the kernel counted higher than the reading (a job that
+	 * grew and shrank between the two) still counts. */
+	uint64_t rss = r->alert_rss_bytes > r->rss_bytes ? r->alert_rss_bytes : r->rss_bytes;
 	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj, .nr_jobs = ng };
 	struct gov_decision d;
 	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
@@ -472,7 +427,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 			d.job = (size_t)k;
 		else
 			/* Nothing may be paused: at the budget, the last resort. */
-			d.action = rss >= jc->cfg.budget_bytes && jc->gcfg.may_kill ? GOV_KILL : GOV_NONE;
+			d.action = rss >= jc->budget.in.mem && jc->gcfg.may_kill ? GOV_KILL : GOV_NONE;
 	}
 	/* MAX is a bound, not a target: beyond the CPUs only while they idle. */
 	unsigned cap = follow_cpu(jc, now_ns());
@@ -489,7 +444,7 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 		jobtable_signal(&jc->jt, d.job, SIGSTOP);
 		log_info("memory: summed RSS %" PRIu64 " MiB (pause point %" PRIu64 " MiB, budget %" PRIu64
 			 " MiB): pausing job %d (%s, %" PRIu64 " MiB)",
-			 rss >> 20, d.pause_at_bytes >> 20, jc->cfg.budget_bytes >> 20, (int)jc->jt.jobs[d.job].root,
+			 rss >> 20, d.pause_at_bytes >> 20, jc->budget.in.mem >> 20, (int)jc->jt.jobs[d.job].root,
 			 jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20);
 		break;
 	case GOV_RESUME:
@@ -499,20 +454,15 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm);
 		break;
 	case GOV_KILL:
-		/* Only from a full reading: the message names the largest process. */
-		if (r) {
-			kill_workload(jc, r);
-			return;
-		}
-		break;
+		kill_workload(jc, r);
+		return;
 	case GOV_NONE:
 		break;
 	}
 	/* Processes a paused job started just before the stop stop too. */
-	if (r)
-		for (size_t k = 0; k < jc->jt.nr_jobs; k++)
-			if (jc->jt.jobs[k].paused && k != d.job)
-				jobtable_signal(&jc->jt, k, SIGSTOP);
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++)
+		if (jc->jt.jobs[k].paused && k != d.job)
+			jobtable_signal(&jc->jt, k, SIGSTOP);
 
 	jc->target = d.target;
 	for (int i = 0; i < 4; i++)
@@ -522,14 +472,8 @@ static void decide_apply(struct jobctl *jc, uint64_t rss, const struct reading *
 		jc->tokens_min = d.target;
 	if (d.target > jc->tokens_max)
 		jc->tokens_max = d.target;
-
-	/* Re-arm the kernel-side threshold where the decision next changes; the
-	 * bpf alert disarms itself when it fires. */
-	if (jc->cfg.budget_bytes && (d.alert_bytes != jc->alert_armed || alert_ns)) {
-		monitor_set_rss_alert(jc->mon, d.alert_bytes);
-		jc->alert_armed = d.alert_bytes;
-	}
-	jobobs_decision(&jc->obs, d.target, (int)d.action, rss, alert_ns);
+	jc->alert_bytes = d.alert_bytes;
+	jobobs_decision(&jc->obs, d.target, (int)d.action, rss, r->alert_ns);
 }
 
 /* The observers: the tokens file and the live status line. */
@@ -540,7 +484,7 @@ static void observe(struct jobctl *jc, const struct reading *r, uint64_t now)
 	struct tokens_state t = { .target = jc->target, .available = avail,
 				  .in_use = jc->js.pool > avail ? jc->js.pool - avail : 0, .paused = jc->paused_count };
 	jobobs_tokens(&jc->obs, &t);
-	jobobs_status(&jc->obs, now, jobtable_jobs(&jc->jt), jc->target, r->rss_bytes, jc->cfg.budget_bytes,
+	jobobs_status(&jc->obs, now, jobtable_jobs(&jc->jt), jc->target, r->rss_bytes, jc->budget.in.mem,
 		      jobtable_paused(&jc->jt));
 }
 
@@ -706,62 +650,36 @@ static void narrow(struct jobctl *jc, uint64_t now)
 	}
 }
 
-int jobctl_step(struct jobctl *jc)
+void jobctl_on_reading(struct jobctl *jc, const struct reading *r)
 {
-	struct reading r;
-	uint64_t ticks;
-	int ret;
-
 	if (!jc || jc->killed || jc->js.style == JS_NONE)
-		return 0;
-	struct epoll_event evs[2];
-	int n = epoll_wait(jc->epoll_fd, evs, 2, 0);
-	bool tick = false, home = false;
-	for (int i = 0; i < n; i++)
-		if (evs[i].data.fd == jc->timer_fd)
-			tick = true;
-		else
-			home = true;
-	if (tick && read(jc->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		return log_errno(-errno, "jobserver: reading the timer failed: %m");
-	/* A token came home while the pool is to shrink: take it, nothing more. */
-	if (home && !tick && jc->mon && monitor_last_alert_ns(jc->mon) == jc->alert_seen_ns) {
-		jobserver_set_target(&jc->js, jc->target);
-		watch_home(jc);
-		return 0;
-	}
-	if (!jc->mon)
-		return jobserver_set_target(&jc->js, jc->cfg.max_jobs);
-
-	/* Fast path: a threshold crossing is acted on from the figure the kernel
-	 * sent with it, before the full reading (which walks the shared maps and
-	 * costs about a millisecond). */
-	uint64_t fired = monitor_last_alert_ns(jc->mon);
-	if (fired && fired != jc->alert_seen_ns) {
-		jc->alert_seen_ns = fired;
-		decide_apply(jc, monitor_last_alert_rss(jc->mon), NULL, fired);
-	}
-
-	if ((ret = monitor_read(jc->mon, &r)) < 0)
-		return ret;
+		return;
 	uint64_t now = now_ns();
+	/* Exit peaks teach the footprints; the job each belonged to at the
+	 * last reading peaked at least that high. */
+	for (size_t i = 0; i < r->nr_exits; i++) {
+		const struct proc_reading *p = &r->exits[i];
+		footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
+		int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
+		if (k >= 0 && p->peak_rss_bytes > jc->jt.jobs[k].peak)
+			jc->jt.jobs[k].peak = p->peak_rss_bytes;
+	}
 	struct jobtable_params jp = {
 		.main_pid = jc->main_pid, .fp = &jc->fp,
-		/* A command never seen is sized as --job-mem (else the default, or
-		 * the budget's share), not as the learned average job: it may be the
-		 * heavy one. */
+		/* A command never seen is sized as --job-mem (else the default), not
+		 * as the learned average job: it may be the heavy one. */
 		.default_job_bytes = default_job_bytes(jc),
 		.now_ns = now, .ended = on_job_ended, .userdata = jc,
 	};
-	jobtable_map(&jc->jt, &r, &jp);
-	mark_sync(jc, &r, now);
+	jobtable_map(&jc->jt, r, &jp);
+	mark_sync(jc, r, now);
 	unsigned jobs = jobtable_jobs(&jc->jt);
 	if (jobs > jc->peak_jobs)
 		jc->peak_jobs = jobs;
-	decide_apply(jc, r.rss_bytes, &r, 0);
+	decide_apply(jc, r);
 	if (jc->killed)
-		return 0;
-	progress_rule(jc, &r, now);
+		return;
+	progress_rule(jc, r, now);
 	narrow(jc, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
@@ -770,9 +688,7 @@ int jobctl_step(struct jobctl *jc)
 		jobserver_forget(&jc->js, lost);
 		jc->reminted += lost;
 	}
-	watch_home(jc);
-	observe(jc, &r, now);
-	return 0;
+	observe(jc, r, now);
 }
 
 void jobctl_resume_all(struct jobctl *jc)
@@ -789,22 +705,20 @@ void jobctl_resume_all(struct jobctl *jc)
 		}
 }
 
-void jobctl_set_budget(struct jobctl *jc, uint64_t budget_bytes, unsigned jobs_min, unsigned jobs_max)
+void jobctl_set_budget(struct jobctl *jc, const struct budget *b, unsigned jobs_min, unsigned jobs_max)
 {
 	if (!jc)
 		return;
-	if (budget_bytes) {
-		jc->cfg.budget_bytes = budget_bytes;
-		jc->gcfg.budget_bytes = budget_bytes;
-		jc->gcfg.margin_bytes = jobctl_margin(budget_bytes, jc->bpf);
+	if (b) {
+		jc->budget = *b;
+		gov_from_budget(jc);
 	}
 	if (jobs_max) {
 		jc->cfg.min_jobs = jc->gcfg.min_jobs = jobs_min ? jobs_min : 1;
 		jc->cfg.max_jobs = jc->gcfg.max_jobs = jobs_max;
 	}
-	/* Decide afresh under the new budget; the next step applies it. */
+	/* Decide afresh under the new budget; the loop's next reading applies it. */
 	jc->gst.target = 0;
-	jc->alert_armed = 0;
 	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
 	if (jobs_max && jobs > jc->cfg.max_jobs) {
 		/* Say what will happen: no token is taken from a client. */
@@ -815,8 +729,8 @@ void jobctl_set_budget(struct jobctl *jc, uint64_t budget_bytes, unsigned jobs_m
 	} else if (jobs_max) {
 		jc->narrow_at_ns = 0;
 	}
-	log_info("jobserver: budget %" PRIu64 " MiB, %u-%u jobs at once", jc->cfg.budget_bytes >> 20,
-		 jc->cfg.min_jobs, jc->cfg.max_jobs);
+	log_info("jobserver: budget %" PRIu64 " MiB, %u-%u jobs at once", jc->budget.in.mem >> 20, jc->cfg.min_jobs,
+		 jc->cfg.max_jobs);
 }
 
 void jobctl_hold_tokens(struct jobctl *jc, bool hold)
@@ -845,13 +759,9 @@ void jobctl_close(struct jobctl *jc)
 {
 	if (!jc)
 		return;
-	if (jc->mon)
-		monitor_on_exit(jc->mon, NULL, NULL);
 	jobobs_close(&jc->obs);
 	footprint_save(&jc->fp);
 	jobserver_close(&jc->js);
-	closep(&jc->timer_fd);
-	closep(&jc->epoll_fd);
 	client_argv_free(jc->argv);
 	free(jc);
 }

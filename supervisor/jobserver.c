@@ -160,10 +160,14 @@ int jobserver_open(struct jobserver *js, enum js_style style, const char *run_di
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return log_errno(-errno, "jobserver: pipe2 failed: %m");
 		js->rfd = p[0], js->wfd = p[1];
-		/* A description of our own, non-blocking: taking tokens home must
-		 * never block, and make sets O_NONBLOCK on the shared one anyway. */
+		/* A description of our own, non-blocking, for both ends: taking
+		 * tokens home and minting must never block the loop. The ends the
+		 * clients share are theirs to make blocking (make 4.3 does), and a
+		 * workload can fill the pipe with junk: a write there would hang
+		 * supervise in pipe_write, deaf to SIGTERM. Opening a pipe's
+		 * /proc/self/fd link O_RDWR gives a new description of the same pipe. */
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", js->rfd);
-		js->home_fd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		js->home_fd = open(self, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (js->home_fd < 0)
 			return log_errno(-errno, "jobserver: reopening the pipe through %s failed: %m", self);
 	} else if (style == JS_FIFO) {
@@ -233,10 +237,20 @@ int jobserver_set_target(struct jobserver *js, unsigned target)
 		if (n > (int)sizeof(buf))
 			n = sizeof(buf);
 		memset(buf, TOKEN, n);
-		/* A pipe holds 64 KiB: writing at most a few hundred tokens never blocks. */
-		ssize_t w = write(js->wfd, buf, n);
+		/* Non-blocking, and at most PIPE_BUF bytes: all or nothing. EAGAIN
+		 * means the pipe is full, which our few hundred tokens never do on
+		 * their own: the workload wrote junk into it. Mint nothing now. */
+		ssize_t w = write(js->home_fd, buf, n);
+		if (w < 0 && errno == EAGAIN) {
+			if (!js->full_warned)
+				log_warn("jobserver: the token pipe is full (%d bytes: the workload wrote into it what are "
+					 "not tokens); no tokens minted until it drains", in);
+			js->full_warned = true;
+			return 0;
+		}
 		if (w < 0)
 			return log_errno(-errno, "jobserver: minting %d tokens failed: %m", n);
+		js->full_warned = false;
 		js->pool += (unsigned)w;
 		return (int)w;
 	}

@@ -21,12 +21,14 @@ struct jobserver {
 	enum js_style style;
 	int rfd, wfd;          /* pipe: the ends clients inherit (CLOEXEC here, cleared in the child);
 				  fifo: supervise's own O_RDWR description, in both */
-	int home_fd;           /* a non-blocking read description of our own: take tokens home */
+	int home_fd;           /* a non-blocking read-write description of our own: take tokens
+				  home and mint through it, never through rfd/wfd */
 	char fifo[PATH_MAX];   /* fifo style: <run dir>/jobserver */
 	dev_t dev;             /* identity of the pipe/fifo, to find who has it open */
 	ino_t ino;
 	unsigned pool;         /* tokens that exist: in the pipe or held by clients */
 	unsigned max_jobs;     /* for -jN in MAKEFLAGS */
+	bool full_warned;      /* said once that the pipe is full of junk */
 };
 
 #define JOBSERVER_INIT { .style = JS_NONE, .rfd = -1, .wfd = -1, .home_fd = -1 }

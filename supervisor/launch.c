@@ -1,6 +1,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -86,4 +88,54 @@ int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int 
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	return 0;
+}
+
+static bool is_var(const char *kv, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(kv, name, n) == 0 && kv[n] == '=';
+}
+
+const char *launch_env_get(char *const *env, const char *name)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (is_var(env[i], name))
+			return env[i] + strlen(name) + 1;
+	return NULL;
+}
+
+void launch_env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+char **launch_env_build(char *const *base, const struct launch_var *vars, size_t n)
+{
+	size_t count = 0, o = 0;
+	while (base && base[count])
+		count++;
+	char **env = calloc(count + n + 1, sizeof(char *));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		bool drop = false;
+		for (size_t j = 0; j < n && !drop; j++)
+			drop = is_var(base[i], vars[j].name) && !vars[j].keep_user;
+		if (!drop && !(env[o++] = strdup(base[i])))
+			goto fail;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (vars[j].unset || (vars[j].keep_user && launch_env_get(base, vars[j].name)))
+			continue;
+		if (asprintf(&env[o++], "%s=%s", vars[j].name, vars[j].value) < 0) {
+			env[--o] = NULL;
+			goto fail;
+		}
+	}
+	return env;
+fail:
+	launch_env_free(env);
+	return NULL;
 }

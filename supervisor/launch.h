@@ -2,8 +2,27 @@
  * so it never runs a single instruction outside it. */
 #pragma once
 
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+/* One variable a capability gives the workload's environment. */
+struct launch_var {
+	char name[32];
+	char value[PATH_MAX + 64];
+	bool unset;             /* remove it instead */
+	bool keep_user;         /* the user's own value, if set, wins */
+};
+
+/* A new environment: base with vars applied (replaced, added, removed).
+ * The array and its strings are malloc'd: free with launch_env_free(). NULL
+ * on ENOMEM. */
+char **launch_env_build(char *const *base, const struct launch_var *vars, size_t n);
+void launch_env_free(char **env);
+/* The value of name in env, NULL when absent. */
+const char *launch_env_get(char *const *env, const char *name);
 
 struct launch {
 	char *const *argv;

@@ -3,10 +3,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/timerfd.h>
 
 #include "advice-page.h"
 #include "cli.h"
@@ -19,84 +17,63 @@
 
 extern char **environ;
 
-/* How often the page follows the readings; faster while a process is above
- * the map_count warning threshold, so the 95 % warning comes in time. */
-#define TICK_MS       250
-#define TICK_FAST_MS  20
+/* How soon the page wants the next reading; sooner while a process is
+ * above the map_count warning threshold, so the 95 % warning comes in time. */
+#define PERIOD_MS       250
+#define PERIOD_FAST_MS  20
 
 struct live {
 	struct live_options o;
 	struct live_budget budget;
-	unsigned online;
 	struct advice_page *page;
 	struct mapguard *guard;
+	struct reading last;      /* totals of the last reading (no process table) */
 	char **env;
-	int timer_fd, control_fd;
-	bool fast;
+	int control_fd;
 	live_budget_hook hook;
 	void *hook_data;
 };
 
-static unsigned online_cpus(void)
+/* The memory the advice divides: the budget, else memory.high. */
+static uint64_t budget_bytes(const struct live *l)
 {
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	return l->o.budget->in.mem ? l->o.budget->in.mem : l->o.budget->in.mem_high;
 }
 
+/* The environment the workload would get without the advice: ours with the
+ * other capabilities' variables. */
 static const char *env_lookup(const char *name, void *userdata)
 {
-	return getenv(name);
+	return launch_env_get(userdata, name);
 }
 
 static void input_of(const struct live *l, uint64_t usage, struct advice_input *ret)
 {
 	*ret = (struct advice_input){
 		.cpus = l->budget.cpus,
-		.online_cpus = l->online,
-		.budget_bytes = l->budget.mem_bytes,
+		.online_cpus = l->o.cpus,
+		.budget_bytes = budget_bytes(l),
 		.usage_bytes = usage,
 		.jobs_min = l->budget.jobs_min,
 		.jobs_max = l->budget.jobs_max,
 	};
 }
 
-static int arm_timer(struct live *l, bool fast)
-{
-	unsigned ms = fast ? TICK_FAST_MS : TICK_MS;
-	struct itimerspec its = {
-		.it_interval = { ms / 1000, (ms % 1000) * 1000000L },
-		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
-	};
-	l->fast = fast;
-	return timerfd_settime(l->timer_fd, 0, &its, NULL) < 0 ? -errno : 0;
-}
-
 static void read_pressure(const struct live *l, const char *file, uint32_t *ret)
 {
-	char path[PATH_MAX + 32], text[512];
-	snprintf(path, sizeof(path), "%s/%s", l->o.cg->path, file);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) < 0 || advice_parse_pressure(text, ret) < 0)
+	char text[512];
+	if (cgroup_read_text(l->o.cg->path, file, text, sizeof(text)) < 0 || advice_parse_pressure(text, ret) < 0)
 		*ret = 0;
 }
 
-/* Read the workload, run the guard, publish the page when a figure changed. */
-static void tick(struct live *l)
+/* Publish the page when a figure changed. */
+static void publish(struct live *l, const struct reading *rd)
 {
-	struct reading r = { 0 };
 	struct sv_advice a = { 0 };
 	struct advice_input in;
 	struct advice adv;
+	const struct reading r = *rd;
 
-	if (l->o.mon && monitor_read(l->o.mon, &r) == 0 && l->guard) {
-		if (mapguard_check(l->guard, &r))
-			monitor_set_map_alert(l->o.mon, mapguard_alert_threshold(l->guard));
-		bool hold = mapguard_hold(l->guard);
-		if (hold != l->fast)
-			arm_timer(l, hold);
-	}
 	if (!l->page)
 		return;
 	input_of(l, r.rss_bytes, &in);
@@ -108,7 +85,7 @@ static void tick(struct live *l)
 	a.cpus_milli = adv.cpus_milli;
 	a.flags = (l->budget.cpus > 0 ? SV_ADVICE_CPU_QUOTA : 0) |
 		  (l->guard && mapguard_hold(l->guard) ? SV_ADVICE_HOLD_JOBS : 0);
-	a.budget_bytes = l->budget.mem_bytes;
+	a.budget_bytes = budget_bytes(l);
 	a.usage_bytes = r.rss_bytes;
 	a.headroom_bytes = adv.headroom_bytes;
 	a.max_map_count = (uint32_t)(l->guard ? mapguard_limit(l->guard) : read_max_map_count());
@@ -132,7 +109,42 @@ static void tick(struct live *l)
 	advice_page_publish(l->page, &a);
 }
 
-static void launch_advice(struct live *l)
+void live_on_reading(struct live *l, const struct reading *r)
+{
+	if (!l)
+		return;
+	/* The guard looks at every reading (a crossing made this one at once). */
+	if (l->guard)
+		mapguard_check(l->guard, r);
+	l->last = *r;
+	l->last.procs = NULL;
+	l->last.nr_proc_readings = 0;
+	l->last.exits = NULL;
+	l->last.nr_exits = 0;
+	publish(l, r);
+}
+
+uint32_t live_map_alert(const struct live *l)
+{
+	return l && l->guard ? mapguard_alert_threshold(l->guard) : 0;
+}
+
+unsigned live_period_ms(const struct live *l)
+{
+	return live_hold_tokens(l) ? PERIOD_FAST_MS : PERIOD_MS;
+}
+
+/* Was name given by another capability (the jobserver), not the user? */
+static bool from_capability(const struct live *l, const char *name)
+{
+	for (size_t i = 0; i < l->o.nr_env; i++)
+		if (streq(l->o.env[i].name, name) && !l->o.env[i].unset &&
+		    !(l->o.env[i].keep_user && getenv(name)))
+			return true;
+	return false;
+}
+
+static void launch_advice(struct live *l, char **base)
 {
 	struct advice_input in;
 	struct advice adv;
@@ -140,9 +152,12 @@ static void launch_advice(struct live *l)
 
 	input_of(l, 0, &in);
 	advice_compute(&in, &adv);
-	size_t n = advice_env_vars(&in, &adv, env_lookup, NULL, vars, ELEMENTSOF(vars));
+	size_t n = advice_env_vars(&in, &adv, env_lookup, base, vars, ELEMENTSOF(vars));
 	for (size_t i = 0; i < n; i++) {
-		if (vars[i].user_set)
+		if (vars[i].user_set && from_capability(l, vars[i].name))
+			log_info("advice: %s=%s from the jobserver (its most jobs at once; its tokens decide below)",
+				 vars[i].name, vars[i].value);
+		else if (vars[i].user_set)
 			log_info("advice: %s kept as the user set it (%s)", vars[i].name, vars[i].value);
 		else
 			log_info("advice: %s=%s%s (%s)", vars[i].name, vars[i].value,
@@ -150,7 +165,7 @@ static void launch_advice(struct live *l)
 	}
 	if (n == 0)
 		log_info("advice: no runtime variable set: no --cpus and no --mem to base them on");
-	l->env = advice_env_build(environ, vars, n, l->page ? advice_page_path(l->page) : NULL);
+	l->env = advice_env_build(base, vars, n, l->page ? advice_page_path(l->page) : NULL);
 	if (!l->env)
 		log_warn("advice: out of memory building the environment; the workload gets supervise's own");
 	if (l->page)
@@ -166,22 +181,18 @@ int live_open(const struct live_options *o, struct live **ret)
 	if (!l)
 		return -ENOMEM;
 	l->o = *o;
-	l->timer_fd = l->control_fd = -1;
-	l->online = online_cpus();
-	l->budget.mem_bytes = o->limits->memory_max ? o->limits->memory_max : o->limits->memory_high;
+	l->control_fd = -1;
 	l->budget.cpus = c->cpus;
 
 	if (c->cpus > 0 && !(o->cg->controllers & CGROUP_CPU))
 		log_warn("advice: without cpu.max, code that reads the CPU quota (Rust's available_parallelism, "
-			 "the JVM's container support, Go 1.25) sees all %u CPUs here; %s", l->online,
+			 "the JVM's container support, Go 1.25) sees all %u CPUs here; %s", o->cpus,
 			 c->advice == ADVICE_NONE ? "--advice none: nothing tells runtimes about --cpus"
 						  : "the advice variables (GOMAXPROCS, ...) carry --cpus instead");
 
 	r = mapguard_new(&(struct mapguard_options){ .raise = c->raise_map_count }, &l->guard);
 	if (r < 0)
 		return r;
-	if (o->mon)
-		monitor_set_map_alert(o->mon, mapguard_alert_threshold(l->guard));
 
 	if (c->advice == ADVICE_ALL) {
 		char path[PATH_MAX];
@@ -189,15 +200,22 @@ int live_open(const struct live_options *o, struct live **ret)
 		if (advice_page_create(path, &l->page) < 0)
 			log_warn("advice: no live page for this run (see above); the launch variables are still set");
 	}
-	if (c->advice != ADVICE_NONE)
-		launch_advice(l);
+	/* The workload's environment: ours with the jobserver's variables,
+	 * then the advice on top. Nothing is set in supervise's own. */
+	char **base = o->nr_env ? launch_env_build(environ, o->env, o->nr_env) : NULL;
+	if (o->nr_env && !base)
+		return log_errno(-ENOMEM, "live: building the workload's environment failed: %m");
+	if (c->advice != ADVICE_NONE) {
+		launch_advice(l, base ? base : environ);
+		launch_env_free(base);
+	} else {
+		l->env = base;
+	}
 
-	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (l->timer_fd < 0 || arm_timer(l, false) < 0)
-		return log_errno(-errno, "live: timerfd failed: %m");
 	/* Without the socket the run goes on; only `supervise set` is lost. */
 	l->control_fd = control_listen(o->run_dir);
-	tick(l);
+	/* A page before the first reading: the launch figures, usage 0. */
+	publish(l, &l->last);
 	*ret = TAKE_PTR(l);
 	return 0;
 }
@@ -213,69 +231,45 @@ size_t live_fds(struct live *l, struct pollfd *p, size_t n)
 	if (!l)
 		return 0;
 	if (i < n)
-		p[i++] = (struct pollfd){ .fd = l->timer_fd, .events = POLLIN };
-	if (i < n)
 		p[i++] = (struct pollfd){ .fd = l->control_fd, .events = POLLIN };
 	return i;
 }
 
-/* Controllers asked for only by `set` were not enabled when the leaf was
- * made: enable them now (the parents hold no processes) and re-read. */
-static void enable_later(struct live *l, unsigned want)
-{
-	struct cgroup *cg = l->o.cg;
-	char path[PATH_MAX + 32], text[256], base[PATH_MAX];
-	unsigned avail = 0;
-
-	if (!(want & ~cg->controllers) || cgroup_available(cg->parent, &avail) < 0 || !(avail & want))
-		return;
-	snprintf(base, sizeof(base), "%s", cg->parent);
-	char *slash = strrchr(base, '/');
-	if (slash)
-		*slash = '\0';
-	const char *dirs[] = { base, cg->parent };
-	for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dirs[d]);
-		if (want & CGROUP_MEMORY)
-			write_file_at(AT_FDCWD, path, "+memory");
-		if (want & CGROUP_CPU)
-			write_file_at(AT_FDCWD, path, "+cpu");
-	}
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->path);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0)
-		cg->controllers = cgroup_parse_controllers(text);
-}
-
-static void apply(struct live *l, const struct control_request *req, char *reply, size_t size)
+static bool apply(struct live *l, const struct control_request *req, char *reply, size_t size)
 {
 	struct cgroup_limits k = { 0 };
 	size_t o = snprintf(reply, size, "ok:");
 	char b[32];
 	unsigned missing = 0;
 
+	uint64_t mem = 0;
 	if (req->has_mem) {
 		struct size_arg a;
 		size_parse(req->mem, &a);   /* validated by control_parse */
 		uint64_t ref = a.is_percent ? cgroup_memory_reference(l->o.base) : 0;
-		k.memory_max = size_resolve(&a, ref);
+		mem = size_resolve(&a, ref);
 	}
 	if (req->has_cpus) {
 		k.cpu_period_us = 100000;
 		k.cpu_quota_us = (uint64_t)llround(req->cpus * 100000.0);
 	}
-	enable_later(l, (k.memory_max ? CGROUP_MEMORY : 0) | (k.cpu_quota_us ? CGROUP_CPU : 0));
+	/* Controllers asked for only by `set` were not enabled when the leaf was made. */
+	if (k.cpu_quota_us)
+		cgroup_enable_later(l->o.cg, CGROUP_CPU);
 	int r = cgroup_apply_limits(l->o.cg, &k, &missing);
+	/* memory.max, memory.high, the pause and kill points move together. */
+	if (r >= 0 && req->has_mem)
+		r = budget_set_mem(l->o.budget, mem, l->o.cg, &missing);
 	if (r < 0) {
 		snprintf(reply, size, "error: writing the kernel limits failed: %s", strerror(-r));
-		return;
+		return false;
 	}
 	if (req->has_mem) {
-		l->budget.mem_bytes = k.memory_max;
-		l->o.limits->memory_max = k.memory_max;
-		l->o.info->budget_bytes = k.memory_max;
-		o += snprintf(reply + o, size - o, " memory budget %s (%s)", format_bytes(k.memory_max, b, sizeof(b)),
+		l->o.info->budget_bytes = mem;
+		o += snprintf(reply + o, size - o, " memory budget %s (%s)", format_bytes(mem, b, sizeof(b)),
 			      missing & CGROUP_MEMORY ? "no memory controller here: supervise's budget only (advice, governor)"
-						      : "memory.max written");
+			      : l->o.budget->high ? "memory.max and memory.high written"
+						  : "memory.max written");
 	}
 	if (req->has_cpus && o < size) {
 		l->budget.cpus = req->cpus;
@@ -292,42 +286,33 @@ static void apply(struct live *l, const struct control_request *req, char *reply
 	log_info("set: %s", reply + 4);
 	rundir_update(l->o.run_dir, l->o.info);
 	if (l->hook)
-		l->hook(&l->budget, l->hook_data);
-	tick(l);
+		l->hook(&l->budget, req->has_mem ? l->o.budget : NULL, l->hook_data);
+	/* The page with the new budget now; the loop takes a fresh reading next. */
+	publish(l, &l->last);
 	if (l->page && o < size)
 		snprintf(reply + o, size - o, "; advice generation %" PRIu64 ": %u threads, %u jobs",
 			 advice_page_last(l->page)->generation, advice_page_last(l->page)->threads,
 			 advice_page_last(l->page)->jobs);
+	return true;
 }
 
-void live_dispatch(struct live *l, const struct pollfd *p, size_t n)
+bool live_dispatch(struct live *l, const struct pollfd *p, size_t n)
 {
+	bool changed = false;
 	if (!l)
-		return;
+		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!(p[i].revents & POLLIN))
+		if (!(p[i].revents & POLLIN) || p[i].fd != l->control_fd)
 			continue;
-		if (p[i].fd == l->timer_fd) {
-			uint64_t ticks;
-			if (read(l->timer_fd, &ticks, sizeof(ticks)) > 0)
-				tick(l);
-		} else if (p[i].fd == l->control_fd) {
-			struct control_request req;
-			_cleanup_close_ int conn = control_accept(l->control_fd, &req);
-			if (conn >= 0) {
-				char reply[512];
-				apply(l, &req, reply, sizeof(reply));
-				control_reply(conn, reply);
-			}
+		struct control_request req;
+		_cleanup_close_ int conn = control_accept(l->control_fd, &req);
+		if (conn >= 0) {
+			char reply[512];
+			changed |= apply(l, &req, reply, sizeof(reply));
+			control_reply(conn, reply);
 		}
 	}
-}
-
-void live_on_monitor(struct live *l)
-{
-	/* A process crossed the map_count threshold: look now, not at the tick. */
-	if (l && l->o.mon && monitor_take_map_alerts(l->o.mon))
-		tick(l);
+	return changed;
 }
 
 bool live_hold_tokens(const struct live *l)
@@ -348,7 +333,6 @@ void live_close(struct live *l)
 	advice_page_close(l->page);
 	mapguard_free(l->guard);
 	advice_env_free(l->env);
-	closep(&l->timer_fd);
 	closep(&l->control_fd);
 	free(l);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 static enum log_level max_level = LOG_WARN;
 
@@ -13,11 +14,14 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	/* Build the line first so concurrent writers (the guard, the child
 	 * before exec) do not interleave within one message. */
-	char line[2048];
-	int n = snprintf(line, sizeof(line), "supervise: ");
-	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	if (n >= (int)sizeof(line) - 1)
-		n = sizeof(line) - 2;
+	static const char prefix[] = "supervise: ";
+	char msg[2048], line[sizeof(prefix) + ESCAPED_SIZE(sizeof(msg))];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Messages carry comm, names and paths the workload chose: escaped,
+	 * so none reaches the terminal as a control sequence. */
+	memcpy(line, prefix, sizeof(prefix) - 1);
+	escape_text(msg, line + sizeof(prefix) - 1, sizeof(line) - sizeof(prefix));
+	size_t n = strlen(line);
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 	fflush(stderr);

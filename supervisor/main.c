@@ -19,6 +19,8 @@ static int gc(const struct config *c)
 	if (cgroup_resolve_base(c->cgroup_base, base, sizeof(base)) < 0)
 		return EXIT_SUPERVISE_FAILURE;
 	int n = rundir_gc(base);
+	if (n < 0)
+		return EXIT_SUPERVISE_FAILURE;
 	printf("gc: removed %d stale run%s\n", n, n == 1 ? "" : "s");
 	int p = monitor_gc();
 	if (p < 0 && p != -ENOENT)

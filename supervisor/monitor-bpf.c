@@ -18,6 +18,8 @@
 
 struct bpf_monitor {
 	struct probes probes;
+	int thresholds_fd;          /* pinned "thresholds": only user space writes it */
+	uint64_t alert_seq;         /* arming count of the RSS alert */
 	int rb_fd;
 	struct ring_buffer *rb;
 	uint64_t last_sweep_ns;
@@ -171,6 +173,7 @@ static int collect(const struct probes *pr, uint64_t cgroup_id, struct reading *
 	ret->peak_map_pid = w.peak_map_pid;
 	memcpy(ret->peak_map_comm, w.peak_map_comm, sizeof(ret->peak_map_comm));
 	ret->peak_map_comm[sizeof(ret->peak_map_comm) - 1] = '\0';
+	ret->sum_max_correction_bytes = w.sum_max_correction;
 	return probes_for_each_proc(pr->procs_fd, collect_one, &c);
 }
 
@@ -179,7 +182,9 @@ static int add_to_monitor(void *userdata, const struct proc_reading *p)
 	return monitor_out_add(userdata, p);
 }
 
-static int bpf_read(struct monitor *m, struct reading *ret)
+/* The ring buffer drained, and the sweep when due (exact RSS, processes
+ * moved in from outside, the workload's sum recomputed). */
+static int bpf_refresh(struct monitor *m)
 {
 	struct bpf_monitor *b = B(m);
 	int sweep_ms = m->opts.sweep_ms ? m->opts.sweep_ms : DEFAULT_SWEEP_MS;
@@ -193,31 +198,54 @@ static int bpf_read(struct monitor *m, struct reading *ret)
 		b->last_sweep_ns = now;
 	}
 	r = bpf_dispatch(m);
-	if (r < 0)
-		return r;
-	r = collect(&b->probes, m->cgroup_id, ret, add_to_monitor, m);
+	return r < 0 ? r : 0;
+}
+
+static int bpf_read(struct monitor *m, struct reading *ret)
+{
+	struct bpf_monitor *b = B(m);
+	int r = collect(&b->probes, m->cgroup_id, ret, add_to_monitor, m);
 	if (r < 0)
 		return log_errno(r, "monitor: reading the pinned maps failed: %m");
 	return 0;
 }
 
+/* The thresholds have a map of their own that BPF only reads: writing the
+ * whole value races with nothing (the workload's counters, which BPF adds to
+ * atomically, are never rewritten from here). Each call arms the RSS alert
+ * afresh: it fires once per call. */
 static int bpf_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count)
 {
 	struct bpf_monitor *b = B(m);
-	struct track_workload w;
-	int r;
-
-	/* Racing only with the probes' own updates of counters in the same
-	 * value: a lost increment is corrected by the next sweep. */
-	r = bpf_map_lookup_elem(b->probes.workloads_fd, &m->cgroup_id, &w);
-	if (r < 0)
-		return log_errno(r, "monitor: the workload is not registered: %m");
-	w.rss_alert_bytes = rss_bytes;
-	w.map_alert = map_count;
-	r = bpf_map_update_elem(b->probes.workloads_fd, &m->cgroup_id, &w, BPF_EXIST);
+	struct track_thresholds t = { .version = TRACK_VERSION, .map_alert = map_count,
+				      .rss_alert_bytes = rss_bytes, .rss_alert_seq = ++b->alert_seq };
+	int r = bpf_map_update_elem(b->thresholds_fd, &m->cgroup_id, &t, BPF_ANY);
 	if (r < 0)
 		return log_errno(r, "monitor: setting alerts failed: %m");
 	return 0;
+}
+
+/* Open the pinned thresholds map, drop entries of workloads no longer
+ * registered (a supervisor that was killed), and start this one's at "off". */
+static int open_thresholds(struct bpf_monitor *b, uint64_t cgroup_id)
+{
+	char path[PATH_MAX];
+	uint64_t key, next, *prev = NULL;
+	struct track_workload w;
+	struct track_thresholds off = { .version = TRACK_VERSION };
+
+	snprintf(path, sizeof(path), "%s/thresholds", probes_pin_dir());
+	b->thresholds_fd = bpf_obj_get(path);
+	if (b->thresholds_fd < 0)
+		return log_errno(-errno, "monitor: opening %s failed: %m", path);
+	while (bpf_map_get_next_key(b->thresholds_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(b->probes.workloads_fd, &key, &w) < 0)
+			bpf_map_delete_elem(b->thresholds_fd, &key);
+	}
+	int r = bpf_map_update_elem(b->thresholds_fd, &cgroup_id, &off, BPF_ANY);
+	return r < 0 ? log_errno(r, "monitor: registering thresholds failed: %m") : 0;
 }
 
 static void bpf_close(struct monitor *m)
@@ -226,6 +254,10 @@ static void bpf_close(struct monitor *m)
 
 	if (!b)
 		return;
+	if (b->thresholds_fd >= 0) {
+		bpf_map_delete_elem(b->thresholds_fd, &m->cgroup_id);
+		close(b->thresholds_fd);
+	}
 	probes_unregister(&b->probes, m->cgroup_id);
 	ring_buffer__free(b->rb);
 	if (b->rb_fd >= 0)
@@ -238,6 +270,7 @@ static const struct monitor_ops bpf_ops = {
 	.name = "bpf",
 	.fd = bpf_fd,
 	.dispatch = bpf_dispatch,
+	.refresh = bpf_refresh,
 	.read = bpf_read,
 	.set_alerts = bpf_set_alerts,
 	.close = bpf_close,
@@ -252,6 +285,7 @@ int monitor_bpf_open(struct monitor *m)
 	if (!b)
 		return -ENOMEM;
 	b->probes = (struct probes)PROBES_INIT;
+	b->thresholds_fd = -1;
 	m->backend = b;
 	m->ops = &bpf_ops;
 	probes_log_init();
@@ -268,6 +302,9 @@ int monitor_bpf_open(struct monitor *m)
 		goto fail;
 	}
 	r = probes_register(m->cgroup_id, b->rb_fd, &b->probes);
+	if (r < 0)
+		goto fail;
+	r = open_thresholds(b, m->cgroup_id);
 	if (r < 0)
 		goto fail;
 	/* Processes already in the cgroup (or moved in before launch). */

@@ -12,7 +12,11 @@ struct monitor_ops {
 	const char *name;
 	int (*fd)(struct monitor *m);
 	int (*dispatch)(struct monitor *m);
-	/* Fill ret's totals and append live processes with monitor_out_add(). */
+	/* Bring the figures up to date for a turn (bpf: drain, sweep when due;
+	 * procfs: sample). */
+	int (*refresh)(struct monitor *m);
+	/* Fill ret's totals and append live processes with monitor_out_add().
+	 * No side effects. */
 	int (*read)(struct monitor *m, struct reading *ret);
 	int (*set_alerts)(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
 	void (*close)(struct monitor *m);
@@ -33,15 +37,13 @@ struct monitor {
 	struct proc_reading exited[MONITOR_MAX_EXITED];
 	size_t nr_exited;
 
-	/* monitor_on_exit(): told of every exit; monitor_last_alert_ns(). */
-	void (*exit_cb)(void *userdata, const struct proc_reading *p);
-	void *exit_userdata;
+	/* Since the last turn: exits, the RSS alert crossing, map_count alerts. */
+	struct proc_reading *turn_exits;
+	size_t nr_turn_exits, turn_exits_cap;
+	struct proc_reading *handed;        /* the exits the last turn handed out */
+	size_t handed_cap;
 	uint64_t last_alert_ns;
 	uint64_t last_alert_rss;            /* the workload's summed RSS at that crossing */
-	/* The alerts asked for, each kept when the other is set. */
-	uint64_t rss_alert;
-	uint32_t map_alert;
-	/* map_count alerts seen since monitor_take_map_alerts() */
 	unsigned map_alerts;
 };
 

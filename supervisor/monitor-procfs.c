@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
+#include "cgroup.h"
 #include "log.h"
-#include "rundir.h"
+#include "proc.h"
 #include "util.h"
 #include "monitor-internal.h"
 
@@ -27,6 +28,7 @@ struct procfs_monitor {
 	struct pentry *t;           /* sorted by pid */
 	size_t n, cap;
 	uint64_t gen;
+	uint64_t sampled_ns;        /* CLOCK_MONOTONIC of the last sample */
 	uint64_t rss_bytes, peak_rss_bytes;
 	uint32_t procs_started, peak_concurrent, nr_live;
 	uint32_t peak_map_count, peak_map_pid;
@@ -57,11 +59,12 @@ static struct pentry *find(struct procfs_monitor *s, uint32_t pid)
 	return s->n ? bsearch(&key, s->t, s->n, sizeof(*s->t), cmp_pentry) : NULL;
 }
 
-static uint64_t status_kb(const char *text, const char *key)
+/* The key only at the start of a line (proc.h): a comm of "VmRSS: 999" in
+ * the Name line cannot pose as the figure. */
+static uint64_t status_bytes(const char *text, const char *key)
 {
-	const char *p = strstr(text, key);
-
-	return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
+	uint64_t v;
+	return proc_status_value(text, key, &v) == 0 ? v : 0;
 }
 
 /* map_count: the lines of /proc/PID/maps, less the gate VMA the kernel
@@ -105,7 +108,6 @@ static uint64_t stat_start(uint32_t pid)
 static int sample_pid(struct procfs_monitor *s, uint32_t pid, struct pentry *ret)
 {
 	char path[64], text[4096];
-	const char *name;
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
@@ -113,26 +115,20 @@ static int sample_pid(struct procfs_monitor *s, uint32_t pid, struct pentry *ret
 	if (r < 0)
 		return r;
 	/* A zombie has no mm: no VmRSS line. */
-	if (!strstr(text, "VmRSS:"))
+	uint64_t rss;
+	if (proc_status_value(text, "VmRSS", &rss) < 0)
 		return -ENOENT;
 	memset(ret, 0, sizeof(*ret));
 	ret->p.pid = pid;
-	name = strstr(text, "Name:\t");
-	if (name) {
-		name += 6;
-		size_t len = strcspn(name, "\n");
-		if (len >= MONITOR_COMM_LEN)
-			len = MONITOR_COMM_LEN - 1;
-		memcpy(ret->p.comm, name, len);
-	}
-	ret->p.ppid = status_kb(text, "PPid:") / 1024;
-	ret->p.rss_anon_bytes = status_kb(text, "RssAnon:");
-	ret->p.rss_file_bytes = status_kb(text, "RssFile:");
-	ret->p.rss_shmem_bytes = status_kb(text, "RssShmem:");
-	ret->p.swap_bytes = status_kb(text, "VmSwap:");
-	ret->p.rss_bytes = status_kb(text, "VmRSS:");
+	proc_status_name(text, ret->p.comm, sizeof(ret->p.comm));
+	ret->p.ppid = (uint32_t)status_bytes(text, "PPid");
+	ret->p.rss_anon_bytes = status_bytes(text, "RssAnon");
+	ret->p.rss_file_bytes = status_bytes(text, "RssFile");
+	ret->p.rss_shmem_bytes = status_bytes(text, "RssShmem");
+	ret->p.swap_bytes = status_bytes(text, "VmSwap");
+	ret->p.rss_bytes = rss;
 	/* The kernel's own high-water mark catches peaks between samples. */
-	ret->p.peak_rss_bytes = status_kb(text, "VmHWM:");
+	ret->p.peak_rss_bytes = status_bytes(text, "VmHWM");
 	r = count_maps(s, pid, &ret->p.map_count);
 	if (r < 0)
 		return r;
@@ -194,71 +190,28 @@ static int upsert(struct monitor *m, const struct pentry *now)
 	return 0;
 }
 
-static int walk_cgroup(struct monitor *m, int dirfd, int depth)
+static int sample_one(pid_t pid, void *userdata)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	_cleanup_fclose_ FILE *f = NULL;
-	struct dirent *de;
-	int fd, r;
-	unsigned pid;
+	struct monitor *m = userdata;
+	struct pentry now;
 
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return depth == 0 ? -errno : 0;   /* a child cgroup may have just been removed */
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -errno;
-	}
-	while (fscanf(f, "%u", &pid) == 1) {
-		struct pentry now;
-
-		if (sample_pid(P(m), pid, &now) < 0)
-			continue;   /* gone or a zombie since the list was read */
-		r = upsert(m, &now);
-		if (r < 0)
-			return r;
-	}
-	if (depth >= 32)
-		return 0;
-	fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		_cleanup_close_ int sub = -1;
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		r = walk_cgroup(m, sub, depth + 1);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	if (sample_pid(P(m), (uint32_t)pid, &now) < 0)
+		return 0;   /* gone or a zombie since the list was read */
+	return upsert(m, &now);
 }
 
 /* Sample every process now; processes not seen any more have exited. */
 static int sample(struct monitor *m)
 {
 	struct procfs_monitor *s = P(m);
-	_cleanup_close_ int root = -1;
 	size_t i, j;
 	int r;
 
-	root = open(m->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", m->cgroup_path);
 	s->gen++;
+	s->sampled_ns = now_ns();
 	s->rss_bytes = 0;
 	s->nr_live = 0;
-	r = walk_cgroup(m, root, 0);
+	r = cgroup_walk_procs(m->cgroup_path, sample_one, m);
 	if (r < 0)
 		return log_errno(r, "monitor: sampling %s failed: %m", m->cgroup_path);
 	for (i = j = 0; i < s->n; i++) {
@@ -303,15 +256,19 @@ static int procfs_dispatch(struct monitor *m)
 	return s->nr_alerts;
 }
 
+/* A sample for the turn. */
+static int procfs_refresh(struct monitor *m)
+{
+	return sample(m);
+}
+
+/* The last sample's figures: no side effects. */
 static int procfs_read(struct monitor *m, struct reading *ret)
 {
 	struct procfs_monitor *s = P(m);
 	int r;
 
-	r = sample(m);
-	if (r < 0)
-		return r;
-	ret->ts_ns = now_ns();
+	ret->ts_ns = s->sampled_ns;
 	ret->rss_bytes = s->rss_bytes;
 	ret->peak_rss_bytes = s->peak_rss_bytes;
 	ret->nr_procs = s->nr_live;
@@ -355,6 +312,7 @@ static const struct monitor_ops procfs_ops = {
 	.name = "procfs",
 	.fd = procfs_fd,
 	.dispatch = procfs_dispatch,
+	.refresh = procfs_refresh,
 	.read = procfs_read,
 	.set_alerts = procfs_set_alerts,
 	.close = procfs_close,

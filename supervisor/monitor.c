@@ -26,8 +26,18 @@ void monitor_note_exit(struct monitor *m, const struct proc_reading *p)
 {
 	size_t i;
 
-	if (m->exit_cb)
-		m->exit_cb(m->exit_userdata, p);
+	/* For the next turn's consumers (footprints learn from exit peaks). */
+	if (m->nr_turn_exits == m->turn_exits_cap) {
+		size_t cap = m->turn_exits_cap ? m->turn_exits_cap * 2 : 64;
+		struct proc_reading *n = realloc(m->turn_exits, cap * sizeof(*n));
+
+		if (n) {
+			m->turn_exits = n;
+			m->turn_exits_cap = cap;
+		}
+	}
+	if (m->nr_turn_exits < m->turn_exits_cap)
+		m->turn_exits[m->nr_turn_exits++] = *p;
 	/* Sorted heaviest first; a full table drops its lightest. */
 	if (m->nr_exited == MONITOR_MAX_EXITED) {
 		if (p->peak_rss_bytes <= m->exited[m->nr_exited - 1].peak_rss_bytes)
@@ -108,44 +118,39 @@ int monitor_dispatch(struct monitor *m)
 
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count)
 {
-	m->rss_alert = rss_bytes;
-	m->map_alert = map_count;
 	return m->ops->set_alerts(m, rss_bytes, map_count);
 }
 
-int monitor_set_rss_alert(struct monitor *m, uint64_t rss_bytes)
+bool monitor_crossed(const struct monitor *m)
 {
-	return monitor_set_alerts(m, rss_bytes, m->map_alert);
+	return m->last_alert_ns || m->map_alerts;
 }
 
-int monitor_set_map_alert(struct monitor *m, uint32_t map_count)
+int monitor_turn(struct monitor *m, struct reading *ret)
 {
-	return monitor_set_alerts(m, m->rss_alert, map_count);
-}
-
-void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct proc_reading *p),
-		     void *userdata)
-{
-	m->exit_cb = cb;
-	m->exit_userdata = userdata;
-}
-
-uint64_t monitor_last_alert_ns(const struct monitor *m)
-{
-	return m->last_alert_ns;
-}
-
-uint64_t monitor_last_alert_rss(const struct monitor *m)
-{
-	return m->last_alert_rss;
-}
-
-unsigned monitor_take_map_alerts(struct monitor *m)
-{
-	unsigned n = m->map_alerts;
-
+	int r = m->ops->refresh(m);
+	if (r < 0)
+		return r;
+	r = monitor_read(m, ret);
+	if (r < 0)
+		return r;
+	/* Hand out what happened since the last turn, and start afresh: the
+	 * exits move to a buffer that lives until the next turn. */
+	ret->alert_ns = m->last_alert_ns;
+	ret->alert_rss_bytes = m->last_alert_rss;
+	ret->map_alerts = m->map_alerts;
+	m->last_alert_ns = m->last_alert_rss = 0;
 	m->map_alerts = 0;
-	return n;
+	struct proc_reading *t = m->handed;
+	size_t cap = m->handed_cap;
+	m->handed = m->turn_exits;
+	m->handed_cap = m->turn_exits_cap;
+	ret->exits = m->handed;
+	ret->nr_exits = m->nr_turn_exits;
+	m->turn_exits = t;
+	m->turn_exits_cap = cap;
+	m->nr_turn_exits = 0;
+	return 0;
 }
 
 int monitor_read(struct monitor *m, struct reading *ret)
@@ -167,7 +172,7 @@ int monitor_read_final(struct monitor *m, struct reading *ret)
 	int r;
 
 	/* Take in the last exit records before reading. */
-	r = monitor_dispatch(m);
+	r = m->ops->refresh(m);
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));
@@ -190,6 +195,8 @@ void monitor_close(struct monitor *m)
 	if (!m)
 		return;
 	m->ops->close(m);
+	free(m->turn_exits);
+	free(m->handed);
 	free(m->out);
 	free(m);
 }

@@ -3,8 +3,15 @@
  * bpf (the pinned, host-wide probe set) and procfs (sampling /proc).
  *
  * The run loop uses it as: monitor_open() after the leaf exists and before the
- * workload is launched; poll monitor_fd() for POLLIN and call monitor_dispatch();
- * monitor_read() whenever it wants a snapshot; monitor_close() at the end. */
+ * workload is launched; poll monitor_fd() for POLLIN and call
+ * monitor_dispatch(), which collects exits and threshold crossings; when
+ * monitor_crossed() says a threshold was crossed, or at its own tick, the loop
+ * takes its turn's one reading with monitor_turn() and hands it to every
+ * consumer; monitor_close() at the end. Only the loop calls monitor_turn().
+ *
+ * monitor_read() has no side effects (no ring buffer drained, no sweep, no
+ * sample): anyone may call it — tests, `supervise stat` through
+ * monitor_peek(), an exporter. */
 #pragma once
 
 #include <stdbool.h>
@@ -36,6 +43,17 @@ struct reading {
 	uint32_t peak_map_count;      /* largest map_count over the run ... */
 	uint32_t peak_map_pid;        /* ... and who held it */
 	char peak_map_comm[MONITOR_COMM_LEN];
+	/* bpf: the largest correction the sweep made to the summed RSS, which
+	 * it recomputes from the processes (expected 0); procfs: always 0. */
+	uint64_t sum_max_correction_bytes;
+	/* What happened since the loop's last turn (monitor_turn() only; zero
+	 * from monitor_read()): the RSS alert crossing (time it was seen and the
+	 * summed RSS the kernel counted then, 0: none), how many map_count
+	 * alerts, and the processes that exited, with their final figures. */
+	uint64_t alert_ns, alert_rss_bytes;
+	unsigned map_alerts;
+	const struct proc_reading *exits;
+	size_t nr_exits;
 	/* Per process: live ones, and (in monitor_read_final) the exited ones
 	 * ordered by peak_rss_bytes, heaviest first. Owned by the monitor; valid
 	 * until the next monitor_read*() or monitor_close(). */
@@ -51,7 +69,13 @@ struct monitor;
 int monitor_open(enum monitor_backend backend, const char *cgroup_path, struct monitor **ret);
 const char *monitor_backend_name(const struct monitor *m);   /* "bpf" | "procfs" */
 int monitor_fd(struct monitor *m);                            /* pollable, POLLIN */
-int monitor_dispatch(struct monitor *m);                      /* consume events */
+int monitor_dispatch(struct monitor *m);                      /* take in events */
+/* A threshold crossing was taken in and not yet handed out by a turn. */
+bool monitor_crossed(const struct monitor *m);
+/* The loop's turn: take in events, re-sync when due (bpf sweep, procfs
+ * sample), read, and hand out what happened since the last turn. */
+int monitor_turn(struct monitor *m, struct reading *ret);
+/* The figures as they are now; no side effects. */
 int monitor_read(struct monitor *m, struct reading *ret);
 /* After the workload ended: peaks and the per-process table including exited
  * processes, for the summary. */
@@ -65,7 +89,7 @@ struct monitor_options {
 	const char *cgroup_path;
 	/* procfs: sampling period of the timerfd (0: 100 ms). */
 	unsigned period_ms;
-	/* bpf: how often monitor_read() re-syncs with the iter/task sweep
+	/* bpf: how often monitor_turn() re-syncs with the iter/task sweep
 	 * (exact RSS, processes moved in from outside); 0: 1000 ms; a negative
 	 * value never (the figures then come from the tracepoints alone). */
 	int sweep_ms;
@@ -77,23 +101,6 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
  * map_count (once per process). 0 turns one off. procfs checks these at each
  * sample. */
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
-/* The same, one threshold at a time: each keeps the other as last set, so two
- * capabilities (the jobserver's RSS alert, the map_count guard) can share them. */
-int monitor_set_rss_alert(struct monitor *m, uint64_t rss_bytes);
-int monitor_set_map_alert(struct monitor *m, uint32_t map_count);
-/* Call cb for every process of the workload that exits, with its final
- * figures (comm, peak_rss_bytes), as the exit is taken in (bpf: the ring
- * buffer record; procfs: the first sample that misses it). */
-void monitor_on_exit(struct monitor *m, void (*cb)(void *userdata, const struct proc_reading *p),
-		     void *userdata);
-/* CLOCK_MONOTONIC time of the last RSS alert crossing taken in (bpf: when the
- * kernel saw it; procfs: the sample that saw it); 0 before any. */
-uint64_t monitor_last_alert_ns(const struct monitor *m);
-/* The workload's summed RSS at that crossing (as the kernel counted it). */
-uint64_t monitor_last_alert_rss(const struct monitor *m);
-/* How many map_count alerts arrived (monitor_dispatch) since the last call;
- * resets the count. The map_count guard reads the processes only then. */
-unsigned monitor_take_map_alerts(struct monitor *m);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

@@ -13,7 +13,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup.h"
 #include "log.h"
+#include "proc.h"
 #include "rundir.h"
 #include "util.h"
 #include "probes.h"
@@ -24,6 +26,52 @@
 #define BPFFS_MARK "mounted_by_supervise"   /* bpffs refuses names with dots */
 
 static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events" };
+/* Every name supervise pins (the link names below and the names of the
+ * object's maps): the only ones it ever unlinks. */
+static const char *const link_names[] = { "link_newtask", "link_exec", "link_rss_stat", "link_mmap_unlock",
+					  "link_exit", "link_exit_mmap", "link_sweep" };
+
+static bool is_map_of_ours(const char *name)
+{
+	/* The object's own map names, read from the embedded ELF once
+	 * (opening parses it; nothing is loaded into the kernel). */
+	static char names[32][NAME_MAX + 1];
+	static size_t n;
+	static bool done;
+	if (!done) {
+		struct track_bpf *obj = track_bpf__open();
+		struct bpf_map *map;
+		if (obj) {
+			bpf_object__for_each_map(map, obj->obj)
+				if (!bpf_map__is_internal(map) && n < ELEMENTSOF(names))
+					snprintf(names[n++], sizeof(names[0]), "%s", bpf_map__name(map));
+			track_bpf__destroy(obj);
+		}
+		done = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (streq(name, names[i]))
+			return true;
+	return false;
+}
+
+static bool is_our_pin(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(link_names); i++)
+		if (streq(name, link_names[i]))
+			return true;
+	for (size_t i = 0; i < ELEMENTSOF(map_names); i++)
+		if (streq(name, map_names[i]))
+			return true;
+	return is_map_of_ours(name);
+}
+
+/* SUPERVISE_BPF_PIN_DIR may name any directory: only one on bpffs holds pins. */
+static bool on_bpffs(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
+}
 
 static void track_bpf_destroyp(struct track_bpf **p)
 {
@@ -34,8 +82,18 @@ static void track_bpf_destroyp(struct track_bpf **p)
 const char *probes_pin_dir(void)
 {
 	const char *e = getenv("SUPERVISE_BPF_PIN_DIR");
+	static bool warned;
 
-	return e && *e == '/' ? e : DEFAULT_PIN_DIR;
+	if (!e || *e != '/')
+		return DEFAULT_PIN_DIR;
+	/* Pin paths are <dir>/<name> in PATH_MAX: never a truncated one. */
+	if (strlen(e) >= PATH_MAX - NAME_MAX - 2) {
+		if (!warned)
+			log_warn("monitor: SUPERVISE_BPF_PIN_DIR is too long a path; using " DEFAULT_PIN_DIR);
+		warned = true;
+		return DEFAULT_PIN_DIR;
+	}
+	return e;
 }
 
 /* libbpf's own messages. Quiet by default: the one line we log says what
@@ -115,6 +173,15 @@ static void release_bpffs(const char *parent)
 		log_debug("monitor: unmounting " BPFFS_MOUNT ": %m");
 }
 
+/* Is fd (the locked parent) still what the path parent leads to? */
+static bool still_mounted(int fd, const char *parent)
+{
+	struct stat a, b;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(parent, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static int lock_parent(const char *parent)
 {
 	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -134,8 +201,38 @@ static uint64_t proc_start_time(uint32_t pid)
 	return pid_starttime((pid_t)pid, &t) < 0 ? 0 : t;
 }
 
-static bool owner_alive(const struct track_workload *w)
+/* Open a cgroup by its id (the kernfs node id BPF sees) through a file
+ * handle on the v2 mount; needs CAP_DAC_READ_SEARCH. -ESTALE: it is gone. */
+static int open_cgroup_by_id(uint64_t id)
 {
+	const char *mount;
+	if (cgroup_v2_mount(&mount) < 0)
+		return -ENOENT;
+	_cleanup_close_ int mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe /* FILEID_KERNFS */ }, .id = id };
+	int fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Is the supervise that registered cgroup id alive? Its leaf's lock says so
+ * from any pid namespace (a supervise in a container must not drop the
+ * host's registrations); a leaf that is gone has no owner left. Only an
+ * unmarked leaf (an older supervise) is judged by the pid. */
+static bool owner_alive(uint64_t id, const struct track_workload *w)
+{
+	_cleanup_close_ int fd = open_cgroup_by_id(id);
+	if (fd == -ESTALE || fd == -ENOENT)
+		return false;
+	if (fd >= 0) {
+		int alive = rundir_leaf_alive_fd(fd);
+		if (alive >= 0)
+			return alive == 1;
+	}
 	if (kill((pid_t)w->owner_pid, 0) < 0 && errno == ESRCH)
 		return false;
 	return proc_start_time((pid_t)w->owner_pid) == w->owner_start;
@@ -184,17 +281,31 @@ int probes_open_pinned(struct probes *ret)
 	return open_pins(probes_pin_dir(), ret);
 }
 
-/* Remove every pin of the set; programs and maps go when no fd holds them. */
+/* Remove every pin of the set; programs and maps go when no fd holds them.
+ * Only on bpffs and only our own names: the directory comes from the
+ * environment, and whatever else is in it is someone else's. */
 static void unpin_all(const char *dir)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct statfs sf;
 	struct dirent *de;
 
-	if (!d)
+	if (fd < 0)
 		return;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != BPF_FS_MAGIC) {
+		log_warn("monitor: %s is not on bpffs; not removing anything in it (check SUPERVISE_BPF_PIN_DIR)", dir);
+		return;
+	}
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return;
+	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(d), de->d_name, 0);
+		if (is_our_pin(de->d_name))
+			unlinkat(fd, de->d_name, 0);
 	rmdir(dir);
 }
 
@@ -225,25 +336,22 @@ static int load_and_pin(const char *dir)
 	bpf_object__for_each_map(map, obj->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
+
 		pin_path(path, sizeof(path), dir, bpf_map__name(map));
 		r = bpf_map__pin(map, path);
 		if (r < 0)
 			goto fail;
 	}
 	{
-		struct { struct bpf_link *link; const char *name; } links[] = {
-			{ obj->links.on_newtask, "link_newtask" },
-			{ obj->links.on_exec, "link_exec" },
-			{ obj->links.on_rss_stat, "link_rss_stat" },
-			{ obj->links.on_mmap_unlock, "link_mmap_unlock" },
-			{ obj->links.on_exit, "link_exit" },
-			{ obj->links.on_exit_mmap, "link_exit_mmap" },
-			{ obj->links.sweep, "link_sweep" },
-		};
+		/* In the order of link_names. */
+		struct bpf_link *links[] = { obj->links.on_newtask, obj->links.on_exec, obj->links.on_rss_stat,
+					     obj->links.on_mmap_unlock, obj->links.on_exit, obj->links.on_exit_mmap,
+					     obj->links.sweep };
+		_Static_assert(ELEMENTSOF(links) == ELEMENTSOF(link_names), "a link without a pin name");
 
 		for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-			pin_path(path, sizeof(path), dir, links[i].name);
-			r = bpf_link__pin(links[i].link, path);
+			pin_path(path, sizeof(path), dir, link_names[i]);
+			r = bpf_link__pin(links[i], path);
 			if (r < 0)
 				goto fail;
 		}
@@ -340,27 +448,36 @@ static int reap_dead(struct probes *p, size_t *ret_left)
 {
 	uint64_t key, next, dead[64];
 	struct track_workload w;
-	size_t nr_dead = 0, left = 0;
-	void *prev = NULL;
+	size_t nr_dead, left, total = 0;
+	void *prev;
+	int rounds = 0;
 
-	while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
-			continue;
-		if (owner_alive(&w)) {
-			left++;
-			continue;
+	/* In rounds of 64: every dead registration goes, however many (the
+	 * bound only stops a map that refuses deletes from spinning us). */
+	do {
+		nr_dead = left = 0;
+		prev = NULL;
+		while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) < 0)
+				continue;
+			if (owner_alive(key, &w)) {
+				left++;
+				continue;
+			}
+			if (nr_dead < ELEMENTSOF(dead))
+				dead[nr_dead++] = key;
 		}
-		if (nr_dead < ELEMENTSOF(dead))
-			dead[nr_dead++] = key;
-	}
-	for (size_t i = 0; i < nr_dead; i++) {
-		log_info("monitor: dropping the registration of cgroup %" PRIu64 " (its supervise is gone)", dead[i]);
-		drop_workload(p, dead[i]);
-	}
+		for (size_t i = 0; i < nr_dead; i++) {
+			log_info("monitor: dropping the registration of cgroup %" PRIu64 " (its supervise is gone)",
+				 dead[i]);
+			drop_workload(p, dead[i]);
+		}
+		total += nr_dead;
+	} while (nr_dead == ELEMENTSOF(dead) && ++rounds < 1024);
 	*ret_left = left;
-	return nr_dead;
+	return total;
 }
 
 int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
@@ -375,12 +492,23 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	int r;
 
 	probes_log_init();
-	r = ensure_bpffs(dir, parent, sizeof(parent));
-	if (r < 0)
-		return r;
-	lock = lock_parent(parent);
-	if (lock < 0)
-		return lock;
+	for (int attempt = 0;; attempt++) {
+		r = ensure_bpffs(dir, parent, sizeof(parent));
+		if (r < 0)
+			return r;
+		lock = lock_parent(parent);
+		if (lock < 0)
+			return lock;
+		/* While we waited for the lock, the last run out may have
+		 * unmounted the bpffs (MNT_DETACH): our lock is then on a mount
+		 * no path leads to any more. Mount again and retry. */
+		if (still_mounted(lock, parent))
+			break;
+		closep(&lock);
+		lock = -1;
+		if (attempt == 5)
+			return log_errno(-ESTALE, "monitor: the bpffs at %s kept going away while we waited for it", parent);
+	}
 
 	r = pinned_version(dir, &version);
 	if (r == 0 && version != TRACK_VERSION) {
@@ -464,6 +592,11 @@ int probes_gc(void)
 		lock = lock_parent(parent);
 		if (lock >= 0)
 			release_bpffs(parent);
+		return 0;
+	}
+	if (!on_bpffs(dir)) {
+		log_warn("monitor: the pin directory %s is not on bpffs, so it holds no probe set; gc leaves it "
+			 "alone (check SUPERVISE_BPF_PIN_DIR)", dir);
 		return 0;
 	}
 	lock = lock_parent(parent);

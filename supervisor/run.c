@@ -12,15 +12,18 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include "budget.h"
 #include "cgroup.h"
 #include "guard.h"
 #include "jobctl.h"
 #include "launch.h"
 #include "live.h"
 #include "log.h"
+#include "proc.h"
 #include "monitor.h"
 #include "run.h"
 #include "rundir.h"
@@ -36,7 +39,8 @@ struct run {
 	char base[PATH_MAX];
 	char run_dir[PATH_MAX];
 	struct run_info info;
-	struct cgroup_limits limits;
+	struct cgroup_limits limits;    /* cpu.max, pids.max; memory is the budget's */
+	struct budget budget;
 	struct cgroup cg;
 	struct guard guard;
 	struct monitor *mon;
@@ -48,6 +52,11 @@ struct run {
 	sigset_t old_mask;
 	struct sigaction old_sigpipe;
 	int sigfd;
+	int timer_fd;                   /* the loop's one clock */
+	unsigned period_ms;
+	uint64_t rss_armed;             /* the thresholds the monitor holds */
+	uint32_t map_armed;
+	bool reading_failed;
 	pid_t pid;
 	int pidfd;
 	int wstatus;
@@ -82,15 +91,17 @@ static int resolve_limits(struct run *r)
 	uint64_t ref = 0;
 	if ((c->has_mem && c->mem.is_percent) || (c->has_mem_high && c->mem_high.is_percent))
 		ref = cgroup_memory_reference(r->base);
+	struct budget_input *in = &r->budget.in;
 	if (c->has_mem)
-		r->limits.memory_max = size_resolve(&c->mem, ref);
+		in->mem = size_resolve(&c->mem, ref);
 	if (c->has_mem_high)
-		r->limits.memory_high = size_resolve(&c->mem_high, ref);
-	if (r->limits.memory_max && r->limits.memory_high > r->limits.memory_max) {
+		in->mem_high = size_resolve(&c->mem_high, ref);
+	in->jobs = c->has_jobs;
+	if (in->mem && in->mem_high > in->mem) {
 		char a[32], b[32];
 		log_error("--mem-high %s (%s) is above --mem %s (%s); memory.high must be at or below memory.max",
-			  c->mem_high_arg, format_bytes(r->limits.memory_high, a, sizeof(a)), c->mem_arg,
-			  format_bytes(r->limits.memory_max, b, sizeof(b)));
+			  c->mem_high_arg, format_bytes(in->mem_high, a, sizeof(a)), c->mem_arg,
+			  format_bytes(in->mem, b, sizeof(b)));
 		return -EINVAL;
 	}
 	if (c->cpus > 0) {
@@ -98,22 +109,6 @@ static int resolve_limits(struct run *r)
 		r->limits.cpu_quota_us = (uint64_t)llround(c->cpus * 100000.0);
 	}
 	r->limits.pids_max = c->pids;
-	/* Following memory under a kernel-enforced memory.max: let the kernel
-	 * throttle at the pause point before it would OOM-kill. */
-	if (c->has_jobs && r->limits.memory_max && !c->has_mem_high)
-		r->limits.memory_high = r->limits.memory_max - jobctl_margin(r->limits.memory_max, true);
-	return 0;
-}
-
-static int check_summary_path(const char *path)
-{
-	if (!path)
-		return 0;
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	const char *dir = dirname(buf);
-	if (access(dir, W_OK) < 0)
-		return log_errno(-errno, "summary: cannot write --summary-json %s: directory %s: %m", path, dir);
 	return 0;
 }
 
@@ -155,9 +150,27 @@ static int make_id(char *ret, size_t size)
 }
 
 /* `supervise set`: the jobserver follows the new budget and job range. */
-static void budget_changed(const struct live_budget *b, void *userdata)
+static void budget_changed(const struct live_budget *lb, const struct budget *b, void *userdata)
 {
-	jobctl_set_budget(userdata, b->mem_bytes, b->jobs_min, b->jobs_max);
+	jobctl_set_budget(userdata, b, lb->jobs_min, lb->jobs_max);
+}
+
+/* The memory budget, now that the leaf's controllers and the monitor's
+ * backend are known, written through cgroup.h with the other limits. */
+static int apply_budget(struct run *r)
+{
+	unsigned missing = 0, mem_missing = 0;
+	int ret;
+
+	r->budget.in.kernel_memory = (r->cg.controllers & CGROUP_MEMORY) != 0;
+	r->budget.in.fast = streq(monitor_backend_name(r->mon), "bpf");
+	budget_derive(&r->budget.in, &r->budget);
+	if ((ret = budget_apply(&r->budget, &r->cg, &mem_missing)) < 0)
+		return ret;
+	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
+		return ret;
+	warn_unenforced(r, missing | mem_missing);
+	return 0;
 }
 
 static int setup(struct run *r)
@@ -184,7 +197,7 @@ static int setup(struct run *r)
 	if (r->sigfd < 0)
 		return log_errno(-errno, "run: signalfd failed: %m");
 
-	if ((ret = check_summary_path(c->summary_json)) < 0)
+	if ((ret = summary_check_path(c->summary_json)) < 0)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
 		return ret;
@@ -203,14 +216,14 @@ static int setup(struct run *r)
 	r->info.pid = getpid();
 	pid_starttime(r->info.pid, &r->info.pid_starttime);
 	r->info.started_unix = time(NULL);
-	r->info.budget_bytes = r->limits.memory_max;
+	r->info.budget_bytes = r->budget.in.mem;
 	if ((ret = rundir_claim(&r->info, c->name != NULL, r->base, id, r->run_dir, sizeof(r->run_dir))) < 0)
 		return ret;
 	r->have_run_dir = true;
 
 	/* The memory controller always, where available: memory.peak and
 	 * memory.events (OOM kills) are worth reading without a limit too. */
-	unsigned want = CGROUP_MEMORY, missing = 0;
+	unsigned want = CGROUP_MEMORY;
 	if (r->limits.cpu_quota_us)
 		want |= CGROUP_CPU;
 	if (r->limits.pids_max)
@@ -222,43 +235,47 @@ static int setup(struct run *r)
 	 * supervise, the leaf does not outlive it. */
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
-	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
-		return ret;
-	warn_unenforced(r, missing);
-	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
 	/* Watch before launch: the first process is tracked from its start. */
 	if ((ret = monitor_open(c->backend, r->cg.path, &r->mon)) < 0)
 		return ret;
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
+	if ((ret = apply_budget(r)) < 0)
+		return ret;
+	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
-	/* Before live_open: it builds the workload's environment from ours,
-	 * which must hold MAKEFLAGS by then. */
+	unsigned cpus = budget_cpus(r->cg.path, c->cpus);
+	struct launch_var env[8];
+	size_t nr_env = 0;
 	if (c->has_jobs) {
 		struct jobctl_config jcfg = {
 			.min_jobs = c->jobs_min,
 			.max_jobs = c->jobs_max,
 			.jobs_auto = c->jobs_auto,
-			.cpus = c->cpus,
+			.cpus = cpus,
 			.job_mem = c->has_job_mem ? c->job_mem.bytes : 0,
 			.style = c->jobserver_style,
-			.budget_bytes = r->limits.memory_max,
-			.kernel_enforces = (r->cg.controllers & CGROUP_MEMORY) != 0 && r->limits.memory_max,
 			.status_line = !c->quiet && isatty(STDERR_FILENO),
 			.announce = !c->quiet,
 		};
-		if ((ret = jobctl_open(&jcfg, c->argv, r->run_dir, r->cg.path, r->mon, &r->jc)) < 0)
+		if ((ret = jobctl_open(&jcfg, &r->budget, c->argv, r->run_dir, r->cg.path, &r->jc)) < 0)
 			return ret;
+		nr_env = jobctl_env(r->jc, env, ELEMENTSOF(env));
 	}
 
+	/* The jobserver's variables go to the launch environment only. */
 	struct live_options lo = { .cfg = c, .run_dir = r->run_dir, .base = r->base, .cg = &r->cg,
-				   .limits = &r->limits, .info = &r->info, .mon = r->mon };
+				   .budget = &r->budget, .limits = &r->limits, .info = &r->info,
+				   .cpus = budget_cpus(r->cg.path, 0), .env = env, .nr_env = nr_env };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
 	if (r->jc)
 		live_set_budget_hook(r->live, budget_changed, r->jc);
 
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->timer_fd < 0)
+		return log_errno(-errno, "run: timerfd failed: %m");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return log_errno(-errno, "run: becoming a child subreaper failed: %m");
 	return 0;
@@ -289,55 +306,125 @@ static int launch(struct run *r, int *ret_status)
 	return 0;
 }
 
+/* How soon the next reading is wanted: the soonest any consumer asks for. */
+#define JOBS_PERIOD_MS 100
+
+static int arm_clock(struct run *r)
+{
+	unsigned ms = live_period_ms(r->live);
+	if (r->jc && JOBS_PERIOD_MS < ms)
+		ms = JOBS_PERIOD_MS;
+	if (ms == r->period_ms)
+		return 0;
+	r->period_ms = ms;
+	struct itimerspec its = { .it_interval = { ms / 1000, (ms % 1000) * 1000000L },
+				  .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
+	return timerfd_settime(r->timer_fd, 0, &its, NULL) < 0 ? log_errno(-errno, "run: timerfd failed: %m") : 0;
+}
+
+/* One turn: one reading, handed to every consumer, then the thresholds
+ * they want armed where the monitor watches for crossings. */
+static int turn(struct run *r)
+{
+	struct reading rd;
+	int ret = monitor_turn(r->mon, &rd);
+	if (ret < 0) {
+		/* The workload goes on unwatched rather than killed; said once. */
+		if (!r->reading_failed)
+			log_warn("run: no reading of the workload (see above); it runs on without --jobs following "
+				 "memory and without advice updates");
+		r->reading_failed = true;
+		return arm_clock(r);
+	}
+	r->reading_failed = false;
+	live_on_reading(r->live, &rd);
+	if (r->jc) {
+		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
+		jobctl_on_reading(r->jc, &rd);
+	}
+	/* The RSS alert fires once per arming: re-arm after a crossing. */
+	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : 0;
+	uint32_t maps = live_map_alert(r->live);
+	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
+		monitor_set_alerts(r->mon, rss, maps);
+		r->rss_armed = rss;
+		r->map_armed = maps;
+	}
+	return arm_clock(r);
+}
+
+static void forward_signals(struct run *r)
+{
+	struct signalfd_siginfo si;
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		/* A stopped job could not act on a request to end. */
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
+		    si.ssi_signo == SIGQUIT)
+			jobctl_resume_all(r->jc);
+		/* The terminal sends interrupt, quit, hangup and resize (SI_KERNEL) to
+		 * the whole foreground process group: the workload, in ours,
+		 * has its own copy. Forwarding would deliver it twice. */
+		if (si.ssi_code == SI_KERNEL && !r->exited && getpgid(r->pid) == getpgrp()) {
+			log_debug("run: %s from the terminal reached the workload directly", strsignal(si.ssi_signo));
+			continue;
+		}
+		/* pidfd: the signal reaches our child, never a recycled pid. */
+		if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
+		    errno != ESRCH)
+			log_warn("run: forwarding signal %d to pid %d failed: %m", si.ssi_signo, (int)r->pid);
+		else
+			log_debug("run: forwarded %s to pid %d", strsignal(si.ssi_signo), (int)r->pid);
+	}
+}
+
+/* The loop owns the clock. A turn is taken at its tick, at once when the
+ * monitor took in a threshold crossing, and after `supervise set`; a token
+ * coming home to a shrinking pool is taken without a reading. */
 static int loop(struct run *r)
 {
+	int ret = turn(r);   /* the first target, right after launch */
+	if (ret < 0)
+		return ret;
 	while (!r->exited) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 			{ .fd = r->sigfd, .events = POLLIN },
-			{ .fd = r->mon ? monitor_fd(r->mon) : -1, .events = POLLIN },
+			{ .fd = monitor_fd(r->mon), .events = POLLIN },
+			{ .fd = r->timer_fd, .events = POLLIN },
 			{ .fd = r->jc ? jobctl_fd(r->jc) : -1, .events = POLLIN },
 		};
-		size_t np = 3 + live_fds(r->live, p + 3, ELEMENTSOF(p) - 3);
+		size_t np = 4 + live_fds(r->live, p + 4, ELEMENTSOF(p) - 4);
 		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_errno(-errno, "run: poll failed: %m");
 		}
+		bool due = false;
 		if (p[1].revents & POLLIN) {
 			monitor_dispatch(r->mon);
-			live_on_monitor(r->live);
+			due |= monitor_crossed(r->mon);
 		}
-		live_dispatch(r->live, p + 3, np - 3);
-		if (r->jc && (p[1].revents & POLLIN || p[2].revents & POLLIN)) {
-			jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
-			jobctl_step(r->jc);
-		}
-		struct signalfd_siginfo si;
-		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD)
-				continue;
-			/* A stopped job could not act on a request to end. */
-			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
-			    si.ssi_signo == SIGQUIT)
-				jobctl_resume_all(r->jc);
-			/* The terminal sends interrupt, quit, hangup and resize (SI_KERNEL) to
-			 * the whole foreground process group: the workload, in ours,
-			 * has its own copy. Forwarding would deliver it twice. */
-			if (si.ssi_code == SI_KERNEL && !r->exited && getpgid(r->pid) == getpgrp()) {
-				log_debug("run: %s from the terminal reached the workload directly",
-					  strsignal(si.ssi_signo));
-				continue;
-			}
-			/* pidfd: the signal reaches our child, never a recycled pid. */
-			if (!r->exited && syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0) < 0 &&
-			    errno != ESRCH)
-				log_warn("run: forwarding signal %d to pid %d failed: %m", si.ssi_signo, (int)r->pid);
-			else
-				log_debug("run: forwarded %s to pid %d", strsignal(si.ssi_signo), (int)r->pid);
-		}
+		uint64_t ticks;
+		if ((p[2].revents & POLLIN) && read(r->timer_fd, &ticks, sizeof(ticks)) > 0)
+			due = true;
+		due |= live_dispatch(r->live, p + 4, np - 4);
+		if (due && (ret = turn(r)) < 0)
+			return ret;
+		else if (p[3].revents & POLLIN)
+			jobctl_tokens_home(r->jc);
+		forward_signals(r);
 		reap(r);
 	}
 	return 0;
+}
+
+/* Every process has exited: the monitor has their final figures. */
+static void read_final(void *userdata)
+{
+	struct run *r = userdata;
+	if (r->mon)
+		r->have_final = monitor_read_final(r->mon, &r->final) == 0;
 }
 
 /* Read what the leaf can tell before it goes, kill what is left, remove it.
@@ -349,16 +436,9 @@ static void teardown(struct run *r)
 			r->has_peak = cgroup_read_u64(r->cg.path, "memory.peak", &r->peak) == 0;
 			cgroup_read_keyed(r->cg.path, "memory.events", "oom_kill", &r->oom_kills);
 		}
-		if (cgroup_populated(r->cg.path) > 0) {
-			log_info("cgroup: killing what is left in %s", r->cg.path);
-			cgroup_kill(r->cg.path);
-		}
-		if (cgroup_wait_empty(r->cg.path, 5000, reap, r) == -ETIMEDOUT)
-			log_warn("cgroup: %s still has processes 5 s after cgroup.kill", r->cg.path);
-		/* Every process has exited: the monitor has their final figures. */
-		if (r->mon)
-			r->have_final = monitor_read_final(r->mon, &r->final) == 0;
-		cgroup_destroy(&r->cg);
+		closep(&r->cg.fd);
+		cgroup_kill_remove(r->cg.path, &(struct cgroup_teardown){ .timeout_ms = 5000, .reap = reap,
+									 .emptied = read_final, .userdata = r });
 	}
 	live_close(r->live);
 	r->live = NULL;
@@ -367,6 +447,7 @@ static void teardown(struct run *r)
 	/* The guard goes last: until here, a SIGKILL still gets cleaned up. */
 	guard_release(&r->guard);
 	closep(&r->sigfd);
+	closep(&r->timer_fd);
 	closep(&r->pidfd);
 }
 
@@ -389,7 +470,7 @@ static int final_status(struct run *r, int status)
 				  "not kill it)", r->cfg->argv[0]);
 		return status;
 	}
-	format_bytes(r->limits.memory_max, limit, sizeof(limit));
+	format_bytes(r->budget.in.mem, limit, sizeof(limit));
 	if (r->has_peak)
 		format_bytes(r->peak, peak, sizeof(peak));
 	else
@@ -410,7 +491,7 @@ static int final_status(struct run *r, int status)
 
 int run(const struct config *cfg)
 {
-	struct run r = { .cfg = cfg, .cg.fd = -1, .guard.fd = -1, .sigfd = -1, .pidfd = -1 };
+	struct run r = { .cfg = cfg, .cg.fd = -1, .guard.fd = -1, .sigfd = -1, .timer_fd = -1, .pidfd = -1 };
 	int status = EXIT_SUPERVISE_FAILURE;
 
 	if (setup(&r) == 0 && launch(&r, &status) == 0 && r.pid > 0) {
@@ -431,11 +512,9 @@ int run(const struct config *cfg)
 		.exit_status = status,
 		.killed_by = r.killed_by,
 		.wall_seconds = wall,
-		.has_budget = r.limits.memory_max != 0,
-		.budget_bytes = r.limits.memory_max,
-		.enforced_by = r.limits.memory_max && (r.cg.controllers & CGROUP_MEMORY) ? "kernel"
-			       : jobctl_enforces(r.jc)                                    ? "supervise"
-											  : "none",
+		.has_budget = r.budget.in.mem != 0,
+		.budget_bytes = r.budget.in.mem,
+		.enforced_by = budget_enforcer_name(r.budget.enforced_by),
 		.has_cgroup_peak = r.has_peak,
 		.peak_cgroup_bytes = r.peak,
 		.oom_kills = r.oom_kills,

@@ -18,30 +18,54 @@ static const struct {
 	{ "T", 40 }, { "TiB", 40 },
 };
 
-int size_parse(const char *s, struct size_arg *ret)
+/* Digits with an optional fraction at s: where they end, NULL when there
+ * are none. strtod alone would also take " 2", "inf", "0x10" and exponents. */
+static const char *scan_decimal(const char *s)
 {
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -EINVAL;
-
-	/* Digits with an optional fraction; strtod alone would also take
-	 * "inf", "0x10" and exponents, which are not sizes. */
 	const char *p = s;
+	if (!s || !isdigit((unsigned char)*p))
+		return NULL;
 	while (isdigit((unsigned char)*p))
 		p++;
 	if (*p == '.') {
 		p++;
 		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
+			return NULL;
 		while (isdigit((unsigned char)*p))
 			p++;
 	}
+	return p;
+}
+
+/* strtod of the first n characters (already scanned: digits, a fraction). */
+static int decimal_value(const char *s, size_t n, double *ret)
+{
 	char number[64];
-	size_t nlen = p - s;
-	if (nlen >= sizeof(number))
+	if (n >= sizeof(number))
 		return -ERANGE;
-	memcpy(number, s, nlen);
-	number[nlen] = '\0';
-	double v = strtod(number, NULL);
+	memcpy(number, s, n);
+	number[n] = '\0';
+	*ret = strtod(number, NULL);
+	return 0;
+}
+
+int decimal_parse(const char *s, double *ret)
+{
+	const char *p = scan_decimal(s);
+	if (!p || *p)
+		return -EINVAL;
+	return decimal_value(s, (size_t)(p - s), ret);
+}
+
+int size_parse(const char *s, struct size_arg *ret)
+{
+	const char *p = scan_decimal(s);
+	double v;
+	if (!p)
+		return -EINVAL;
+	int r = decimal_value(s, (size_t)(p - s), &v);
+	if (r < 0)
+		return r;
 
 	if (strcmp(p, "%") == 0) {
 		if (!(v > 0) || v > 100)

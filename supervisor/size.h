@@ -17,3 +17,6 @@ struct size_arg {
 int size_parse(const char *s, struct size_arg *ret);
 /* Pure: bytes of a parsed size, given the memory a percentage refers to. */
 uint64_t size_resolve(const struct size_arg *a, uint64_t reference_bytes);
+/* Pure: a plain decimal ("2", "0.5") filling the whole string: no sign,
+ * blanks, exponent, hex, inf or nan. 0, -EINVAL, or -ERANGE (63+ digits). */
+int decimal_parse(const char *s, double *ret);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "jobobs.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -23,6 +24,7 @@
 struct live {
 	struct reading r;
 	struct monitor *m;          /* procfs: owns r.procs */
+	bool unreadable;            /* procfs: the leaf holds processes /proc would not show us */
 };
 
 static void live_free(struct live *l)
@@ -55,6 +57,10 @@ static int live_read(const struct run_info *ri, struct live *ret)
 			monitor_close(l.m);
 			return log_errno(r, "stat: sampling /proc for '%s' failed: %m", ri->name);
 		}
+		/* /proc/PID/maps of another user's process is open only to that
+		 * user and root: the sampler skips what it cannot read, so a root
+		 * run looks empty to everyone else. Not the same as empty. */
+		l.unreadable = l.r.nr_procs == 0 && geteuid() != 0 && cgroup_populated(ri->cgroup) > 0;
 	}
 	*ret = l;
 	return 0;
@@ -123,8 +129,13 @@ static void print_json(const struct run_info *ri, const struct reading *r)
 static void print_human(const struct run_info *ri, const struct reading *r)
 {
 	char a[32], b[32], c[32];
-	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", ri->name, (int)ri->pid,
-	       ri->backend[0] ? ri->backend : "procfs", ri->cgroup);
+	/* run.json is read back from disk and comm is the workload's to set:
+	 * escaped on their way to a terminal. */
+	char name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+	char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))], comm[ESCAPED_SIZE(sizeof(r->procs[0].comm))];
+	printf("%s: supervisor pid %d, backend %s, cgroup %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+	       escape_text(ri->backend[0] ? ri->backend : "procfs", backend, sizeof(backend)),
+	       escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	if (ri->budget_bytes)
 		printf("memory: %s summed RSS of budget %s (peak %s)\n", format_bytes(r->rss_bytes, a, sizeof(a)),
 		       format_bytes(ri->budget_bytes, b, sizeof(b)), format_bytes(r->peak_rss_bytes, c, sizeof(c)));
@@ -142,7 +153,8 @@ static void print_human(const struct run_info *ri, const struct reading *r)
 	for (size_t i = 0; i < r->nr_proc_readings; i++) {
 		const struct proc_reading *p = &r->procs[i];
 		if (!p->exited)
-			printf("%8u  %-16s %12s %10u\n", p->pid, p->comm, format_bytes(p->rss_bytes, a, sizeof(a)),
+			printf("%8u  %-16s %12s %10u\n", p->pid, escape_text(p->comm, comm, sizeof(comm)),
+			       format_bytes(p->rss_bytes, a, sizeof(a)),
 			       p->map_count);
 	}
 }
@@ -155,6 +167,10 @@ int stat_command(const struct config *c)
 		return EXIT_SUPERVISE_FAILURE;
 	if (live_read(&ri, &l) < 0)
 		return EXIT_SUPERVISE_FAILURE;
+	if (l.unreadable)
+		log_warn("stat: '%s' has processes, but /proc shows uid %u none of them: another user's "
+			 "/proc/PID/maps is open only to that user and root (backend procfs); run stat as root or as "
+			 "the user who started the run", c->stat_name, (unsigned)geteuid());
 	if (c->json)
 		print_json(&ri, &l.r);
 	else
@@ -174,9 +190,9 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 	if (!run_owner_alive(ri))
 		return 0;
 	struct live l;
-	bool have = live_read(ri, &l) == 0;
+	bool read = live_read(ri, &l) == 0, have = read && !l.unreadable;   /* unreadable: "-", not 0 */
 	uint64_t rss = have ? l.r.rss_bytes : 0;
-	if (have)
+	if (read)
 		live_free(&l);
 	long up = (long)(time(NULL) - ri->started_unix);
 	if (w->json) {
@@ -189,9 +205,11 @@ static int ls_one(const char *dir, const struct run_info *ri, void *userdata)
 		json_object_object_add(e, "uptime_seconds", json_object_new_int64(up));
 		json_object_array_add(w->arr, e);
 	} else {
-		char a[32];
-		printf("%-24s %8d %-7s %12s %9lds  %s\n", ri->name, (int)ri->pid, ri->backend,
-		       have ? format_bytes(rss, a, sizeof(a)) : "-", up, ri->cgroup);
+		char a[32], name[ESCAPED_SIZE(sizeof(ri->name))], backend[ESCAPED_SIZE(sizeof(ri->backend))];
+		char cgroup[ESCAPED_SIZE(sizeof(ri->cgroup))];
+		printf("%-24s %8d %-7s %12s %9lds  %s\n", escape_text(ri->name, name, sizeof(name)), (int)ri->pid,
+		       escape_text(ri->backend, backend, sizeof(backend)), have ? format_bytes(rss, a, sizeof(a)) : "-",
+		       up, escape_text(ri->cgroup, cgroup, sizeof(cgroup)));
 	}
 	return 0;
 }

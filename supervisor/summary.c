@@ -1,9 +1,13 @@
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jsonutil.h"
 #include "log.h"
+#include "rundir.h"
 #include "summary.h"
 #include "util.h"
 
@@ -18,15 +22,18 @@ void summary_print(const struct run_summary *s, FILE *f)
 {
 	const struct reading *r = s->final;
 	char a[32], b[32];
+	/* The run's name comes from the command's basename, comm from the
+	 * workload: both escaped on their way to a terminal. */
+	char name[ESCAPED_SIZE(RUN_NAME_MAX + 1)], comm[ESCAPED_SIZE(sizeof(r->peak_map_comm))];
 
 	if (!r)
 		return;
 	/* procfs samples every 100 ms: a process that lived less may be missed. */
 	bool sampled = s->backend && streq(s->backend, "procfs");
 	fprintf(f, "supervise: %s: exit %d%s%s%s after %.2f s, %s%u process%s (at most %u at once), backend %s\n",
-		s->name, s->exit_status, s->killed_by ? " (killed by " : "", s->killed_by ? s->killed_by : "",
-		s->killed_by ? ")" : "", s->wall_seconds, sampled ? "at least " : "", r->procs_started,
-		r->procs_started == 1 ? "" : "es", r->peak_concurrent, s->backend ? s->backend : "-");
+		escape_text(s->name, name, sizeof(name)), s->exit_status, s->killed_by ? " (killed by " : "",
+		s->killed_by ? s->killed_by : "", s->killed_by ? ")" : "", s->wall_seconds, sampled ? "at least " : "",
+		r->procs_started, r->procs_started == 1 ? "" : "es", r->peak_concurrent, s->backend ? s->backend : "-");
 	if (s->has_budget)
 		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
 			format_bytes(r->peak_rss_bytes, a, sizeof(a)), format_bytes(s->budget_bytes, b, sizeof(b)),
@@ -40,7 +47,8 @@ void summary_print(const struct run_summary *s, FILE *f)
 	if (r->peak_map_pid)
 		fprintf(f, "supervise:   maps: peak %u of vm.max_map_count %" PRIu64 " (%.1f%%), held by %s (pid %u)\n",
 			r->peak_map_count, s->max_map_count,
-			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0, r->peak_map_comm,
+			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0,
+			escape_text(r->peak_map_comm, comm, sizeof(comm)),
 			r->peak_map_pid);
 	if (s->jobs.style && strcmp(s->jobs.style, "none")) {
 		fprintf(f, "supervise:   jobs: %s jobserver, target %u to %u, at most %u job%s at once, %u pause%s, "
@@ -58,7 +66,7 @@ void summary_print(const struct run_summary *s, FILE *f)
 	if (n) {
 		fprintf(f, "supervise:   heaviest:");
 		for (size_t i = 0; i < n; i++)
-			fprintf(f, "%s %s %s (pid %u)", i ? "," : "", r->procs[i].comm,
+			fprintf(f, "%s %s %s (pid %u)", i ? "," : "", escape_text(r->procs[i].comm, comm, sizeof(comm)),
 				format_bytes(r->procs[i].peak_rss_bytes, a, sizeof(a)), r->procs[i].pid);
 		fputc('\n', f);
 	}
@@ -93,6 +101,8 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(mem, "peak_rss_bytes", u64_or_null(f, f ? f->peak_rss_bytes : 0));
 	json_object_object_add(mem, "peak_cgroup_bytes", u64_or_null(s->has_cgroup_peak, s->peak_cgroup_bytes));
 	json_object_object_add(mem, "oom_kills", json_object_new_uint64(s->oom_kills));
+	/* The largest correction the bpf sweep made to the summed RSS (expected 0). */
+	json_object_object_add(mem, "max_sum_correction_bytes", u64_or_null(f, f ? f->sum_max_correction_bytes : 0));
 	json_object_object_add(o, "memory", mem);
 
 	json_object *maps = json_object_new_object();
@@ -138,27 +148,49 @@ char *summary_json(const struct run_summary *s)
 	return text ? strdup(text) : NULL;
 }
 
+/* The path check at start failed and said so: the end says nothing more. */
+static const char *bad_path;
+
+int summary_check_path(const char *path)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	int r = 0;
+
+	if (!path)
+		return 0;
+	/* Room for write_file_atomic's ".tmp.XXXXXX". */
+	if ((size_t)snprintf(buf, sizeof(buf), "%s.tmp.XXXXXX", path) >= sizeof(buf)) {
+		r = log_errno(-ENAMETOOLONG, "summary: --summary-json: the path is longer than %d characters; "
+					     "give a shorter one", PATH_MAX - 12);
+	} else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = log_errno(-EISDIR, "summary: --summary-json %s is a directory; give the path of a file in it", path);
+	} else {
+		snprintf(buf, sizeof(buf), "%s", path);
+		const char *dir = dirname(buf);
+		if (access(dir, W_OK) < 0)
+			r = log_errno(-errno, "summary: cannot write --summary-json %s: directory %s: %m", path, dir);
+	}
+	if (r < 0)
+		bad_path = path;
+	return r;
+}
+
 int summary_write(const struct run_summary *s, const char *path)
 {
+	if (bad_path && streq(bad_path, path))
+		return -EINVAL;
 	_cleanup_free_ char *text = summary_json(s);
 	if (!text)
 		return log_errno(-ENOMEM, "summary: building the JSON failed");
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	_cleanup_fclose_ FILE *f = fopen(tmp, "we");
-	if (!f)
-		return log_errno(-errno, "summary: cannot write %s: %m", tmp);
-	fputs(text, f);
-	fputc('\n', f);
-	if (fflush(f) != 0 || ferror(f)) {
-		int r = -errno;
-		unlink(tmp);
-		return log_errno(r, "summary: writing %s failed: %m", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		int r = -errno;
-		unlink(tmp);
-		return log_errno(r, "summary: renaming %s to %s failed: %m", tmp, path);
-	}
+	size_t len = strlen(text);
+	text[len] = '\n';   /* strdup's NUL becomes the newline: written by length */
+	/* The file's mode as a plain open would make it: 0666 less the umask. */
+	mode_t um = umask(0);
+	umask(um);
+	int r = write_file_atomic(path, text, len + 1, 0666 & ~um);
+	text[len] = '\0';
+	if (r < 0)
+		return log_errno(r, "summary: writing --summary-json %s failed: %m", path);
 	return 0;
 }

@@ -33,5 +33,10 @@ struct run_summary {
 void summary_print(const struct run_summary *s, FILE *f);
 /* Build the JSON text (caller frees). */
 char *summary_json(const struct run_summary *s);
-/* Write it to path atomically (tmp + rename). 0 or -errno (logged). */
+/* At start: can --summary-json PATH be written (its directory writable, not
+ * a directory itself, not too long)? 0, or -errno after saying why; a path
+ * refused here is not reported again by summary_write. */
+int summary_check_path(const char *path);
+/* Write the JSON to path atomically (mkstemp beside it, then rename: never
+ * through a planted file or symlink). 0 or -errno (logged). */
 int summary_write(const struct run_summary *s, const char *path);

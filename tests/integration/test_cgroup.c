@@ -143,11 +143,14 @@ Test(cgroup, run_directory)
 		 h_list_dir(H.runtime_dir));
 	struct json_object *o = json_object_from_file(json);
 	H_ASSERT(&p, o, "%s is not valid JSON", json);
-	H_ASSERT(&p, h_json_has_int(o, p.pid), "%s should name the owner pid %d: %s", json, (int)p.pid,
-		 json_object_to_json_string(o));
-	const char *leaf_name = strrchr(leaf, '/') ? strrchr(leaf, '/') + 1 : leaf;
-	H_ASSERT(&p, *leaf_name && h_json_has_substr(o, leaf_name), "%s should name the leaf %s: %s", json,
-		 leaf, json_object_to_json_string(o));
+	/* The keys gc and stat rely on, with their values: the owner and its leaf. */
+	struct json_object *v = NULL;
+	H_ASSERT(&p, json_object_object_get_ex(o, "pid", &v) && json_object_get_int(v) == p.pid,
+		 "%s: \"pid\" should be the owner %d: %s", json, (int)p.pid, json_object_to_json_string(o));
+	char *abs = h_strf("%s%s", H.v2, leaf);
+	H_ASSERT(&p, json_object_object_get_ex(o, "cgroup", &v) && !strcmp(json_object_get_string(v), abs),
+		 "%s: \"cgroup\" should be the leaf %s: %s", json, abs, json_object_to_json_string(o));
+	free(abs);
 	json_object_put(o);
 
 	kill(p.pid, SIGTERM);

@@ -131,7 +131,9 @@ Test(cli, good_sizes)
 Test(cli, help_mentions_every_option)
 {
 	static const char *words[] = { "--mem", "--mem-high", "--cpus", "--pids", "--name", "--cgroup-base",
-				       "--summary-json", "-v", "--help", "--version", "check", "gc" };
+				       "--summary-json", "--backend", "--jobs", "--job-mem", "--jobserver-style",
+				       "--advice", "--raise-map-count", "-q", "-v", "--help", "--version", "check",
+				       "gc", "ls", "stat", "set" };
 	struct h_proc p;
 	h_run(&p, "--help");
 	H_ASSERT_EXIT(&p, 0);
@@ -176,13 +178,24 @@ Test(cli, check)
 	h_proc_free(&p);
 }
 
-/* -v says what is done (on stderr) without changing the outcome. */
+/* -v says what is done (on stderr) without changing the outcome: the leaf it
+ * made for the workload (the one the workload ran in), which it does not say
+ * without -v. */
 Test(cli, verbose)
 {
-	struct h_proc p;
-	h_run(&p, "-v", "--cgroup-base", H.base, "--", "sh", "-c", "exit 5");
+	struct h_proc p, q;
+	h_run(&p, "-v", "--cgroup-base", H.base, "--", "sh", "-c", "cat /proc/self/cgroup; exit 5");
 	H_ASSERT_EXIT(&p, 5);
-	H_ASSERT(&p, *p.err.data, "-v should say something on stderr");
+	char *leaf = h_v2_path_in(p.out.data);
+	H_ASSERT(&p, leaf, "the workload did not print its cgroup");
+	char *said = h_strf("cgroup: running sh in %s%s", H.v2, leaf);
+	H_ASSERT(&p, strstr(p.err.data, said), "-v should say \"%s\" on stderr", said);
 	H_ASSERT_CLEAN(&p);
+	h_run(&q, "--cgroup-base", H.base, "--", "sh", "-c", "exit 5");
+	H_ASSERT_EXIT(&q, 5);
+	H_ASSERT(&q, !strstr(q.err.data, "cgroup: running"), "without -v the leaf is not announced");
+	free(said);
+	free(leaf);
+	h_proc_free(&q);
 	h_proc_free(&p);
 }

@@ -203,6 +203,65 @@ Test(mapguard, thresholds_and_suggestion)
 	cr_expect_gt(mapguard_suggest(262144, 209716, 0, 16384, &capped), 262144);
 }
 
+/* Issue 9, item 7: a 236-character JAVA_TOOL_OPTIONS reached the JVM ending
+ * in "-XX:ActiveProcesso". Nothing is ever cut: what does not fit is left
+ * out whole and the user's value stays as it was. */
+Test(advice_env, a_long_user_value_is_never_cut)
+{
+	struct advice_var v[ADVICE_MAX_VARS];
+	char java[237], node[250];
+	memset(java, 'x', sizeof(java) - 1);
+	memcpy(java, "-Dpad=", 6);
+	java[sizeof(java) - 1] = '\0';
+	memset(node, 'y', sizeof(node) - 1);
+	memcpy(node, "--title=", 8);
+	node[sizeof(node) - 1] = '\0';
+	memset(fake_env, 0, sizeof(fake_env));
+	fake_env[0][0] = "JAVA_TOOL_OPTIONS", fake_env[0][1] = java;
+	fake_env[1][0] = "NODE_OPTIONS", fake_env[1][1] = node;
+	size_t n = vars_for(1, 1 * GiB, v);
+	const struct advice_var *x = find(v, n, "JAVA_TOOL_OPTIONS");
+	cr_assert(x);
+	cr_expect(x->user_set && !x->appended, "too long to extend: kept as the user set it");
+	cr_expect_str_eq(x->value, java);
+	x = find(v, n, "NODE_OPTIONS");
+	cr_expect(x->user_set && !x->appended);
+	char *environ_[] = { "JAVA_TOOL_OPTIONS=placeholder", NULL };
+	char *full = NULL;
+	cr_assert(asprintf(&full, "JAVA_TOOL_OPTIONS=%s", java) > 0);
+	environ_[0] = full;
+	char **env = advice_env_build(environ_, v, n, NULL);
+	cr_assert(env);
+	int seen = 0;
+	for (char **e = env; *e; e++)
+		if (!strncmp(*e, "JAVA_TOOL_OPTIONS=", 18)) {
+			seen++;
+			cr_expect_str_eq(*e, full, "the workload gets the user's value whole");
+		}
+	cr_expect_eq(seen, 1);
+	advice_env_free(env);
+	free(full);
+
+	/* Just short enough: extended, whole flags at the end. */
+	java[200] = '\0';
+	n = vars_for(1, 1 * GiB, v);
+	x = find(v, n, "JAVA_TOOL_OPTIONS");
+	cr_expect(x->appended);
+	size_t len = strlen(x->value);
+	cr_expect(len == 200 + strlen(" -XX:ActiveProcessorCount=1 -XX:MaxRAM=1024m") &&
+			  !strcmp(x->value + 200, " -XX:ActiveProcessorCount=1 -XX:MaxRAM=1024m"),
+		  "%s", x->value);
+}
+
+/* Issue 9, item 17: a request never goes out cut. */
+Test(control, format_refuses_what_does_not_fit)
+{
+	struct control_request a = { .has_mem = true, .has_jobs = true, .jobs_min = 1, .jobs_max = 4 };
+	char buf[16];
+	snprintf(a.mem, sizeof(a.mem), "1073741824");
+	cr_expect_lt(control_format(&a, buf, sizeof(buf)), 0, "\"mem=1073741824\\njobs=1-4\\n\" needs 25 bytes");
+}
+
 Test(control, jobs_ranges)
 {
 	unsigned lo, hi;

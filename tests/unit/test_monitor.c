@@ -446,7 +446,7 @@ static void check_map_count(enum monitor_backend b, int sweep_ms)
 
 		cr_assert_eq(pid, c.pid);
 		want[k - 1] = maps_lines(pid);
-		cr_assert_eq(monitor_read(m, &r), 0);
+		cr_assert_eq(monitor_turn(m, &r), 0);
 		p = find_proc(&r, pid, false);
 		cr_assert(p, "step %d: pid %d is not in the reading", k, pid);
 		cr_log_info("%s map_count step %d: reading %u, /proc/%d/maps %u lines",
@@ -520,7 +520,7 @@ static void check_rss(enum monitor_backend b, int sweep_ms)
 		pid_t pid = wait_step(&c, k);
 		uint64_t tol, err;
 
-		cr_assert_eq(monitor_read(m, &r), 0);
+		cr_assert_eq(monitor_turn(m, &r), 0);
 		vmrss[k - 1] = status_bytes(pid, "VmRSS:");
 		p = find_proc(&r, pid, false);
 		cr_assert(p, "step %d: pid %d is not in the reading", k, pid);
@@ -605,7 +605,7 @@ static void check_fork(enum monitor_backend b)
 	size_t dead;
 
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	cr_expect_eq(r.nr_procs, 1, "%u live processes after 1,000 children were reaped", r.nr_procs);
 	cr_expect_eq(r.nr_proc_readings, 1);
 	cr_expect(find_proc(&r, c.pid, false));
@@ -646,7 +646,7 @@ static void check_threads(enum monitor_backend b)
 	struct reading r;
 
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	cr_expect_eq(r.nr_procs, 1, "64 threads counted as %u processes", r.nr_procs);
 	cr_expect_eq(count_pid(&r, c.pid), 1);
 	cr_expect_eq(r.procs_started, 1);
@@ -686,7 +686,7 @@ static void check_exec(enum monitor_backend b)
 	c = spawn(leaf, argv);
 	pid = wait_step(&c, 1);
 	cr_assert_neq(pid, c.pid, "the shell exec'd in place instead of forking");
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, pid, false);
 	cr_assert(p, "the exec'd child %d is not tracked", pid);
 	cr_expect_str_eq(p->comm, "maps-test");
@@ -744,7 +744,7 @@ Test(monitor, bpf_exec_drops_the_pre_exec_copy_from_the_workload_peak)
 	c = spawn(leaf, argv);
 	wait_step(&c, 1);
 	want = maps_lines(c.pid);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "the exec'd process is not tracked");
 	cr_expect_str_eq(p->comm, "maps-test");
@@ -808,7 +808,7 @@ static void check_nested(enum monitor_backend b)
 	mkleaf("nest/a/b", deep, sizeof(deep));
 	c = spawn(deep, argv);
 	wait_step(&c, 1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "a process two cgroups below the workload is not tracked");
 	cr_expect_eq(p->map_count, maps_lines(c.pid));
@@ -845,13 +845,13 @@ Test(monitor, bpf_process_started_before_monitor)
 	c = spawn(mkleaf("before", leaf, sizeof(leaf)), argv);
 	wait_step(&c, 1);
 	m = open_monitor(MONITOR_BPF, leaf, -1);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p, "a process that predates the monitor is not tracked");
 	cr_expect_eq(p->map_count, maps_lines(c.pid));
 	advance(&c);
 	wait_step(&c, 2);
-	cr_assert_eq(monitor_read(m, &r), 0);
+	cr_assert_eq(monitor_turn(m, &r), 0);
 	p = find_proc(&r, c.pid, false);
 	cr_assert(p);
 	cr_expect_eq(p->map_count, maps_lines(c.pid), "not followed after the sweep found it");
@@ -902,7 +902,7 @@ Test(monitor, bpf_concurrent_monitors_see_only_their_own)
 		const struct proc_reading *p;
 		uint64_t vmrss = status_bytes(c[i].pid, "VmRSS:");
 
-		cr_assert_eq(monitor_read(m[i], &r), 0);
+		cr_assert_eq(monitor_turn(m[i], &r), 0);
 		cr_expect_eq(r.nr_procs, 1, "workload %d sees %u processes", i, r.nr_procs);
 		p = find_proc(&r, c[i].pid, false);
 		cr_assert(p, "workload %d does not see its own process", i);
@@ -1026,5 +1026,76 @@ Test(monitor, auto_picks_bpf_when_it_loads)
 	need_bpf();
 	m = open_monitor(MONITOR_AUTO, mkleaf("auto", leaf, sizeof(leaf)), -1);
 	cr_expect_str_eq(monitor_backend_name(m), "bpf");
+	monitor_close(m);
+}
+
+/* --- thresholds vs sums: the race ----------------------------------------- */
+
+#define CHURNERS 16
+#define THRESHOLD_MOVES 10000
+
+/* 16 processes allocate and free while user space moves the RSS alert 10,000
+ * times. The thresholds live in a map BPF only reads, so no move can lose an
+ * increment of the workload's sum; and the sweep recomputes the sum from the
+ * processes. At the end, with the processes holding still: the sum equals the
+ * sum of its processes (within 64 KiB: a stray fault between reading the
+ * workload and reading its processes), and the sum of their VmRSS within the
+ * sweep's 2 %. */
+Test(monitor, bpf_sums_survive_threshold_moves)
+{
+	need_bpf();
+	char leaf[PATH_MAX];
+	struct monitor *m = open_monitor(MONITOR_BPF, mkleaf("race", leaf, sizeof(leaf)), 1);
+	struct child c[CHURNERS];
+	pid_t pids[CHURNERS];
+	char hold[CHURNERS][8];
+	for (int i = 0; i < CHURNERS; i++) {
+		snprintf(hold[i], sizeof(hold[i]), "%d", 4 + i);
+		char *argv[] = { (char *)helper("churn"), "24", hold[i], NULL };
+		c[i] = spawn(leaf, argv);
+	}
+	unsigned alerts = 0;
+	struct reading r;
+	for (int i = 0; i < THRESHOLD_MOVES; i++) {
+		/* 1..64 MiB: many below what 16 churners hold, so alerts fire. */
+		cr_assert_eq(monitor_set_alerts(m, (uint64_t)(1 + i % 64) << 20, 0), 0);
+		if (i % 16 == 0) {
+			cr_assert_geq(monitor_dispatch(m), 0);
+			alerts += monitor_crossed(m);
+			cr_assert_eq(monitor_turn(m, &r), 0);
+		}
+	}
+	cr_expect_gt(alerts, 0, "no RSS alert fired in %d moves: BPF does not see the thresholds", THRESHOLD_MOVES);
+	for (int i = 0; i < CHURNERS; i++)
+		advance(&c[i]);
+	for (int i = 0; i < CHURNERS; i++)
+		pids[i] = wait_step(&c[i], 1);
+
+	/* Two sweeps at least: a correction is applied when two agree. */
+	for (int k = 0; k < 3; k++) {
+		usleep(5000);
+		cr_assert_eq(monitor_turn(m, &r), 0);
+	}
+	uint64_t procs = 0, vmrss = 0;
+	int seen = 0;
+	for (int i = 0; i < CHURNERS; i++) {
+		const struct proc_reading *p = find_proc(&r, pids[i], false);
+		cr_assert(p, "churner %d is not in the reading", pids[i]);
+		procs += p->rss_bytes;
+		vmrss += status_bytes(pids[i], "VmRSS:");
+		seen++;
+	}
+	cr_assert_eq(seen, CHURNERS);
+	uint64_t d = r.rss_bytes > procs ? r.rss_bytes - procs : procs - r.rss_bytes;
+	cr_log_info("race: %u alerts, workload sum %" PRIu64 " KiB, processes %" PRIu64 " KiB, VmRSS %" PRIu64
+		    " KiB, largest correction %" PRIu64 " bytes",
+		    alerts, r.rss_bytes >> 10, procs >> 10, vmrss >> 10, r.sum_max_correction_bytes);
+	cr_expect(d <= 64 << 10, "workload sum %" PRIu64 " vs its processes %" PRIu64 ": off by %" PRIu64, r.rss_bytes,
+		  procs, d);
+	d = r.rss_bytes > vmrss ? r.rss_bytes - vmrss : vmrss - r.rss_bytes;
+	cr_expect(d <= tolerance(vmrss, false), "workload sum %" PRIu64 " vs summed VmRSS %" PRIu64 ": off by %" PRIu64,
+		  r.rss_bytes, vmrss, d);
+	for (int i = 0; i < CHURNERS; i++)
+		cr_expect_eq(finish(&c[i]), 0);
 	monitor_close(m);
 }

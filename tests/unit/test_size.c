@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 
 #include "size.h"
 
@@ -64,4 +65,21 @@ Test(size, rejects_out_of_range)
 		cr_expect(r == -ERANGE || r == -EINVAL, "\"%s\" gave %d", bad[i], r);
 		cr_expect_neq(r, 0, "\"%s\" was accepted", bad[i]);
 	}
+}
+
+/* --cpus and the control socket's cpus=: plain decimals, as sizes are
+ * (issue 9: --cpus took 1e3, 0x10 and ' 2'). */
+Test(decimal, plain_decimals_only)
+{
+	double v;
+	cr_expect(decimal_parse("2", &v) == 0 && v == 2);
+	cr_expect(decimal_parse("0.5", &v) == 0 && v == 0.5);
+	cr_expect(decimal_parse("4096.000", &v) == 0 && v == 4096);
+	static const char *bad[] = { "1e3", "0x10", " 2", "2 ", "+2", "-1", "inf", "nan", "", "1.", ".5", "2,5", "1..2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(decimal_parse(bad[i], &v), -EINVAL, "\"%s\" was accepted", bad[i]);
+	char many[80];
+	memset(many, '1', sizeof(many) - 1);
+	many[sizeof(many) - 1] = '\0';
+	cr_expect_eq(decimal_parse(many, &v), -ERANGE);
 }

@@ -1,9 +1,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "rundir.h"
 #include "status.h"
 
@@ -65,13 +68,31 @@ Test(proc_stat, starttime_with_hostile_comm)
 	cr_expect_eq(proc_stat_starttime("4242 (short) S 1 2\n", &st), -EINVAL);
 }
 
-Test(proc_stat, own_process_matches_proc)
+/* What run_owner_alive relies on: a live pid's start time is field 22 of its
+ * /proc/PID/stat (read here with a plain scanf: our own comm has no spaces),
+ * a child started later has a later or equal one, and a reaped pid has none. */
+Test(proc_stat, start_times_tell_processes_apart)
 {
-	uint64_t a, b;
-	cr_assert_eq(pid_starttime(getpid(), &a), 0);
-	cr_assert_eq(pid_starttime(getpid(), &b), 0);
-	cr_expect_eq(a, b);
-	cr_expect_gt(a, 0);
+	uint64_t own, child, want;
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	cr_assert(f && fgets(buf, sizeof(buf), f));
+	fclose(f);
+	cr_assert_eq(sscanf(buf, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+				 "%" SCNu64, &want), 1);
+	cr_assert_eq(pid_starttime(getpid(), &own), 0);
+	cr_expect_eq(own, want);
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(pid_starttime(pid, &child), 0);
+	cr_expect_geq(child, own);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_expect_eq(pid_starttime(pid, &child), -ESRCH, "a reaped pid has no start time");
 }
 
 Test(run_name, valid_names)
