@@ -19,7 +19,7 @@ from a fresh copy of the source tree:
   fixed     make -jK, the largest fixed -j whose peak fits the tight budget
 
 The budgets come from a first, untimed probe run of make -j$(nproc) under
-supervise without limits: its peak summed RSS P. tight = 0.6 P (below what
+supervise without limits: its peak summed RSS P. tight = 0.75 P (below what
 -j$(nproc) peaks at; at least 16 MiB), generous = max(4 P, 2 GiB); K = max(1, floor(nproc *
 tight / P)). Learned footprints are kept per project in the cache (a user's
 second build starts from what the first learned); the probe run teaches the
@@ -249,7 +249,7 @@ def main():
     try:
         for n in names:
             peak = probe_peak(env, a.cache, n, srcs[n])
-            tight = max(16 * MIB, int(peak * 0.6) // MIB * MIB)
+            tight = max(16 * MIB, int(peak * 0.75) // MIB * MIB)
             generous = max(4 * peak, 2048 * MIB) // MIB * MIB
             k = max(1, int(NPROC * tight / peak))
             setup[n] = {"probe_peak_bytes": peak, "tight_bytes": tight, "generous_bytes": generous, "fixed_j": k}

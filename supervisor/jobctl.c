@@ -679,8 +679,10 @@ void jobctl_on_reading(struct jobctl *jc, const struct reading *r)
 	decide_apply(jc, r);
 	if (jc->killed)
 		return;
-	progress_rule(jc, r, now);
+	/* Narrowing first: a narrowed job resumes when fewer run, before the
+	 * progress rule would take it for a stall. */
 	narrow(jc, now);
+	progress_rule(jc, r, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
 		log_info("jobserver: %u token%s went with processes that died holding them: re-minting", lost,

@@ -230,7 +230,8 @@ Test(realbuild, recursive_make_wrapper_does_not_deadlock)
 
 /* automake's recursive targets: a shell loops over SUBDIRS and runs
  * `cd $$subdir && $(MAKE)` in each; three 110 MiB compiles per directory
- * under 320 MiB with three jobs at once must pause some, and must finish. */
+ * under 320 MiB with 1-3 jobs at once must be held back (tokens or pauses),
+ * and must finish. */
 Test(realbuild, automake_style_recursive_tree_under_a_tight_budget)
 {
 	if (!have_program("make"))
@@ -255,9 +256,11 @@ Test(realbuild, automake_style_recursive_tree_under_a_tight_budget)
 	}
 	struct h_proc p;
 	/* o1..o3 in lib, src and src/tools: 9 jobs. */
-	struct json_object *o = make_under(&p, false, "320MiB", "3", 120, log, 9);
-	H_ASSERT(&p, jint(o, "jobs", "paused") >= 1,
-		 "three 110 MiB jobs at once under 320 MiB should have forced a pause (none happened)");
+	/* 1-3: three forced tokens (plus the sub-make's implicit one) could
+	 * have three 110 MiB jobs under way whatever is paused. */
+	struct json_object *o = make_under(&p, false, "320MiB", "1-3", 120, log, 9);
+	H_ASSERT(&p, jint(o, "jobs", "paused") >= 1 || jint(o, "jobs", "tokens_min") < 3,
+		 "three 110 MiB jobs at once under 320 MiB: memory should have held tokens or paused a job");
 	json_object_put(o);
 	h_proc_free(&p);
 }
@@ -507,7 +510,8 @@ Test(realbuild, normal_exit_has_no_killer)
 static void count_comm(const char *comm, int *ret_all, int *ret_stopped)
 {
 	*ret_all = *ret_stopped = 0;
-	char *cmd = h_strf("cat $(find '%s' -name cgroup.procs) 2>/dev/null", h_leaf_parent());
+	/* -exec: with no leaf left, a bare cat would read stdin forever. */
+	char *cmd = h_strf("find '%s' -name cgroup.procs -exec cat {} + 2>/dev/null </dev/null", h_leaf_parent());
 	FILE *f = popen(cmd, "r");
 	free(cmd);
 	int pid;
