@@ -73,6 +73,7 @@ struct run {
 	uint64_t oom_kills;
 	bool has_peak;
 	uint64_t peak;
+	const char *killed_by;    /* "kernel-oom" | "supervise" | "signal" | NULL */
 };
 
 static void reap(void *userdata)
@@ -316,7 +317,7 @@ static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
 	int fds[2];
-	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+	struct launch l = { .argv = r->jc ? jobctl_argv(r->jc, r->cfg->argv) : r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
 			    .restore_sigpipe = &r->old_sigpipe,
 			    .envp = sandbox_env(r->sb, live_launch_env(r->live)), .sandbox = r->sb,
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
@@ -513,11 +514,22 @@ static void teardown(struct run *r)
 static int final_status(struct run *r, int status)
 {
 	char limit[32], peak[32];
+	bool signaled = r->exited && WIFSIGNALED(r->wstatus);
 	/* jobctl said why (budget, peak, largest process) when it killed. */
-	if (jobctl_killed(r->jc))
+	if (jobctl_killed(r->jc)) {
+		r->killed_by = "supervise";
 		return EXIT_KILLED;
-	if (r->oom_kills == 0)
+	}
+	if (r->oom_kills == 0) {
+		/* 137 is also what an OOM kill or our own kill looks like: say it
+		 * was neither. */
+		if (signaled)
+			r->killed_by = "signal";
+		if (signaled && WTERMSIG(r->wstatus) == SIGKILL)
+			log_error("%s was killed by SIGKILL from outside supervise (no OOM kill recorded, supervise did "
+				  "not kill it)", r->cfg->argv[0]);
 		return status;
+	}
 	format_bytes(r->budget.in.mem, limit, sizeof(limit));
 	if (r->has_peak)
 		format_bytes(r->peak, peak, sizeof(peak));
@@ -527,10 +539,13 @@ static int final_status(struct run *r, int status)
 		log_error("the kernel OOM-killed the workload at --mem %s (memory.max %s); peak %s (memory.peak), "
 			  "%" PRIu64 " OOM kill%s", r->cfg->mem_arg ? r->cfg->mem_arg : limit, limit, peak,
 			  r->oom_kills, r->oom_kills == 1 ? "" : "s");
+		r->killed_by = "kernel-oom";
 		return EXIT_KILLED;
 	}
 	log_warn("the kernel OOM-killed %" PRIu64 " process%s of the workload at memory.max %s (peak %s); "
 		 "the main process exited with %d", r->oom_kills, r->oom_kills == 1 ? "" : "es", limit, peak, status);
+	if (signaled)
+		r->killed_by = "signal";
 	return status;
 }
 
@@ -555,6 +570,7 @@ int run(const struct config *cfg)
 		.cgroup = r.info.cgroup[0] ? r.info.cgroup : NULL,
 		.backend = r.mon ? monitor_backend_name(r.mon) : NULL,
 		.exit_status = status,
+		.killed_by = r.killed_by,
 		.wall_seconds = wall,
 		.has_budget = r.budget.in.mem != 0,
 		.budget_bytes = r.budget.in.mem,
