@@ -15,6 +15,7 @@
 #include "monitor.h"
 #include "report.h"
 #include "top.h"
+#include "profile.h"
 
 static int gc(const struct config *c)
 {
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 		return exporter_command(&c);
 	case CMD_REPORT:
 		return report_command(&c);
+	case CMD_PRINT_PROFILE:
+		return profile_print(&c, stdout);
 	case CMD_RUN:
 		break;
 	}

@@ -28,6 +28,7 @@
 #include "observe.h"
 #include "run.h"
 #include "rundir.h"
+#include "sandbox.h"
 #include "status.h"
 #include "summary.h"
 #include "util.h"
@@ -48,6 +49,7 @@ struct run {
 	struct jobctl *jc;
 	struct live *live;
 	struct observe *obs;            /* --log, --metrics-file */
+	struct sandbox *sb;
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -206,6 +208,8 @@ static int setup(struct run *r)
 
 	if ((ret = summary_check_path(c->summary_json)) < 0)
 		return ret;
+	if ((ret = sandbox_prepare(c, &r->sb)) < 0)
+		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
 		return ret;
 	if ((ret = resolve_limits(r)) < 0)
@@ -296,7 +300,7 @@ static int launch(struct run *r, int *ret_status)
 	int fds[2];
 	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
 			    .restore_sigpipe = &r->old_sigpipe,
-			    .envp = live_launch_env(r->live),
+			    .envp = sandbox_env(r->sb, live_launch_env(r->live)), .sandbox = r->sb,
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
@@ -544,12 +548,14 @@ int run(const struct config *cfg)
 		.final = r.have_final ? &r.final : NULL,
 	};
 	jobctl_summary(r.jc, &s.jobs);
+	sandbox_report(r.sb, &s.sandbox);
 	if (!cfg->quiet && r.have_final)
 		summary_print(&s, stderr);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
 	observe_close(r.obs, &s, jobctl_killed(r.jc));
 	jobctl_close(r.jc);
+	sandbox_free(r.sb);
 	if (r.mon)
 		monitor_close(r.mon);
 	return status;
