@@ -30,11 +30,6 @@ enum {
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
-	OPT_LOG,
-	OPT_METRICS_FILE,
-	OPT_LISTEN,
-	OPT_TOP_PROCS,
-	OPT_DELAY,
 	/* sandbox and profiles */
 	OPT_SANDBOX,
 	OPT_SYSCALL_FILTER,
@@ -45,6 +40,14 @@ enum {
 	OPT_NO_NEW_PRIVS,
 	OPT_PROFILE,
 	OPT_PRINT_PROFILE,
+	OPT_FOOTPRINTS,
+	OPT_CLEAR,
+	OPT_GLOBAL,
+	OPT_LOG,
+	OPT_METRICS_FILE,
+	OPT_LISTEN,
+	OPT_TOP_PROCS,
+	OPT_DELAY,
 };
 
 static const struct option options[] = {
@@ -62,14 +65,6 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "top-procs", required_argument, NULL, OPT_TOP_PROCS },
-	{ "delay", required_argument, NULL, OPT_DELAY },
-	{ "batch", no_argument, NULL, 'b' },
-	{ "iterations", required_argument, NULL, 'n' },
-	{ "output", required_argument, NULL, 'o' },
 	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 	{ "syscall-filter", required_argument, NULL, OPT_SYSCALL_FILTER },
 	{ "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
@@ -79,6 +74,17 @@ static const struct option options[] = {
 	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "print-profile", no_argument, NULL, OPT_PRINT_PROFILE },
+	{ "footprints", required_argument, NULL, OPT_FOOTPRINTS },
+	{ "clear", no_argument, NULL, OPT_CLEAR },
+	{ "global", no_argument, NULL, OPT_GLOBAL },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "top-procs", required_argument, NULL, OPT_TOP_PROCS },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "iterations", required_argument, NULL, 'n' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -94,6 +100,7 @@ void cli_usage(FILE *f)
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
 	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
+	      "       supervise footprints [--footprints FILE] [--clear [--global]]\n"
 	      "       supervise top [-b] [-n N] [--delay S] [--json]\n"
 	      "       supervise exporter [--listen ADDR:PORT] [--top-procs N]\n"
 	      "       supervise report LOG -o FILE.html\n"
@@ -123,6 +130,9 @@ void cli_usage(FILE *f)
 	      "                       within --mem; do not also pass -j to make or ninja\n"
 	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
 	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
+	      "  --footprints FILE    this project's learned job footprints (default: one table\n"
+	      "                       per working directory in the cache; the global table\n"
+	      "                       answers for commands the project has not seen)\n"
 	      "  --advice MODE        all (default): set the runtimes' variables (GOMAXPROCS,\n"
 	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
 	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
@@ -168,6 +178,9 @@ void cli_usage(FILE *f)
 	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
 	      "                       where present), --cpus N (cpu.max where present),\n"
 	      "                       --jobs MIN-MAX; the advice page follows\n"
+	      "  footprints           list the learned footprints of this project (the working\n"
+	      "                       directory, or --footprints FILE) and the global table;\n"
+	      "                       --clear forgets the project's, --clear --global both\n"
 	      "  top                  every workload on the host, live (q quits, s/Enter: one\n"
 	      "                       workload's processes); -b plain frames, -n N frames,\n"
 	      "                       --delay S between frames (default 2), --json one JSON\n"
@@ -256,8 +269,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		const char *name;
 		enum command cmd;
 	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT },
-			 { "set", CMD_SET }, { "top", CMD_TOP }, { "exporter", CMD_EXPORTER },
-			 { "report", CMD_REPORT } };
+			 { "set", CMD_SET }, { "footprints", CMD_FOOTPRINTS }, { "top", CMD_TOP },
+			 { "exporter", CMD_EXPORTER }, { "report", CMD_REPORT } };
 	const char *cmd_name = NULL;
 	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
 		if (streq(argv[1], commands[i].name)) {
@@ -361,6 +374,51 @@ int cli_parse(int argc, char **argv, struct config *ret)
 			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
 				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
 			break;
+		case OPT_SANDBOX:
+			c.sandbox = true;
+			break;
+		case OPT_SYSCALL_FILTER:
+			/* Repeated: one assignment per line, as SystemCallFilter= lines combine. */
+			if (c.syscall_filter && asprintf((char **)&c.syscall_filter, "%s\n%s", c.syscall_filter, optarg) < 0)
+				return -ENOMEM;
+			if (!c.syscall_filter)
+				c.syscall_filter = optarg;
+			break;
+		case OPT_SYSCALL_ACTION:
+			if (sandbox_action_parse(optarg, &c.syscall_action, &c.syscall_errno) < 0)
+				return bad("--syscall-action: '%s' is not an action; use errno, kill, log or an errno "
+					   "name (EPERM, EACCES)", optarg);
+			c.has_syscall_action = true;
+			break;
+		case OPT_CAP_DROP:
+			c.cap_drop = optarg;
+			break;
+		case OPT_CAP_ADD:
+			c.cap_add = optarg;
+			break;
+		case OPT_USER:
+			c.user = optarg;
+			break;
+		case OPT_NO_NEW_PRIVS:
+			c.no_new_privs = true;
+			break;
+		case OPT_PROFILE:
+			c.profile = optarg;
+			break;
+		case OPT_PRINT_PROFILE:
+			c.command = CMD_PRINT_PROFILE;
+			break;
+		case OPT_FOOTPRINTS:
+			if (!*optarg)
+				return bad("--footprints: the path is empty");
+			c.footprints = optarg;
+			break;
+		case OPT_CLEAR:
+		case OPT_GLOBAL:
+			if (c.command != CMD_FOOTPRINTS)
+				return bad("%s is an option of 'supervise footprints'", opt == OPT_CLEAR ? "--clear" : "--global");
+			*(opt == OPT_CLEAR ? &c.clear : &c.global) = true;
+			break;
 		case OPT_LOG:
 		case OPT_METRICS_FILE:
 		case 'o':
@@ -397,40 +455,6 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		}
 		case 'b':
 			c.batch = true;
-			break;
-		case OPT_SANDBOX:
-			c.sandbox = true;
-			break;
-		case OPT_SYSCALL_FILTER:
-			/* Repeated: one assignment per line, as SystemCallFilter= lines combine. */
-			if (c.syscall_filter && asprintf((char **)&c.syscall_filter, "%s\n%s", c.syscall_filter, optarg) < 0)
-				return -ENOMEM;
-			if (!c.syscall_filter)
-				c.syscall_filter = optarg;
-			break;
-		case OPT_SYSCALL_ACTION:
-			if (sandbox_action_parse(optarg, &c.syscall_action, &c.syscall_errno) < 0)
-				return bad("--syscall-action: '%s' is not an action; use errno, kill, log or an errno "
-					   "name (EPERM, EACCES)", optarg);
-			c.has_syscall_action = true;
-			break;
-		case OPT_CAP_DROP:
-			c.cap_drop = optarg;
-			break;
-		case OPT_CAP_ADD:
-			c.cap_add = optarg;
-			break;
-		case OPT_USER:
-			c.user = optarg;
-			break;
-		case OPT_NO_NEW_PRIVS:
-			c.no_new_privs = true;
-			break;
-		case OPT_PROFILE:
-			c.profile = optarg;
-			break;
-		case OPT_PRINT_PROFILE:
-			c.command = CMD_PRINT_PROFILE;
 			break;
 		case 'v':
 			c.verbose++;
@@ -470,6 +494,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		if (!run_name_valid(c.stat_name))
 			return bad("%s: '%s' is not a run name", cmd_name, c.stat_name);
 	}
+	if (c.command == CMD_FOOTPRINTS && c.global && !c.clear)
+		return bad("footprints: --global goes with --clear (listing shows both tables)");
 	if (c.command == CMD_REPORT) {
 		if (optind >= argc)
 			return bad("report needs a log: supervise report LOG -o FILE.html (LOG from --log)");

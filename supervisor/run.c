@@ -48,8 +48,8 @@ struct run {
 	struct monitor *mon;
 	struct jobctl *jc;
 	struct live *live;
-	struct observe *obs;            /* --log, --metrics-file */
 	struct sandbox *sb;
+	struct observe *obs;            /* --log, --metrics-file */
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
