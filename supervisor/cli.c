@@ -509,7 +509,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		return bad("--listen and --top-procs are options of 'supervise exporter'");
 	if (c.output && c.command != CMD_REPORT)
 		return bad("-o is an option of 'supervise report'");
-	if ((c.log_path || c.metrics_file) && c.command != CMD_RUN)
+	if ((c.log_path || c.metrics_file) && c.command != CMD_RUN && c.command != CMD_PRINT_PROFILE)
 		return bad("--log and --metrics-file are options of a run: supervise --log PATH -- COMMAND");
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
