@@ -329,7 +329,8 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	unsigned ms = live_period_ms(r->live);
 	if (r->jc && JOBS_PERIOD_MS < ms)
 		ms = JOBS_PERIOD_MS;
-	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
+	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live) &&
+		     !jobctl_needs_turns(r->jc);
 	r->quiet = still ? (r->quiet < 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = 0; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
