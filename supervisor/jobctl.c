@@ -19,8 +19,9 @@
 #include "log.h"
 #include "util.h"
 
-/* The learned footprint of "a job" (any command), kept beside the commands. */
-#define JOB_COMM "[job]"
+#define JOB_COMM FOOTPRINT_JOB_COMM
+/* A job's growth rate is measured over windows of this much running time. */
+#define RATE_WINDOW_NS 300000000ull
 /* The progress rule (docs/jobserver.md): while jobs are paused, a workload
  * that used less than STALL_CPU_USEC of CPU in STALL_MS is stalled (every
  * unpaused process waits, e.g. for the paused one): resume the oldest. */
@@ -52,7 +53,14 @@ struct jobctl {
 	struct jobserver js;
 	struct gov_config gcfg;
 	struct gov_state gst;
-	struct footprints fp;
+	struct footprints fp;         /* this project's table (identities, commands) */
+	struct footprints fp_global;  /* commands across projects: the fallback */
+	/* Jobs ended in this run, by identity: merged into fp at the end. A job
+	 * the table lost sight of for one reading ends and starts again with
+	 * the same identity; learned at once, its first part's small peak would
+	 * size its second part. */
+	struct footprints fp_run;
+	char fp_path[PATH_MAX], fp_global_path[PATH_MAX];
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
 	enum js_style style;
@@ -84,12 +92,10 @@ struct jobctl {
 /* The next job could be any: its expected footprint is the average job's
  * (the per-command estimate takes over once it runs, and an early pause
  * covers a heavy one), not the largest seen. */
-static uint64_t job_average(const struct footprints *fp)
+static uint64_t job_average(const struct jobctl *jc)
 {
-	for (size_t i = 0; i < fp->n; i++)
-		if (streq(fp->e[i].comm, JOB_COMM))
-			return fp->e[i].ewma_bytes;
-	return 0;
+	uint64_t m = footprint_mean(&jc->fp, JOB_COMM);
+	return m ? m : footprint_mean(&jc->fp_global, JOB_COMM);
 }
 
 /* A job's peak teaches what the next job may need. */
@@ -100,8 +106,120 @@ static void on_job_ended(void *userdata, const struct job *j)
 	if (!j->peak || !jobtable_is_job(j))
 		return;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
+	footprint_learn(&jc->fp_global, JOB_COMM, j->peak);
+	/* This very job (its command line in its directory) next time. Parts
+	 * of one job (see fp_run) count as one: the longest ramp and run. */
+	const struct fp_id *was = footprint_find_id(&jc->fp_run, j->id);
+	uint32_t ramp = (uint32_t)(j->ramp_ns / 1000000ull), dur = (uint32_t)(j->run_ns / 1000000ull);
+	if (was) {
+		ramp = was->ramp_ms > ramp ? was->ramp_ms : ramp;
+		dur = was->dur_ms + dur;
+	}
+	footprint_learn_id(&jc->fp_run, j->id, j->comm, j->peak, ramp, dur);
 	if (!jc->cfg.job_mem)
-		jc->next_job_bytes = job_average(&jc->fp);
+		jc->next_job_bytes = job_average(jc);
+}
+
+/* A job's identity: its root's command line and working directory, read once
+ * when the job is first seen (0: the root is gone already; nothing is learned
+ * under 0). A pid reused meanwhile only names the wrong entry once. */
+static uint64_t read_identity(pid_t pid)
+{
+	char path[64], cmdline[4096], cwd[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int n = read_file_at(AT_FDCWD, path, cmdline, sizeof(cmdline));
+	if (n <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	ssize_t c = readlink(path, cwd, sizeof(cwd) - 1);
+	cwd[c > 0 ? c : 0] = '\0';
+	return footprint_identity(cmdline, (size_t)n, cwd);
+}
+
+static bool job_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return false;
+	const char *close_ = strrchr(buf, ')');
+	return close_ && close_[1] == ' ' && close_[2] == 'T';
+}
+
+/* After each mapping: identities of new jobs, their learned peaks, and each
+ * running job's growth (bytes a second over RATE_WINDOW_NS of running time). */
+static void track_jobs(struct jobctl *jc, uint64_t now)
+{
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		struct job *j = &jc->jt.jobs[k];
+		if (!j->last_ns) {
+			/* A job the table lost sight of for a reading comes back as
+			 * new: if we had stopped it, it is still paused. */
+			j->paused = job_stopped(j->root);
+			j->id = read_identity(j->root);
+			const struct fp_id *f = footprint_find_id(&jc->fp, j->id);
+			j->id_bytes = f ? f->peak_bytes : 0;
+			j->id_ramp_ms = f ? f->ramp_ms : 0;
+			j->id_dur_ms = f ? f->dur_ms : 0;
+			j->last_ns = j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+		if (!j->paused)
+			j->run_ns += now - j->last_ns;
+		j->last_ns = now;
+		if (j->rss > j->ramp_rss)
+			j->ramp_rss = j->rss, j->ramp_ns = j->run_ns;
+		if (j->paused) {
+			/* Stopped, it does not grow: measure afresh once resumed. */
+			j->rate_known = false;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		} else if (now - j->win_ns >= RATE_WINDOW_NS) {
+			uint64_t d = j->rss > j->win_rss ? j->rss - j->win_rss : 0;
+			j->rate_bps = (uint64_t)((double)d * 1e9 / (double)(now - j->win_ns));
+			j->rate_known = true;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+	}
+}
+
+static enum gov_basis basis_of(const struct job *j)
+{
+	return j->id_bytes ? GOV_BASIS_IDENTITY : j->from_command ? GOV_BASIS_COMMAND : GOV_BASIS_DEFAULT;
+}
+
+static struct gov_job gov_job_of(const struct jobctl *jc, const struct job *j)
+{
+	struct gov_job g = { .start_ns = j->start_ns, .rss_bytes = j->rss,
+			     .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
+			     .ramp_ms = j->id_ramp_ms, .dur_ms = j->id_dur_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
+			     .run_ns = j->run_ns, .paused = j->paused };
+	if (g.basis != GOV_BASIS_IDENTITY) {
+		/* Another job of its command running now has reached this much:
+		 * a job never seen may be as large (a cold cache learns a heavy
+		 * mode from the first heavy job, before any has ended). */
+		for (size_t k = 0; k < jc->jt.nr_jobs; k++)
+			if (&jc->jt.jobs[k] != j && jc->jt.jobs[k].rss > g.expected_bytes &&
+			    streq(jc->jt.jobs[k].comm, j->comm))
+				g.expected_bytes = jc->jt.jobs[k].rss, g.basis = GOV_BASIS_COMMAND;
+	}
+	if (g.basis == GOV_BASIS_COMMAND) {
+		/* Sized by its command: the mode of that command's peaks it is in. */
+		const struct fp_cmd *c = footprint_find_cmd(&jc->fp, j->comm);
+		if (!c || c->count < 3)
+			c = footprint_find_cmd(&jc->fp_global, j->comm);
+		uint64_t top = footprint_mode_top(c, j->rss);
+		g.likely_bytes = top < g.expected_bytes ? top : 0;
+	}
+	return g;
+}
+
+static const char *basis_name(enum gov_basis b)
+{
+	return b == GOV_BASIS_IDENTITY ? "this job's last run"
+	       : b == GOV_BASIS_COMMAND ? "its command's p90"
+					: "nothing learned: --job-mem or 512MiB";
 }
 
 /* The size of a job nothing is known of: --job-mem, else the default. It
@@ -224,8 +342,18 @@ int jobctl_open(const struct jobctl_config *cfg, const struct budget *b, char *c
 	if (r < 0)
 		return r;
 
-	footprint_load(&jc->fp);
-	uint64_t learned = job_average(&jc->fp);
+	if (footprint_project_path(jc->fp_path, sizeof(jc->fp_path)) < 0)
+		jc->fp_path[0] = '\0';
+	if (footprint_global_path(jc->fp_global_path, sizeof(jc->fp_global_path)) < 0)
+		jc->fp_global_path[0] = '\0';
+	/* A --footprints FILE in the cache directory is the global one too: one table. */
+	if (streq(jc->fp_path, jc->fp_global_path))
+		jc->fp_global_path[0] = '\0';
+	if (jc->fp_path[0])
+		footprint_load(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_load(&jc->fp_global, jc->fp_global_path);
+	uint64_t learned = job_average(jc);
 	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
 	jc->gcfg = (struct gov_config){ .min_jobs = jc->cfg.min_jobs, .max_jobs = jc->cfg.max_jobs };
 	gov_from_budget(jc);
@@ -301,6 +429,26 @@ uint64_t jobctl_rss_alert(const struct jobctl *jc)
 bool jobctl_killed(const struct jobctl *jc)
 {
 	return jc && jc->killed;
+}
+
+/* Before the kill: what the governor expected of each job, and what happened. */
+static void explain_kill(struct jobctl *jc, const struct gov_decision *d, uint64_t rss)
+{
+	char a[32], b[32], c[32], e[32];
+	log_error("memory: the governor expected the workload to reach %s at most (limit %s, budget %s); it holds %s",
+		  format_bytes(d->committed_bytes, a, sizeof(a)), format_bytes(d->pause_at_bytes, b, sizeof(b)),
+		  format_bytes(jc->budget.in.mem, c, sizeof(c)), format_bytes(rss, e, sizeof(e)));
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		struct gov_job g = gov_job_of(jc, j);
+		log_error("memory:   job %d (%s)%s: expected %s (%s), projected %s, holds %s, %s", (int)j->root, j->comm,
+			  j->paused ? " paused" : "", format_bytes(g.expected_bytes, a, sizeof(a)), basis_name(g.basis),
+			  format_bytes(governor_project(&g), b, sizeof(b)), format_bytes(j->rss, c, sizeof(c)),
+			  !g.rate_known ? "growth not measured yet"
+			  : g.rate_bps < GOV_SETTLED_BPS ? "settled"
+							 : (snprintf(e, sizeof(e), "growing %" PRIu64 " MiB/s",
+								     g.rate_bps >> 20), e));
+	}
 }
 
 static void kill_workload(struct jobctl *jc, const struct reading *r)
@@ -413,8 +561,7 @@ static void decide_apply(struct jobctl *jc, const struct reading *r)
 		if (!jobtable_is_job(j) || (j->paused && j->narrowed))
 			continue;
 		gk[ng] = k;
-		gj[ng++] = (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = j->rss, .expected_bytes = j->expected,
-					     .paused = j->paused };
+		gj[ng++] = gov_job_of(jc, j);
 	}
 	/* A crossing the kernel counted higher than the reading (a job that
 	 * grew and shrank between the two) still counts. */
@@ -429,7 +576,9 @@ static void decide_apply(struct jobctl *jc, const struct reading *r)
 	if (d.action == GOV_PAUSE && guess_only_early_pause(jc, rss, &d))
 		d.action = GOV_NONE;
 	if (d.action == GOV_PAUSE) {
-		int k = pause_choice(jc, rss >= d.pause_at_bytes);
+		/* The governor's choice when it may be paused; else the newest that may. */
+		bool at = rss >= d.pause_at_bytes;
+		int k = d.job < jc->jt.nr_jobs && pausable(&jc->jt.jobs[d.job], at) ? (int)d.job : pause_choice(jc, at);
 		if (k >= 0)
 			d.job = (size_t)k;
 		else
@@ -445,15 +594,19 @@ static void decide_apply(struct jobctl *jc, const struct reading *r)
 		d.target = jc->jt.nr_jobs > 0 ? (unsigned)jc->jt.nr_jobs : 1;
 
 	switch (d.action) {
-	case GOV_PAUSE:
+	case GOV_PAUSE: {
+		struct gov_job g = gov_job_of(jc, &jc->jt.jobs[d.job]);
 		jc->jt.jobs[d.job].paused = true;
 		jc->paused_count++;
 		jobtable_signal(&jc->jt, d.job, SIGSTOP);
-		log_info("memory: summed RSS %" PRIu64 " MiB (pause point %" PRIu64 " MiB, budget %" PRIu64
-			 " MiB): pausing job %d (%s, %" PRIu64 " MiB)",
-			 rss >> 20, d.pause_at_bytes >> 20, jc->budget.in.mem >> 20, (int)jc->jt.jobs[d.job].root,
-			 jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20);
+		log_info("memory: summed RSS %" PRIu64 " MiB, expected to reach %" PRIu64 " MiB (limit %" PRIu64
+			 " MiB, budget %" PRIu64 " MiB): pausing job %d (%s, holds %" PRIu64
+			 " MiB, projected %" PRIu64 " MiB from %s)",
+			 rss >> 20, d.committed_bytes >> 20, d.pause_at_bytes >> 20, jc->budget.in.mem >> 20,
+			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20,
+			 governor_project(&g) >> 20, basis_name(g.basis));
 		break;
+	}
 	case GOV_RESUME:
 		jc->jt.jobs[d.job].paused = false;
 		jobtable_signal(&jc->jt, d.job, SIGCONT);
@@ -461,6 +614,7 @@ static void decide_apply(struct jobctl *jc, const struct reading *r)
 			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm);
 		break;
 	case GOV_KILL:
+		explain_kill(jc, &d, rss);
 		kill_workload(jc, r);
 		return;
 	case GOV_NONE:
@@ -669,18 +823,20 @@ void jobctl_on_reading(struct jobctl *jc, const struct reading *r)
 	for (size_t i = 0; i < r->nr_exits; i++) {
 		const struct proc_reading *p = &r->exits[i];
 		footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
+		footprint_learn(&jc->fp_global, p->comm, p->peak_rss_bytes);
 		int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
 		if (k >= 0 && p->peak_rss_bytes > jc->jt.jobs[k].peak)
 			jc->jt.jobs[k].peak = p->peak_rss_bytes;
 	}
 	struct jobtable_params jp = {
-		.main_pid = jc->main_pid, .fp = &jc->fp,
+		.main_pid = jc->main_pid, .fp = &jc->fp, .global = &jc->fp_global,
 		/* A command never seen is sized as --job-mem (else the default), not
 		 * as the learned average job: it may be the heavy one. */
 		.default_job_bytes = default_job_bytes(jc),
 		.now_ns = now, .ended = on_job_ended, .userdata = jc,
 	};
 	jobtable_map(&jc->jt, r, &jp);
+	track_jobs(jc, now);
 	mark_sync(jc, r, now);
 	unsigned jobs = jobtable_jobs(&jc->jt);
 	if (jobs > jc->peak_jobs)
@@ -771,7 +927,14 @@ void jobctl_close(struct jobctl *jc)
 	if (!jc)
 		return;
 	jobobs_close(&jc->obs);
-	footprint_save(&jc->fp);
+	for (size_t i = 0; i < jc->fp_run.nr_ids; i++) {
+		const struct fp_id *f = &jc->fp_run.ids[i];
+		footprint_learn_id(&jc->fp, f->id, f->comm, f->peak_bytes, f->ramp_ms, f->dur_ms);
+	}
+	if (jc->fp_path[0])
+		footprint_save(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_save(&jc->fp_global, jc->fp_global_path);
 	jobserver_close(&jc->js);
 	client_argv_free(jc->argv);
 	free(jc);

@@ -163,7 +163,7 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 	 * seen is sized as the default (--job-mem), not as the learned average
 	 * job: it may be the heavy one. */
 	for (size_t k = 0; k < t->nr_jobs; k++)
-		t->jobs[k].expected = 0, t->jobs[k].guessed = true;
+		t->jobs[k].expected = 0, t->jobs[k].from_command = false, t->jobs[k].guessed = true;
 	for (size_t i = 0; i < t->nr_px; i++) {
 		if (t->px[i].job < 0)
 			continue;
@@ -173,8 +173,12 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 			snprintf(j->comm, sizeof(j->comm), "%s", pr->comm);
 		j->seen = true;
 		j->rss += pr->rss_bytes;
-		uint64_t learned = pa->fp ? footprint_expected(pa->fp, pr->comm) : 0;
+		struct fp_estimate fe;
+		footprint_estimate(pa->fp, pa->global, 0, pr->comm, &fe);
+		uint64_t learned = fe.bytes;
 		uint64_t e = learned ? learned : pa->default_job_bytes;
+		if (learned)
+			j->from_command = true;
 		if (e > j->expected) {
 			j->expected = e;
 			j->guessed = !learned;

@@ -34,6 +34,16 @@ struct job {
 	uint64_t rss, peak, expected;
 	bool paused;
 	bool seen;
+	bool from_command;  /* expected came from a learned command, not the default */
+	/* Kept by jobctl (identity, ramp): the table only carries them. */
+	uint64_t id;                  /* footprint_identity of the root, 0: not read yet */
+	uint64_t id_bytes;            /* the identity's learned peak, 0: unknown */
+	uint32_t id_ramp_ms, id_dur_ms;
+	uint64_t run_ns, last_ns;     /* time run (not paused) since start; last step */
+	uint64_t win_ns, win_rss;     /* start of the growth window */
+	uint64_t rate_bps;            /* growth over the last window */
+	bool rate_known;
+	uint64_t ramp_rss, ramp_ns;   /* highest RSS so far and the run time it was reached at */
 	bool wrapper;     /* its subtree holds a nested client now: not a job */
 	bool guessed;     /* expected is the default guess: no process of it was learned */
 	bool sync;        /* its client waits for it synchronously ($(shell)): set by the caller */
@@ -57,7 +67,8 @@ struct jobtable {
 
 struct jobtable_params {
 	pid_t main_pid;                   /* the workload's first process: a client */
-	const struct footprints *fp;      /* expected peaks per command */
+	const struct footprints *fp;      /* expected peaks per command (the project's) */
+	const struct footprints *global;  /* the fallback for commands fp has few peaks of */
 	uint64_t default_job_bytes;       /* a command never seen */
 	uint64_t now_ns;                  /* start time of jobs first seen now */
 	/* Called for each job that is gone since the last reading, with its peak. */

@@ -8,6 +8,7 @@
 
 #include "jobctl.h"
 #include "monitor.h"
+#include "sandbox.h"
 
 struct run_summary {
 	const char *name;
@@ -26,6 +27,7 @@ struct run_summary {
 	uint64_t max_map_count;       /* vm.max_map_count */
 	const struct reading *final;  /* NULL when no monitor ran */
 	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
+	struct sandbox_report sandbox;  /* !active: no sandbox option */
 };
 
 /* The short human summary: peak memory vs budget, peak map_count vs
