@@ -389,6 +389,13 @@ size_t jobctl_env(const struct jobctl *jc, struct launch_var *ret, size_t size)
 	return n;
 }
 
+bool jobctl_needs_turns(const struct jobctl *jc)
+{
+	/* Paused jobs (the progress rule's window, resumes) and a narrowing
+	 * under way are acted on within a tick, whatever else holds still. */
+	return jc && !jc->killed && (jobtable_paused(&jc->jt) || jc->narrow_at_ns);
+}
+
 char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
 {
 	return jc && jc->argv ? jc->argv : argv;
@@ -795,7 +802,9 @@ static void narrow(struct jobctl *jc, uint64_t now)
 		jobtable_signal(&jc->jt, (size_t)k, SIGSTOP);
 		log_info("jobserver: %u jobs run, the maximum is %u: pausing job %d (%s), the newest, until another ends",
 			 running, jc->cfg.max_jobs, (int)j->root, j->comm);
-	} else if (running < jc->cfg.max_jobs && oldest < jc->jt.nr_jobs) {
+	} else if (oldest == jc->jt.nr_jobs) {
+		jc->narrow_at_ns = 0;   /* narrowed, none waits: done */
+	} else if (running < jc->cfg.max_jobs) {
 		struct job *j = &jc->jt.jobs[oldest];
 		j->paused = j->narrowed = false;
 		jobtable_signal(&jc->jt, oldest, SIGCONT);

@@ -365,7 +365,9 @@ static int arm_clock(struct run *r, const struct reading *rd)
 		ms = JOBS_PERIOD_MS;
 	if (observe_period_ms(r->obs) < ms)
 		ms = observe_period_ms(r->obs);
-	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
+	/* Paused jobs or a narrowing under way: jobctl acts within a tick. */
+	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live) &&
+		     !jobctl_needs_turns(r->jc);
 	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
