@@ -11,7 +11,8 @@
 #include "sandbox.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_PRINT_PROFILE, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_PRINT_PROFILE, CMD_FOOTPRINTS,
+	       CMD_TOP, CMD_EXPORTER, CMD_REPORT, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -51,6 +52,19 @@ struct config {
 	const char *profile;        /* --profile NAME|PATH */
 	struct profile *loaded_profile;  /* what profile_apply read, for --print-profile */
 	char *const *env_set;       /* NAME=VALUE from the profile's [Environment] */
+	const char *footprints;     /* --footprints FILE: this project's learned table */
+	bool clear, global;         /* footprints --clear [--global] */
+	/* operators: top, exporter, report, --log, --metrics-file */
+	const char *log_path;       /* run --log PATH: JSONL events */
+	const char *metrics_file;   /* run --metrics-file PATH */
+	const char *listen;         /* exporter --listen ADDR:PORT (127.0.0.1:9464) */
+	unsigned top_procs;         /* exporter --top-procs N: per-process series */
+	bool has_top_procs;
+	bool batch;                 /* top -b */
+	unsigned iterations;        /* top -n N (0: until q) */
+	double delay_s;             /* top --delay S */
+	const char *report_log;     /* report LOG */
+	const char *output;         /* report -o PATH */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

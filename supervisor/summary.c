@@ -58,9 +58,12 @@ void summary_print(const struct run_summary *s, FILE *f)
 
 	if (!r)
 		return;
-	fprintf(f, "supervise: %s: exit %d after %.2f s, %u process%s (at most %u at once), backend %s\n",
-		escape_text(s->name, name, sizeof(name)), s->exit_status, s->wall_seconds, r->procs_started, r->procs_started == 1 ? "" : "es",
-		r->peak_concurrent, s->backend ? s->backend : "-");
+	/* procfs samples every 100 ms: a process that lived less may be missed. */
+	bool sampled = s->backend && streq(s->backend, "procfs");
+	fprintf(f, "supervise: %s: exit %d%s%s%s after %.2f s, %s%u process%s (at most %u at once), backend %s\n",
+		escape_text(s->name, name, sizeof(name)), s->exit_status, s->killed_by ? " (killed by " : "",
+		s->killed_by ? s->killed_by : "", s->killed_by ? ")" : "", s->wall_seconds, sampled ? "at least " : "",
+		r->procs_started, r->procs_started == 1 ? "" : "es", r->peak_concurrent, s->backend ? s->backend : "-");
 	if (s->has_budget)
 		fprintf(f, "supervise:   memory: peak %s summed RSS of budget %s (%.0f%%, enforced by %s)%s\n",
 			format_bytes(r->peak_rss_bytes, a, sizeof(a)), format_bytes(s->budget_bytes, b, sizeof(b)),
@@ -77,10 +80,18 @@ void summary_print(const struct run_summary *s, FILE *f)
 			s->max_map_count ? 100.0 * r->peak_map_count / s->max_map_count : 0.0,
 			escape_text(r->peak_map_comm, comm, sizeof(comm)),
 			r->peak_map_pid);
-	if (s->jobs.style && strcmp(s->jobs.style, "none"))
-		fprintf(f, "supervise:   jobs: %s jobserver, %u to %u jobs at once, %u pause%s, %u token%s re-minted\n",
-			s->jobs.style, s->jobs.tokens_min, s->jobs.tokens_max, s->jobs.paused,
-			s->jobs.paused == 1 ? "" : "s", s->jobs.reminted, s->jobs.reminted == 1 ? "" : "s");
+	if (s->jobs.style && strcmp(s->jobs.style, "none")) {
+		fprintf(f, "supervise:   jobs: %s jobserver, target %u to %u, at most %u job%s at once, %u pause%s, "
+			"%u token%s re-minted\n",
+			s->jobs.style, s->jobs.tokens_min, s->jobs.tokens_max, s->jobs.peak_concurrent,
+			s->jobs.peak_concurrent == 1 ? "" : "s", s->jobs.paused, s->jobs.paused == 1 ? "" : "s",
+			s->jobs.reminted, s->jobs.reminted == 1 ? "" : "s");
+		if (s->jobs.progress_resumes)
+			fprintf(f, "supervise:   jobs: %u paused job%s resumed by the progress rule (the workload had "
+				"stalled waiting for %s)\n",
+				s->jobs.progress_resumes, s->jobs.progress_resumes == 1 ? "" : "s",
+				s->jobs.progress_resumes == 1 ? "it" : "them");
+	}
 	size_t n = r->nr_proc_readings < 5 ? r->nr_proc_readings : 5;
 	if (n) {
 		fprintf(f, "supervise:   heaviest:");
@@ -130,6 +141,10 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(o, "cgroup", s->cgroup ? json_object_new_string(s->cgroup) : NULL);
 	json_object_object_add(o, "backend", s->backend ? json_object_new_string(s->backend) : NULL);
 	json_object_object_add(o, "exit_status", json_object_new_int(s->exit_status));
+	/* Who ended it: 137 alone cannot tell an OOM kill from ours or anyone's. */
+	json_object *ex = json_object_new_object();
+	json_object_object_add(ex, "killed_by", s->killed_by ? json_object_new_string(s->killed_by) : NULL);
+	json_object_object_add(o, "exit", ex);
 	/* Millisecond precision: json-c's default prints 17 digits of binary noise. */
 	char wall[32];
 	snprintf(wall, sizeof(wall), "%.3f", s->wall_seconds);
@@ -155,6 +170,9 @@ char *summary_json(const struct run_summary *s)
 
 	json_object *procs = json_object_new_object();
 	json_object_object_add(procs, "started", u64_or_null(f, f ? f->procs_started : 0));
+	/* The procfs backend samples: its count is a lower bound. */
+	json_object_object_add(procs, "started_exact",
+			       f ? json_object_new_boolean(!(s->backend && streq(s->backend, "procfs"))) : NULL);
 	json_object_object_add(procs, "peak_concurrent", u64_or_null(f, f ? f->peak_concurrent : 0));
 	json_object_object_add(o, "processes", procs);
 
@@ -165,6 +183,8 @@ char *summary_json(const struct run_summary *s)
 	json_object_object_add(jobs, "tokens_max", json_object_new_int(s->jobs.tokens_max));
 	json_object_object_add(jobs, "paused", json_object_new_int(s->jobs.paused));
 	json_object_object_add(jobs, "reminted", json_object_new_int(s->jobs.reminted));
+	json_object_object_add(jobs, "peak_concurrent", json_object_new_int(s->jobs.peak_concurrent));
+	json_object_object_add(jobs, "progress_resumes", json_object_new_int(s->jobs.progress_resumes));
 	json_object_object_add(o, "jobs", jobs);
 
 	json_object *top = json_object_new_array();

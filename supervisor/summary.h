@@ -16,6 +16,7 @@ struct run_summary {
 	const char *cgroup;
 	const char *backend;          /* "bpf" | "procfs" | NULL (no monitor yet) */
 	int exit_status;
+	const char *killed_by;        /* "kernel-oom" | "supervise" | "signal" | NULL: it exited */
 	double wall_seconds;
 	bool has_budget;
 	uint64_t budget_bytes;
