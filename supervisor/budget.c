@@ -23,7 +23,10 @@ void budget_derive(const struct budget_input *in, struct budget *ret)
 	if (in->mem) {
 		b.margin = budget_margin(in->mem, in->fast);
 		b.pause_at = in->mem - b.margin;
-		b.enforced_by = in->kernel_memory ? BUDGET_KERNEL : in->jobs ? BUDGET_SUPERVISE : BUDGET_NONE;
+		/* Where the kernel cannot (no memory controller in the leaf, or no
+		 * leaf at all), supervise enforces from its readings, with or
+		 * without --jobs: a budget nobody enforces is no budget. */
+		b.enforced_by = in->kernel_memory ? BUDGET_KERNEL : BUDGET_SUPERVISE;
 		if (in->kernel_memory)
 			b.max = in->mem;
 		if (b.enforced_by == BUDGET_SUPERVISE)

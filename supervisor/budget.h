@@ -7,7 +7,8 @@
  *                pause point, so the kernel throttles before it OOM-kills;
  *   pause point  budget - margin: the governor pauses the newest job here;
  *   kill point   the budget, only when supervise enforces it (no memory
- *                controller: hybrid hosts); 0 when the kernel does or nobody;
+ *                controller: hybrid hosts, or no leaf; with or without
+ *                --jobs); 0 when the kernel does or there is no budget;
  * and who enforces. budget_apply() writes memory.max and memory.high through
  * cgroup.h; budget_set_mem() moves all of them together.
  *

@@ -18,6 +18,7 @@ struct run_summary {
 	double wall_seconds;
 	bool has_budget;
 	uint64_t budget_bytes;
+	const char *budget_source;    /* "option" | "cgroup" | "meminfo" | NULL */
 	const char *enforced_by;      /* "kernel" | "supervise" | "none" */
 	bool has_cgroup_peak;
 	uint64_t peak_cgroup_bytes;   /* memory.peak */
