@@ -18,6 +18,7 @@
 
 #include "budget.h"
 #include "cgroup.h"
+#include "ci.h"
 #include "guard.h"
 #include "jobctl.h"
 #include "launch.h"
@@ -51,6 +52,7 @@ struct run {
 	struct monitor *mon;
 	struct jobctl *jc;
 	struct live *live;
+	struct ci *ci;                  /* GitHub/GitLab output; NULL outside CI */
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -319,7 +321,8 @@ static int setup(struct run *r)
 			.cpus = cpus,
 			.job_mem = c->has_job_mem ? c->job_mem.bytes : 0,
 			.style = c->jobserver_style,
-			.status_line = !c->quiet && isatty(STDERR_FILENO),
+			/* CI logs are files: no live line (CI=true says so). */
+			.status_line = !c->quiet && isatty(STDERR_FILENO) && !ci_detected(),
 			.announce = !c->quiet,
 		};
 		if ((ret = jobctl_open(&jcfg, &r->budget, c->argv, r->run_dir, r->cg.path, &r->jc)) < 0)
@@ -353,6 +356,7 @@ static int launch(struct run *r, int *ret_status)
 			    .envp = live_launch_env(r->live),
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
+	r->ci = ci_open(r->t0);
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
 	if (ret < 0)
 		return ret;
@@ -433,6 +437,7 @@ static int turn(struct run *r)
 	r->reading_failed = false;
 	enforce_budget(r, &rd);
 	live_on_reading(r->live, &rd);
+	ci_on_reading(r->ci, &rd);
 	if (r->jc) {
 		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 		jobctl_on_reading(r->jc, &rd);
@@ -616,10 +621,16 @@ int run(const struct config *cfg)
 		.oom_kills = r.oom_kills,
 		.max_map_count = read_max_map_count(),
 		.final = r.have_final ? &r.final : NULL,
+		.killed_at_budget = jobctl_killed(r.jc) || r.killed || (r.oom_kills && status == EXIT_KILLED),
 	};
 	jobctl_summary(r.jc, &s.jobs);
-	if (!cfg->quiet && r.have_final)
+	if (!cfg->quiet && r.have_final) {
+		ci_section_begin(r.ci, stderr, s.name);
 		summary_print(&s, stderr);
+		ci_section_end(r.ci, stderr);
+	}
+	ci_finish(r.ci, &s);
+	ci_close(r.ci);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
 	jobctl_close(r.jc);

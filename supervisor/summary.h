@@ -26,6 +26,7 @@ struct run_summary {
 	uint64_t max_map_count;       /* vm.max_map_count */
 	const struct reading *final;  /* NULL when no monitor ran */
 	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
+	bool killed_at_budget;        /* by supervise, or OOM-killed by the kernel at memory.max */
 };
 
 /* The short human summary: peak memory vs budget, peak map_count vs
