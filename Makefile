@@ -154,6 +154,11 @@ $(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/harness.h
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+# test_monitor drives the monitor API itself (root, BPF): it links the objects.
+$(OUTPUT)/tests/integration/test_monitor: tests/integration/test_monitor.c tests/integration/harness.h $(LIB_OBJS) | $(OUTPUT)/tests/integration
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/integration -MMD -MP -MF $@.d -MT $@ $< $(LIB_OBJS) $(PKG_LIBS) $(TEST_LIBS) -o $@
+
 # The helpers are workloads whose RSS and map counts the tests measure exactly:
 # never sanitized (ASan's shadow, quarantine and allocator mappings would change
 # those figures; the code under test is supervise).

@@ -27,8 +27,10 @@ int advice_page_create(const char *path, struct advice_page **ret)
 
 	if (!p)
 		return -ENOMEM;
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* A cut path would put the page (or the temporary) somewhere else. */
+	if ((size_t)snprintf(p->path, sizeof(p->path), "%s", path) >= sizeof(p->path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(p->path))
+		return log_errno(-ENAMETOOLONG, "advice: the page's path %s is longer than a path can be", path);
 	p->size = pagesize > 0 && (size_t)pagesize >= sizeof(struct sv_advice_page) ? (size_t)pagesize : 4096;
 	/* 0644: any user of the workload reads it; only the supervisor writes. */
 	_cleanup_close_ int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);

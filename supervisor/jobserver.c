@@ -171,7 +171,11 @@ int jobserver_open(struct jobserver *js, enum js_style style, const char *run_di
 		if (js->home_fd < 0)
 			return log_errno(-errno, "jobserver: reopening the pipe through %s failed: %m", self);
 	} else if (style == JS_FIFO) {
-		snprintf(js->fifo, sizeof(js->fifo), "%s/jobserver", run_dir);
+		/* A cut path would make the fifo somewhere else. */
+		if ((size_t)snprintf(js->fifo, sizeof(js->fifo), "%s/jobserver", run_dir) >= sizeof(js->fifo))
+			return log_errno(-ENAMETOOLONG, "jobserver: %s/jobserver is longer than a path can be; set "
+							"SUPERVISE_RUNTIME_DIR to a shorter one, or --jobserver-style pipe",
+					 run_dir);
 		if (mkfifo(js->fifo, 0600) < 0)
 			return log_errno(-errno, "jobserver: mkfifo %s failed: %m", js->fifo);
 		/* O_RDWR: the fifo always has a reader and a writer while we live,

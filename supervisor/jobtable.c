@@ -50,8 +50,40 @@ static bool is_client(const struct reading *r, const struct proc_ix *p, pid_t ma
 	return p->pid == main_pid || jobtable_is_client_comm(r->procs[p->idx].comm);
 }
 
+struct root_ix {
+	pid_t root;
+	int job;
+};
+
+static int cmp_root(const void *a, const void *b)
+{
+	const struct root_ix *x = a, *y = b;
+	return (x->root > y->root) - (x->root < y->root);
+}
+
+/* The jobs by root pid, for log-time lookups while mapping (a build of a
+ * thousand jobs would otherwise cost a million compares a reading). */
+struct roots {
+	struct root_ix ix[JOBTABLE_MAX_JOBS];
+	size_t n;         /* sorted prefix; jobs added during the mapping follow unsorted */
+	size_t added;
+};
+
+static int find_root(const struct jobtable *t, const struct roots *r, pid_t root)
+{
+	struct root_ix key = { .root = root };
+	const struct root_ix *hit = bsearch(&key, r->ix, r->n, sizeof(r->ix[0]), cmp_root);
+	if (hit)
+		return hit->job;
+	for (size_t k = r->n; k < r->n + r->added; k++)
+		if (t->jobs[r->ix[k].job].root == root)
+			return r->ix[k].job;
+	return -1;
+}
+
 /* The job p belongs to (created when its root is new), -1: none. */
-static int job_for(struct jobtable *t, const struct reading *r, struct proc_ix *p, const struct jobtable_params *pa)
+static int job_for(struct jobtable *t, struct roots *roots, const struct reading *r, struct proc_ix *p,
+		   const struct jobtable_params *pa)
 {
 	/* Walk up to the job root (bounded: a cycle in a racy reading ends). */
 	for (int depth = 0; p && depth < 64; depth++) {
@@ -60,14 +92,14 @@ static int job_for(struct jobtable *t, const struct reading *r, struct proc_ix *
 		struct proc_ix *parent = find_px(t, p->ppid);
 		if (parent && is_client(r, parent, pa->main_pid)) {
 			/* p is a job root. */
-			size_t k;
-			for (k = 0; k < t->nr_jobs && t->jobs[k].root != p->pid; k++)
-				;
-			if (k == t->nr_jobs && k < JOBTABLE_MAX_JOBS) {
+			int k = find_root(t, roots, p->pid);
+			if (k < 0 && t->nr_jobs < JOBTABLE_MAX_JOBS) {
+				k = (int)t->nr_jobs++;
 				t->jobs[k] = (struct job){ .root = p->pid, .start_ns = pa->now_ns };
-				t->nr_jobs++;
+				/* Few jobs start in one reading: kept unsorted at the end. */
+				roots->ix[roots->n + roots->added++] = (struct root_ix){ .root = p->pid, .job = k };
 			}
-			return k < JOBTABLE_MAX_JOBS ? (int)k : -1;
+			return k;
 		}
 		p = parent;
 	}
@@ -86,10 +118,15 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 						      .job = -2, .idx = (int)i };
 	}
 	qsort(t->px, t->nr_px, sizeof(t->px[0]), cmp_px);
-	for (size_t k = 0; k < t->nr_jobs; k++)
+	static struct roots roots;
+	roots.n = roots.added = 0;
+	for (size_t k = 0; k < t->nr_jobs; k++) {
 		t->jobs[k].seen = false, t->jobs[k].rss = 0;
+		roots.ix[roots.n++] = (struct root_ix){ .root = t->jobs[k].root, .job = (int)k };
+	}
+	qsort(roots.ix, roots.n, sizeof(roots.ix[0]), cmp_root);
 	for (size_t i = 0; i < t->nr_px; i++)
-		t->px[i].job = job_for(t, r, &t->px[i], pa);
+		t->px[i].job = job_for(t, &roots, r, &t->px[i], pa);
 
 	/* Sums, expected peaks; jobs not seen any more ended. A command never
 	 * seen is sized as the default (--job-mem), not as the learned average
@@ -111,6 +148,7 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 		if (e > j->expected)
 			j->expected = e;
 	}
+	static int moved[JOBTABLE_MAX_JOBS];   /* old index → new, -1: ended */
 	size_t w = 0;
 	for (size_t k = 0; k < t->nr_jobs; k++) {
 		struct job *j = &t->jobs[k];
@@ -119,15 +157,15 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 		if (!j->seen) {
 			if (pa->ended)
 				pa->ended(pa->userdata, j);
+			moved[k] = -1;
 			continue;
 		}
-		if (w != k) {
+		if (w != k)
 			t->jobs[w] = *j;
-			for (size_t i = 0; i < t->nr_px; i++)
-				if (t->px[i].job == (int)k)
-					t->px[i].job = (int)w;
-		}
-		w++;
+		moved[k] = (int)w++;
 	}
+	for (size_t i = 0; i < t->nr_px; i++)
+		if (t->px[i].job >= 0)
+			t->px[i].job = moved[t->px[i].job];
 	t->nr_jobs = w;
 }

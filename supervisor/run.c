@@ -64,6 +64,9 @@ struct run {
 	uint64_t rss_armed;             /* the thresholds the monitor holds */
 	uint32_t map_armed;
 	bool reading_failed;
+	struct reading last;            /* totals of the last reading that changed */
+	bool have_last;
+	unsigned quiet;                 /* turns in a row the workload held still */
 	pid_t pid;
 	int pidfd;
 	int wstatus;
@@ -373,14 +376,34 @@ static int launch(struct run *r, int *ret_status)
 	return 0;
 }
 
-/* How soon the next reading is wanted: the soonest any consumer asks for. */
+/* How soon the next reading is wanted: the soonest any consumer asks for,
+ * stretched (doubling, up to QUIET_MAX_MS) while the workload holds still —
+ * the same processes, summed RSS within 1 %, no exit, no crossing. Crossings
+ * wake the loop at once whatever the period; any change brings it back. At
+ * 1,000 processes a reading costs about a millisecond (docs/performance.md). */
 #define JOBS_PERIOD_MS 100
+#define QUIET_MAX_MS   1000
 
-static int arm_clock(struct run *r)
+static bool holds_still(const struct reading *a, const struct reading *b)
+{
+	uint64_t d = a->rss_bytes > b->rss_bytes ? a->rss_bytes - b->rss_bytes : b->rss_bytes - a->rss_bytes;
+	return a->nr_procs == b->nr_procs && d <= b->rss_bytes / 100 && !a->nr_exits && !a->alert_ns &&
+	       !a->map_alerts;
+}
+
+static int arm_clock(struct run *r, const struct reading *rd)
 {
 	unsigned ms = live_period_ms(r->live);
 	if (r->jc && JOBS_PERIOD_MS < ms)
 		ms = JOBS_PERIOD_MS;
+	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
+	r->quiet = still ? (r->quiet < 8 ? r->quiet + 1 : r->quiet) : 0;
+	for (unsigned q = 0; q < r->quiet && ms < QUIET_MAX_MS; q++)
+		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
+	if (rd && !still) {
+		r->last = *rd;
+		r->have_last = true;
+	}
 	if (ms == r->period_ms)
 		return 0;
 	r->period_ms = ms;
@@ -432,7 +455,7 @@ static int turn(struct run *r)
 			log_warn("run: no reading of the workload (see above); it runs on without --jobs following "
 				 "memory and without advice updates");
 		r->reading_failed = true;
-		return arm_clock(r);
+		return arm_clock(r, NULL);
 	}
 	r->reading_failed = false;
 	enforce_budget(r, &rd);
@@ -450,7 +473,7 @@ static int turn(struct run *r)
 		r->rss_armed = rss;
 		r->map_armed = maps;
 	}
-	return arm_clock(r);
+	return arm_clock(r, &rd);
 }
 
 static void forward_signals(struct run *r)

@@ -888,3 +888,41 @@ H_FN bool h_json_has_substr(struct json_object *o, const char *s)
 		return false;
 	}
 }
+
+/* ---- a probe set of the test's own (added by branch harden) ------------------- */
+
+/* SUPERVISE_BPF_PIN_DIR for this test: /sys/fs/bpf/sv-test-<test>-<pid> (bpffs
+ * refuses names with a dot). A supervise built from another tree with another
+ * TRACK_VERSION, running at the same time on this host, would otherwise replace
+ * or unpin the shared set under the test's feet. Call after h_setup. */
+static char h_pin_dir[PATH_MAX];
+
+H_FN void h_private_pin_dir(void)
+{
+	snprintf(h_pin_dir, sizeof(h_pin_dir), "/sys/fs/bpf/sv-test-%s-%d", H.tname, (int)getpid());
+	for (char *c = h_pin_dir + strlen("/sys/fs/bpf/"); *c; c++)
+		if (*c == '.')
+			*c = '_';
+	setenv("SUPERVISE_BPF_PIN_DIR", h_pin_dir, 1);
+}
+
+/* Remove what a failed run left in the private pin dir (the last supervise
+ * out unpins the set itself). Call before or after h_teardown. */
+H_FN void h_remove_pin_dir(void)
+{
+	if (!*h_pin_dir)
+		return;
+	DIR *d = opendir(h_pin_dir);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *f = h_strf("%s/%s", h_pin_dir, de->d_name);
+		unlink(f);
+		free(f);
+	}
+	if (d)
+		closedir(d);
+	rmdir(h_pin_dir);
+	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	*h_pin_dir = '\0';
+}

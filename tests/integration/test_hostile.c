@@ -26,6 +26,7 @@ static void hostile_teardown(void)
 		*small_fs = '\0';
 	}
 	h_teardown();
+	h_remove_pin_dir();
 	if (*other_user) {
 		char *cmd = h_strf("userdel %s 2>/dev/null", other_user);
 		if (system(cmd) != 0)
@@ -35,7 +36,13 @@ static void hostile_teardown(void)
 	}
 }
 
-TestSuite(hostile, .init = h_setup, .fini = hostile_teardown, .timeout = 120);
+static void hostile_setup(void)
+{
+	h_setup();
+	h_private_pin_dir();
+}
+
+TestSuite(hostile, .init = hostile_setup, .fini = hostile_teardown, .timeout = 120);
 
 static void make_other_user(void)
 {

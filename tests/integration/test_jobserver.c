@@ -451,6 +451,19 @@ Test(jobserver, kill_at_the_budget_when_nothing_can_be_paused)
 	h_proc_free(&p);
 }
 
+/* Jobs started so far, from the job log (0 before it exists). */
+static int count_starts(const char *log)
+{
+	FILE *f = fopen(log, "r");
+	char line[256];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += !strncmp(line, "start ", 6);
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* `supervise set NAME --jobs MIN-MAX` narrows a running build: from 6 jobs at
  * once to at most 2. Tokens are never taken from a client: each comes home
  * when its job ends (0.2 s here) and supervise keeps it if make does not take
@@ -469,7 +482,11 @@ Test(jobserver, set_jobs_narrows_a_running_build)
 	struct h_proc p, s;
 	h_start(&p, "--cgroup-base", H.base, "--summary-json", sum, "--name", "setjobs", "--jobs", "6", "--", "make",
 		"-f", mk);
-	h_sleep_ms(600);
+	/* The set needs the control socket, and the build must be wide first. */
+	char *control = h_strf("%s/setjobs/control", H.runtime_dir);
+	H_ASSERT(&p, h_wait_exists(control, H_TIMEOUT_S), "no control socket %s", control);
+	for (double end = h_now() + H_TIMEOUT_S; h_now() < end && count_starts(log) < 8; h_sleep_ms(20))
+		;
 	h_start(&s, "set", "setjobs", "--jobs", "2-2");
 	h_finish(&s, 20);
 	H_ASSERT_EXIT(&s, 0);
@@ -490,6 +507,7 @@ Test(jobserver, set_jobs_narrows_a_running_build)
 		 "the target should have gone from 6 to 2: %" PRId64 "..%" PRId64, jint(o, "jobs", "tokens_min"),
 		 jint(o, "jobs", "tokens_max"));
 	json_object_put(o);
+	free(control);
 	h_proc_free(&s);
 	h_proc_free(&p);
 }

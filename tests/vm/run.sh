@@ -126,11 +126,10 @@ done
 for f in "${bins[@]}"; do
 	cp "$f" "$root/test/bin/" || die "cannot copy $f"
 done
-# The probes' criterion tests run in the guest too: test_monitor finds the
-# helpers at ../helpers from its own path, so /test/helpers names /test/bin;
-# test_probes is told where supervise and the helpers are (70/75 cases).
+# The probes' criterion tests run in the guest too (both on harness.h): they
+# are told where supervise and the helpers are (70/75 cases).
 unit_bins=()
-for t in unit/test_monitor integration/test_probes; do
+for t in integration/test_monitor integration/test_probes; do
 	[ -x "$OUTPUT/tests/$t" ] || die "$OUTPUT/tests/$t is not built (make OUTPUT=$OUTPUT test-bins)"
 	cp "$OUTPUT/tests/$t" "$root/test/unit/" || die "cannot copy $t"
 	unit_bins+=("$OUTPUT/tests/$t")

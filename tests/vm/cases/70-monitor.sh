@@ -1,4 +1,4 @@
-# The monitor's accuracy tests (tests/unit/test_monitor.c, criterion) on
+# The monitor's accuracy tests (tests/integration/test_monitor.c, criterion) on
 # Debian's 6.1 kernel: both backends against /proc (map_count exact, RSS
 # within the stated tolerance), fork/exec/threads/nested cgroups, 20
 # concurrent monitors sharing one probe set, a dead owner reaped. Each
@@ -18,7 +18,8 @@ fi
 # report goes to a file; the verbose log (figures of passing tests too) to the
 # console as context.
 rm -f /tmp/monitor.tap
-SV_TEST_QUIET_HOST=1 timeout 600 "$T" -j1 --verbose --tap=/tmp/monitor.tap >/tmp/monitor.log 2>&1
+SV_TEST_QUIET_HOST=1 SUPERVISE_BIN=$SV SUPERVISE_HELPERS_DIR=/test/bin \
+	timeout 600 "$T" -j1 --verbose --tap=/tmp/monitor.tap >/tmp/monitor.log 2>&1
 st=$?
 grep -E 'map_count step|RSS step|Assertion|loaded programs|sees|exec' /tmp/monitor.log | head -n 60 | sed 's/^/#   /'
 

@@ -1,13 +1,14 @@
 /* monitor: accuracy of both backends against the kernel's own /proc figures,
- * with real processes in real cgroups.
+ * with real processes in real cgroups, through the monitor API (linked with
+ * the supervisor's objects).
  *
- * Needs root (cgroup writes, BPF); skips with the reason otherwise. Each test
- * makes its own v2 subtree <v2 mount>/sv-test-probes-<pid> and its own pin
- * directory /sys/fs/bpf/sv-test-probes-<pid>, removes both afterwards, and
- * first removes what an earlier run that died left behind. The tests hold one
- * lock for their whole run, so that criterion's parallel workers do not load
- * probe sets under each other's program count. */
-#include <criterion/criterion.h>
+ * On harness.h: each test gets its own v2 subtree (H.base, removed by
+ * h_teardown; h_setup skips only without root or a writable v2 mount). Each
+ * test also has its own pin directory /sys/fs/bpf/sv-test-probes-<pid>,
+ * removed afterwards (and what an earlier run that died left). The tests hold
+ * one lock for their whole run, so that criterion's parallel workers do not
+ * load probe sets under each other's program count. */
+#include "harness.h"
 #include <criterion/logging.h>
 #include <dirent.h>
 #include <errno.h>
@@ -34,11 +35,11 @@
 #define TEST_PREFIX "sv-test-probes-"
 #define BPFFS "/sys/fs/bpf"
 
-static char v2[PATH_MAX];       /* the cgroup v2 mount */
-static char base[PATH_MAX];     /* our subtree */
 static char pins[PATH_MAX];     /* our pin directory */
-static char helpers[PATH_MAX];  /* $(OUTPUT)/tests/helpers */
 static int lock_fd = -1;
+#define v2 H.v2                 /* the cgroup v2 mount */
+#define base H.base             /* our subtree (harness.h) */
+#define helpers H.helpers       /* $(OUTPUT)/tests/helpers */
 
 struct child {
 	pid_t pid;
@@ -47,80 +48,6 @@ struct child {
 };
 
 /* --- host -------------------------------------------------------------------- */
-
-static int find_v2_mount(char *ret, size_t size)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *dash = strstr(line, " - ");
-
-		/* 36 35 0:30 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw */
-		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
-			snprintf(ret, size, "%s", mnt);
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return r;
-}
-
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, s, strlen(s)) < 0) {
-		/* best effort: cleanup */
-	}
-	close(fd);
-}
-
-static bool populated(const char *cg)
-{
-	char path[PATH_MAX], buf[256] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return strstr(buf, "populated 1") != NULL;
-}
-
-/* Kill everything in a subtree of ours and remove it, deepest first. */
-static void remove_cgroup_tree(const char *cg)
-{
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
-	write_str(path, "1");
-	for (int i = 0; i < 500 && populated(cg); i++)
-		usleep(10 * 1000);
-	d = opendir(cg);
-	if (d) {
-		while ((de = readdir(d)))
-			if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-				snprintf(path, sizeof(path), "%s/%s", cg, de->d_name);
-				remove_cgroup_tree(path);
-			}
-		closedir(d);
-	}
-	rmdir(cg);
-}
 
 static void remove_pin_dir(const char *dir)
 {
@@ -140,7 +67,7 @@ static void remove_pin_dir(const char *dir)
 }
 
 /* What an earlier run of these tests left behind, if its process is gone. */
-static void remove_stale(const char *parent, bool cgroup)
+static void remove_stale(const char *parent)
 {
 	DIR *d = opendir(parent);
 	struct dirent *de;
@@ -155,50 +82,31 @@ static void remove_stale(const char *parent, bool cgroup)
 		if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		if (cgroup)
-			remove_cgroup_tree(path);
-		else
-			remove_pin_dir(path);
+		remove_pin_dir(path);
 	}
 	closedir(d);
 }
 
 static void setup(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (geteuid() != 0)
-		return;
+	h_setup();
 	lock_fd = open("/tmp/sv-test-probes.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd >= 0)
 		flock(lock_fd, LOCK_EX);
-	if (find_v2_mount(v2, sizeof(v2)) < 0)
-		return;
-	remove_stale(v2, true);
-	remove_stale(BPFFS, false);
-	snprintf(base, sizeof(base), "%s/" TEST_PREFIX "%d", v2, (int)getpid());
-	mkdir(base, 0755);
+	remove_stale(BPFFS);
 	snprintf(pins, sizeof(pins), BPFFS "/" TEST_PREFIX "%d", (int)getpid());
 	setenv("SUPERVISE_BPF_PIN_DIR", pins, 1);
-	/* $(OUTPUT)/tests/unit/test_monitor -> $(OUTPUT)/tests/helpers */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';
-		*strrchr(exe, '/') = '\0';
-		snprintf(helpers, sizeof(helpers), "%s/helpers", exe);
-	}
 }
 
 static void teardown(void)
 {
-	if (geteuid() != 0 || !base[0])
-		return;
-	remove_cgroup_tree(base);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	remove_pin_dir(pins);
+	h_teardown();
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 }
 
 static void need_root(void)
