@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "log.h"
 #include "proc.h"
 #include "proctree.h"
 #include "util.h"
@@ -22,9 +23,31 @@ static int cmp_ppid(const void *a, const void *b)
 	return x->ppid < y->ppid ? -1 : x->ppid > y->ppid;
 }
 
+/* Is /proc of our pid namespace? A container started without remounting
+ * /proc shows the host's processes under pids that mean others in ours:
+ * walking "our" tree there would be walking (and killing) someone else's. */
+static bool proc_is_ours(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	uint64_t v;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return parse_u64(buf, &v) == 0 && v == (uint64_t)getpid();
+}
+
 /* Every process of /proc, sorted by parent. */
 static int snapshot(struct node **ret, size_t *ret_n)
 {
+	static bool said;
+	if (!proc_is_ours()) {
+		if (!said)
+			log_error("proctree: /proc is not of this pid namespace (remount it: mount -t proc proc /proc); "
+				  "the workload's processes cannot be told from others'");
+		said = true;
+		return -EXDEV;
+	}
 	_cleanup_closedir_ DIR *d = opendir("/proc");
 	if (!d)
 		return -errno;

@@ -209,7 +209,7 @@ static int apply_budget(struct run *r)
 
 /* Is a leaf below base possible for us? Asked before trying, so that a
  * plain user (or a container with a read-only cgroupfs) gets one line
- * saying so instead of a failed mkdir. */
+ * saying so instead of a failed mkdir. false with errno set when not. */
 static bool leaf_possible(const char *base)
 {
 	char dir[PATH_MAX + 16];
@@ -263,7 +263,10 @@ static int setup(struct run *r)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0 && c->cgroup_base)
 		return ret;
+	int leaf_errno = ret < 0 ? -ret : 0;
 	r->no_leaf = ret < 0 || !leaf_possible(r->base);
+	if (r->no_leaf && !leaf_errno)
+		leaf_errno = errno;
 	if (r->no_leaf && c->cgroup_base)
 		return log_errno(-EACCES, "cgroup: --cgroup-base %s is not writable by uid %d; pass a subtree "
 					  "delegated to you, or leave --cgroup-base out to run without a leaf",
@@ -297,8 +300,9 @@ static int setup(struct run *r)
 	 * Without a leaf only procfs can: the bpf probes track a cgroup. */
 	if ((ret = monitor_open(r->no_leaf ? MONITOR_PROCFS : c->backend, r->no_leaf ? "" : r->cg.path, &r->mon)) < 0)
 		return ret;
+	errno = leaf_errno;
 	if (r->no_leaf)
-		log_warn("cgroup: no leaf (%s is not writable by uid %d): the workload runs in supervise's "
+		log_warn("cgroup: no leaf (%s is not writable by uid %d: %m): the workload runs in supervise's "
 			 "own cgroup, watched by the procfs backend (no BPF: it tracks a leaf), killed as a process "
 			 "tree; no --cpus/--pids%s; 'supervise check' names the fix",
 			 r->base[0] ? r->base : "no cgroup v2 mount", (int)geteuid(),
