@@ -292,3 +292,31 @@ Test(ci, action_yml_steps_run_locally)
 	free(src), free(action), free(py), free(run), free(args);
 	h_proc_free(&p);
 }
+
+/* The live status line needs a terminal on stderr: script(1) gives one. It
+ * shows without CI, and CI=true turns it off. */
+static char *status_line_run(bool ci)
+{
+	clear_ci_env();
+	if (ci)
+		setenv("CI", "true", 1);
+	char *cmd = h_strf("'%s' --cgroup-base '%s' --jobs 2 -- sleep 1", H.bin, H.base);
+	char *quoted = h_strf("script -qec \"%s\" /dev/null", cmd);
+	char *out = capture(quoted);
+	free(cmd);
+	free(quoted);
+	return out;
+}
+
+Test(ci, ci_true_turns_the_status_line_off)
+{
+	if (!have("script"))
+		cr_skip_test("script (util-linux) is not installed");
+	char *plain = status_line_run(false), *ci = status_line_run(true);
+	cr_assert(plain && ci, "script -qec failed");
+	cr_assert(strstr(plain, "\rsupervise: jobs "), "on a terminal the status line shows:\n%s", plain);
+	cr_assert(!strstr(ci, "\rsupervise: jobs "), "CI=true: no status line:\n%s", ci);
+	cr_assert(strstr(ci, "supervise: sleep: exit 0"), "the run itself is the same:\n%s", ci);
+	free(plain);
+	free(ci);
+}
