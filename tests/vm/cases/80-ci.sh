@@ -54,8 +54,10 @@ mkdir -p "$D/self" "$D/work"
 chown 1000:1000 "$D" "$D/cgroup.procs" "$D/cgroup.subtree_control" "$D/self" "$D/self/cgroup.procs" \
 	"$D/work" "$D/work/cgroup.procs" "$D/work/cgroup.subtree_control"
 rm -f /tmp/deleg.json
-su -s /bin/sh ci -c "echo \$\$ >$D/self/cgroup.procs; exec timeout 60 $SV --mem 64MiB --cgroup-base $D/work \
-	--summary-json /tmp/deleg.json -- memhog 200" >/tmp/deleg.out 2>/tmp/deleg.err
+# Root moves the shell into the user's subtree (as systemd places a user's
+# scope), then su drops to the user: from there, every move is inside ci-deleg.
+sh -c "echo \$\$ >$D/self/cgroup.procs; exec su -s /bin/sh ci -c 'exec timeout 60 $SV --mem 64MiB \
+	--cgroup-base $D/work --summary-json /tmp/deleg.json -- memhog 200'" >/tmp/deleg.out 2>/tmp/deleg.err
 rc=$?
 eb=$(json_str enforced_by /tmp/deleg.json)
 cgp=$(json_str cgroup /tmp/deleg.json)
