@@ -320,3 +320,37 @@ Test(ci, ci_true_turns_the_status_line_off)
 	free(plain);
 	free(ci);
 }
+
+/* On this host no cgroup limit encloses the test (v2 has no memory controller,
+ * the v1 group is unlimited): --mem auto takes MemAvailable less the reserve,
+ * and says so. Skipped where a cgroup limit does apply (the vm lane tests that). */
+Test(ci, mem_auto_from_meminfo_here)
+{
+	clear_ci_env();
+	char *json = h_strf("%s/auto.json", H.scratch);
+	struct h_proc p;
+	h_run(&p, "-v", "--cgroup-base", H.base, "--mem", "auto", "--summary-json", json, "--", "true");
+	H_ASSERT_EXIT(&p, 0);
+	struct json_object *o = read_json(json);
+	struct json_object *m = NULL, *src = NULL, *bb = NULL;
+	json_object_object_get_ex(o, "memory", &m);
+	json_object_object_get_ex(m, "budget_source", &src);
+	json_object_object_get_ex(m, "budget_bytes", &bb);
+	const char *source = src ? json_object_get_string(src) : "(null)";
+	if (!strcmp(source, "cgroup"))
+		cr_skip_test("a cgroup memory limit encloses this test; the vm lane checks that case");
+	H_ASSERT(&p, !strcmp(source, "meminfo"), "budget_source %s, want meminfo", source);
+	char mi[8192] = "";
+	h_read_file("/proc/meminfo", mi, sizeof(mi));
+	const char *a = strstr(mi, "MemAvailable:");
+	long long kib = a ? atoll(a + 13) : 0;
+	double avail = kib * 1024.0, budget = json_object_get_double(bb);
+	double want = avail - (64.0 * 1048576 + avail / 32);
+	H_ASSERT(&p, budget > 0.9 * want && budget < 1.1 * want,
+		 "budget %.0f MiB, want MemAvailable less the reserve, %.0f MiB (10 %%)", budget / 1048576, want / 1048576);
+	H_ASSERT(&p, strstr(p.err.data, "--mem auto: budget") && strstr(p.err.data, "MemAvailable"),
+		 "-v says the budget and its source");
+	json_object_put(o);
+	free(json);
+	h_proc_free(&p);
+}
