@@ -102,6 +102,15 @@ static void end_run(struct h_proc *p)
 	H_ASSERT(p, h_finish(p, 20), "supervise should end on SIGTERM (not hang)");
 }
 
+/* Wait (up to timeout_s) for supervise's stderr to say what. */
+static bool wait_err(struct h_proc *p, const char *what, double timeout_s)
+{
+	for (double end = h_now() + timeout_s; !strstr(p->err.data, what); h_pump(p, 20))
+		if (h_now() > end || (p->err_fd < 0 && h_poll_exit(p)))
+			return false;
+	return true;
+}
+
 /* stat NAME --json: budget_bytes (0 when null). */
 static uint64_t stat_budget(const char *name)
 {
@@ -133,10 +142,10 @@ static void full_token_pipe(const char *style, const char *fill)
 	h_run(&s, "set", "jsfull", "--jobs", "8-8");
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&s, strstr(s.out.data, "jobs 8-8"), "set should say what it applied");
-	h_sleep_ms(1500);  /* the loop's next turns move the target: minting happens there */
+	/* The loop's next turns move the target: minting happens there. */
+	H_ASSERT(&p, wait_err(&p, "token pipe is full", 10), "supervise should say why no tokens were minted");
 	/* Still alive and answering: a SIGTERM ends the run. */
 	end_run(&p);
-	H_ASSERT(&p, strstr(p.err.data, "token pipe is full"), "supervise should say why no tokens were minted");
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
 	h_proc_free(&p);
@@ -214,11 +223,10 @@ Test(hostile, set_against_a_stopped_supervisor_is_not_applied_later)
 	kill(sup, SIGCONT);
 	H_ASSERT_EXIT(&s, 125);
 	/* The supervisor goes on and reads the queued request: it must drop it. */
-	h_sleep_ms(500);
+	H_ASSERT(&p, wait_err(&p, "dropped a request whose client had already gone", 10), "the supervisor says so");
 	H_ASSERT(&p, stat_budget("stopped") == 1ull << 30, "the budget should still be 1GiB after SIGCONT");
 	H_ASSERT(&s, strstr(s.err.data, "nothing was applied"), "set should say the request is not applied");
 	end_run(&p);
-	H_ASSERT(&p, strstr(p.err.data, "dropped a request whose client had already gone"), "the supervisor says so");
 	H_ASSERT_CLEAN(&p);
 	h_proc_free(&s);
 	h_proc_free(&p);
@@ -302,8 +310,13 @@ Test(hostile, terminal_escapes_in_comm_are_escaped)
 	char *l = h_wait_line(&p, "ready", 10);
 	H_ASSERT(&p, l, "the workload should start");
 	free(l);
-	h_sleep_ms(300);   /* the exec right after "ready" names the process */
-	h_run(&s, "stat", "esc");
+	/* The exec right after "ready" names the process: ask until stat sees it. */
+	for (double end = h_now() + 10;; h_sleep_ms(100)) {
+		h_run(&s, "stat", "esc");
+		if (strstr(s.out.data, "EVIL") || h_now() > end)
+			break;
+		h_proc_free(&s);
+	}
 	H_ASSERT_EXIT(&s, 0);
 	H_ASSERT(&s, !strchr(s.out.data, '\033') && !strchr(s.out.data, '\007'), "stat should print no raw escape");
 	H_ASSERT(&s, strstr(s.out.data, "\\e[31mEVIL\\x07"), "stat should show the name escaped");
@@ -451,9 +464,12 @@ Test(hostile, another_users_stat_of_a_root_procfs_run_says_why_it_sees_nothing)
 {
 	make_other_user();
 	struct h_proc p, o;
-	h_start(&p, "--cgroup-base", H.base, "--backend", "procfs", "--name", "pf", "--", "sleep", "60");
+	h_start(&p, "--cgroup-base", H.base, "--backend", "procfs", "--name", "pf", "--", "sh", "-c",
+		"echo up; exec sleep 60");
+	char *l = h_wait_line(&p, "up", 10);
+	H_ASSERT(&p, l, "the workload should start");
+	free(l);
 	wait_run(&p, "pf");
-	h_sleep_ms(300);
 	as_other(&o, "", "stat", "pf");
 	H_ASSERT_EXIT(&o, 0);
 	H_ASSERT(&o, strstr(o.err.data, "has processes, but /proc shows uid") &&

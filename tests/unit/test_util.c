@@ -74,3 +74,37 @@ Test(write_all, enospc_stays_enospc)
 	cr_expect_eq(write_all(fd, "x", 1), -ENOSPC, "not EIO: the user must see that the disk is full");
 	close(fd);
 }
+
+/* Whatever the input, the output holds no byte a terminal acts on: no C0
+ * control, no DEL, and only valid UTF-8 without C1 controls. Random inputs
+ * from a fixed seed, every size of buffer. */
+Test(escape, random_bytes_never_leave_a_control)
+{
+	unsigned seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		unsigned char in[24];
+		size_t len = (size_t)(rand_r(&seed) % (sizeof(in) - 1));
+		for (size_t i = 0; i < len; i++)
+			in[i] = (unsigned char)(rand_r(&seed) % 255 + 1);
+		in[len] = '\0';
+		char out[ESCAPED_SIZE(sizeof(in))];
+		size_t size = 1 + (size_t)(rand_r(&seed) % sizeof(out));
+		escape_text((const char *)in, out, size);
+		size_t olen = strlen(out);
+		cr_assert_lt(olen, size, "round %d: wrote past the buffer", round);
+		for (const unsigned char *p = (const unsigned char *)out; *p;) {
+			cr_assert(*p >= 0x20 && *p != 0x7f, "round %d: control byte 0x%02x left", round, *p);
+			if (*p < 0x80) {
+				p++;
+				continue;
+			}
+			/* A multi-byte sequence: valid, and not U+0080..U+009F. */
+			cr_assert(p[0] >= 0xc2 && p[0] <= 0xf4, "round %d: bad lead byte 0x%02x", round, p[0]);
+			cr_assert(!(p[0] == 0xc2 && p[1] < 0xa0), "round %d: a C1 control left", round);
+			size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+			for (size_t i = 1; i < n; i++)
+				cr_assert((p[i] & 0xc0) == 0x80, "round %d: a cut sequence", round);
+			p += n;
+		}
+	}
+}
