@@ -184,14 +184,14 @@ static int add_to_monitor(void *userdata, const struct proc_reading *p)
 
 /* The ring buffer drained, and the sweep when due (exact RSS, processes
  * moved in from outside, the workload's sum recomputed). */
-static int bpf_refresh(struct monitor *m)
+static int bpf_refresh(struct monitor *m, bool urgent)
 {
 	struct bpf_monitor *b = B(m);
 	int sweep_ms = m->opts.sweep_ms ? m->opts.sweep_ms : DEFAULT_SWEEP_MS;
 	uint64_t now = now_ns();
 	int r;
 
-	if (sweep_ms > 0 && now - b->last_sweep_ns >= (uint64_t)sweep_ms * 1000000) {
+	if (!urgent && sweep_ms > 0 && now - b->last_sweep_ns >= (uint64_t)sweep_ms * 1000000) {
 		r = probes_sweep(&b->probes, NULL);
 		if (r < 0)
 			return r;
