@@ -354,3 +354,34 @@ Test(ci, mem_auto_from_meminfo_here)
 	free(json);
 	h_proc_free(&p);
 }
+
+/* GitLab's artifacts:reports:metrics takes Prometheus/OpenMetrics text: the
+ * --metrics-file of a CI run (a kill at the budget) passes promtool. The
+ * option comes with the operators work (supervisor/metrics.c); until that is
+ * merged this binary does not have it and the test says so. */
+Test(ci, gitlab_metrics_file_passes_promtool)
+{
+	if (!have("promtool"))
+		cr_skip_test("promtool (Debian's prometheus) is not installed");
+	struct h_proc p;
+	h_run(&p, "--help");
+	if (!strstr(p.out.data, "--metrics-file"))
+		cr_skip_test("this build has no --metrics-file yet (branch operators is not merged)");
+	h_proc_free(&p);
+	clear_ci_env();
+	setenv("GITLAB_CI", "true", 1);
+	setenv("CI", "true", 1);
+	char *path = h_strf("%s/metrics.txt", H.scratch);
+	h_run(&p, "--cgroup-base", H.base, "--mem", "256MiB", "--metrics-file", path, "--", h_helper("memhog"), "1024",
+	      "1");
+	H_ASSERT_EXIT(&p, 137);
+	char *cmd = h_strf("promtool check metrics < '%s' 2>&1 && echo PROMTOOL-OK", path);
+	char *out = capture(cmd);
+	H_ASSERT(&p, out && strstr(out, "PROMTOOL-OK"), "promtool check metrics: %s", out ? out : "(failed)");
+	char text[65536] = "";
+	h_read_file(path, text, sizeof(text));
+	H_ASSERT(&p, strstr(text, "supervise_workload_memory_budget_bytes{") && strstr(text, "} 268435456"),
+		 "the budget is in the report:\n%s", text);
+	free(out), free(cmd), free(path);
+	h_proc_free(&p);
+}
