@@ -9,7 +9,7 @@ set -euo pipefail
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes of Debian's default
 # clang (tests/fuzz: make fuzz, and the corpus replay in make check).
 pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev libclang-rt-dev)
+      libjson-c-dev libseccomp-dev libcap-dev libinih-dev libcriterion-dev libclang-rt-dev)
 vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
 # cmark-gfm, python3-yaml: test_ci (the step summary's tables, action.yml)

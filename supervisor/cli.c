@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "profile.h"
 #include "size.h"
 #include "rundir.h"
 #include "util.h"
@@ -29,6 +30,16 @@ enum {
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
+	/* sandbox and profiles */
+	OPT_SANDBOX,
+	OPT_SYSCALL_FILTER,
+	OPT_SYSCALL_ACTION,
+	OPT_CAP_DROP,
+	OPT_CAP_ADD,
+	OPT_USER,
+	OPT_NO_NEW_PRIVS,
+	OPT_PROFILE,
+	OPT_PRINT_PROFILE,
 };
 
 static const struct option options[] = {
@@ -46,6 +57,15 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
+	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+	{ "syscall-filter", required_argument, NULL, OPT_SYSCALL_FILTER },
+	{ "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "print-profile", no_argument, NULL, OPT_PRINT_PROFILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -95,6 +115,22 @@ void cli_usage(FILE *f)
 	      "                       none: neither (docs/advice.md)\n"
 	      "  --raise-map-count    when a process nears vm.max_map_count, raise it to the\n"
 	      "                       suggested value (root only; it stays raised)\n"
+	      "  --sandbox            deny what builds and servers never need (bpf, mount,\n"
+	      "                       modules, kexec, clock, swap, keyctl, namespaces...),\n"
+	      "                       drop every capability, set no_new_privs (docs/sandbox.md)\n"
+	      "  --syscall-filter F   systemd's SystemCallFilter= syntax: @system-service (allow\n"
+	      "                       list), ~@mount ~bpf (deny list); repeat to combine\n"
+	      "  --syscall-action A   what a denied call gets: errno (EPERM, default), an errno\n"
+	      "                       name (EACCES), kill, or log (it runs; only reported)\n"
+	      "  --cap-drop LIST      capabilities the workload loses: all, or names\n"
+	      "  --cap-add LIST       capabilities it keeps, also as a non-root --user (ambient)\n"
+	      "  --user USER[:GROUP]  run the workload as USER (supplementary groups from the\n"
+	      "                       user database; HOME, USER, LOGNAME, SHELL like runuser)\n"
+	      "  --no-new-privs       no_new_privs without any other sandbox option\n"
+	      "  --profile NAME|PATH  read settings from a profile: ~/.config/supervise/NAME.conf,\n"
+	      "                       /etc/supervise/NAME.conf, ./configs/NAME.conf, or PATH;\n"
+	      "                       options given here override it\n"
+	      "  --print-profile      print the effective settings and where each comes from\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
@@ -277,6 +313,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				c.advice = ADVICE_NONE;
 			else
 				return bad("--advice: '%s' is not a mode; use all, env or none", optarg);
+			c.has_advice = true;
 			break;
 		case OPT_RAISE_MAP_COUNT:
 			c.raise_map_count = true;
@@ -302,6 +339,40 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_JOBSERVER_STYLE:
 			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
 				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
+			break;
+		case OPT_SANDBOX:
+			c.sandbox = true;
+			break;
+		case OPT_SYSCALL_FILTER:
+			/* Repeated: one assignment per line, as SystemCallFilter= lines combine. */
+			if (c.syscall_filter && asprintf((char **)&c.syscall_filter, "%s\n%s", c.syscall_filter, optarg) < 0)
+				return -ENOMEM;
+			if (!c.syscall_filter)
+				c.syscall_filter = optarg;
+			break;
+		case OPT_SYSCALL_ACTION:
+			if (sandbox_action_parse(optarg, &c.syscall_action, &c.syscall_errno) < 0)
+				return bad("--syscall-action: '%s' is not an action; use errno, kill, log or an errno "
+					   "name (EPERM, EACCES)", optarg);
+			c.has_syscall_action = true;
+			break;
+		case OPT_CAP_DROP:
+			c.cap_drop = optarg;
+			break;
+		case OPT_CAP_ADD:
+			c.cap_add = optarg;
+			break;
+		case OPT_USER:
+			c.user = optarg;
+			break;
+		case OPT_NO_NEW_PRIVS:
+			c.no_new_privs = true;
+			break;
+		case OPT_PROFILE:
+			c.profile = optarg;
+			break;
+		case OPT_PRINT_PROFILE:
+			c.command = CMD_PRINT_PROFILE;
 			break;
 		case 'v':
 			c.verbose++;
@@ -343,6 +414,13 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	}
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
+	/* The profile fills in what the command line left out. */
+	if (c.profile && (c.command == CMD_RUN || c.command == CMD_PRINT_PROFILE) && profile_apply(c.profile, &c) < 0)
+		return -EINVAL;
+	if (c.command == CMD_PRINT_PROFILE) {
+		*ret = c;
+		return 0;
+	}
 	if (c.command != CMD_RUN) {
 		if (optind < argc)
 			return bad("'supervise %s' takes no further arguments (got '%s')", cmd_name, argv[optind]);

@@ -12,6 +12,7 @@
 #include "stat.h"
 #include "status.h"
 #include "monitor.h"
+#include "profile.h"
 
 static int gc(const struct config *c)
 {
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
 		return stat_command(&c);
 	case CMD_SET:
 		return set_command(&c);
+	case CMD_PRINT_PROFILE:
+		return profile_print(&c, stdout);
 	case CMD_RUN:
 		break;
 	}

@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "run.h"
 #include "rundir.h"
+#include "sandbox.h"
 #include "status.h"
 #include "summary.h"
 #include "util.h"
@@ -53,6 +54,7 @@ struct run {
 	struct jobctl *jc;
 	struct live *live;
 	struct ci *ci;                  /* GitHub/GitLab output; NULL outside CI */
+	struct sandbox *sb;
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -261,6 +263,8 @@ static int setup(struct run *r)
 
 	if ((ret = summary_check_path(c->summary_json)) < 0)
 		return ret;
+	if ((ret = sandbox_prepare(c, &r->sb)) < 0)
+		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0 && c->cgroup_base)
 		return ret;
 	int leaf_errno = ret < 0 ? -ret : 0;
@@ -360,7 +364,7 @@ static int launch(struct run *r, int *ret_status)
 	int fds[2];
 	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
 			    .restore_sigpipe = &r->old_sigpipe,
-			    .envp = live_launch_env(r->live),
+			    .envp = sandbox_env(r->sb, live_launch_env(r->live)), .sandbox = r->sb,
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
 	r->ci = ci_open(r->t0);
@@ -656,6 +660,7 @@ int run(const struct config *cfg)
 		.killed_at_budget = jobctl_killed(r.jc) || r.killed || (r.oom_kills && status == EXIT_KILLED),
 	};
 	jobctl_summary(r.jc, &s.jobs);
+	sandbox_report(r.sb, &s.sandbox);
 	if (!cfg->quiet && r.have_final) {
 		ci_section_begin(r.ci, stderr, s.name);
 		summary_print(&s, stderr);
@@ -666,6 +671,7 @@ int run(const struct config *cfg)
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
 	jobctl_close(r.jc);
+	sandbox_free(r.sb);
 	if (r.mon)
 		monitor_close(r.mon);
 	return status;

@@ -18,6 +18,36 @@ static json_object *u64_or_null(bool has, uint64_t v)
 	return has ? json_object_new_uint64(v) : NULL;
 }
 
+static void print_sandbox(const struct sandbox_report *sb, FILE *f)
+{
+	char comm[ESCAPED_SIZE(sizeof(sb->denied[0].comm))];
+	if (!sb->active)
+		return;
+	fprintf(f, "supervise:   sandbox: %s%s%s, caps %s%s%s\n", sb->filter ? "filter " : "no syscall filter",
+		sb->filter ? sb->filter : "", sb->filter ? "" : "", sb->caps, sb->user ? ", user " : "",
+		sb->user ? sb->user : "");
+	if (!sb->filter)
+		return;
+	if (!sb->reported) {
+		fprintf(f, "supervise:   sandbox: denied calls are not counted on this kernel\n");
+		return;
+	}
+	if (!sb->nr_denied) {
+		fprintf(f, "supervise:   sandbox: nothing denied\n");
+		return;
+	}
+	fprintf(f, "supervise:   sandbox: %s:", streq(sb->action, "log") ? "would deny (log)" : "denied");
+	for (size_t i = 0; i < sb->nr_denied; i++) {
+		const struct sandbox_denied *d = &sb->denied[i];
+		fprintf(f, "%s %s%s%s%s \u00d7%" PRIu64 " by %s (pid %d)", i ? "," : "", d->syscall,
+			streq(d->arch, "x86_64") ? "" : " (", streq(d->arch, "x86_64") ? "" : d->arch,
+			streq(d->arch, "x86_64") ? "" : ")", d->count, escape_text(d->comm, comm, sizeof(comm)), d->pid);
+	}
+	if (sb->denied_other)
+		fprintf(f, ", %" PRIu64 " more", sb->denied_other);
+	fputc('\n', f);
+}
+
 void summary_print(const struct run_summary *s, FILE *f)
 {
 	const struct reading *r = s->final;
@@ -59,6 +89,31 @@ void summary_print(const struct run_summary *s, FILE *f)
 				format_bytes(r->procs[i].peak_rss_bytes, a, sizeof(a)), r->procs[i].pid);
 		fputc('\n', f);
 	}
+	print_sandbox(&s->sandbox, f);
+}
+
+static json_object *sandbox_json(const struct sandbox_report *sb)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "filter", sb->filter ? json_object_new_string(sb->filter) : NULL);
+	json_object_object_add(o, "action", sb->action ? json_object_new_string(sb->action) : NULL);
+	json_object_object_add(o, "caps", json_object_new_string(sb->caps ? sb->caps : "inherited"));
+	json_object_object_add(o, "user", sb->user ? json_object_new_string(sb->user) : NULL);
+	json_object_object_add(o, "reported", json_object_new_boolean(sb->reported));
+	json_object *denied = json_object_new_array();
+	for (size_t i = 0; i < sb->nr_denied; i++) {
+		const struct sandbox_denied *d = &sb->denied[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "syscall", json_object_new_string(d->syscall));
+		json_object_object_add(e, "arch", json_object_new_string(d->arch));
+		json_object_object_add(e, "count", json_object_new_uint64(d->count));
+		json_object_object_add(e, "pid", json_object_new_int(d->pid));
+		json_object_object_add(e, "comm", json_object_new_string(d->comm));
+		json_object_array_add(denied, e);
+	}
+	json_object_object_add(o, "denied", denied);
+	json_object_object_add(o, "denied_other", json_object_new_uint64(sb->denied_other));
+	return o;
 }
 
 char *summary_json(const struct run_summary *s)
@@ -125,6 +180,7 @@ char *summary_json(const struct run_summary *s)
 		json_object_array_add(top, e);
 	}
 	json_object_object_add(o, "top", top);
+	json_object_object_add(o, "sandbox", sandbox_json(&s->sandbox));
 
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	return text ? strdup(text) : NULL;

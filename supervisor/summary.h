@@ -8,6 +8,7 @@
 
 #include "jobctl.h"
 #include "monitor.h"
+#include "sandbox.h"
 
 struct run_summary {
 	const char *name;
@@ -27,6 +28,7 @@ struct run_summary {
 	const struct reading *final;  /* NULL when no monitor ran */
 	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
 	bool killed_at_budget;        /* by supervise, or OOM-killed by the kernel at memory.max */
+	struct sandbox_report sandbox;  /* !active: no sandbox option */
 };
 
 /* The short human summary: peak memory vs budget, peak map_count vs
