@@ -186,7 +186,7 @@ int live_open(const struct live_options *o, struct live **ret)
 	/* No --cpus: an enclosing cpu.max (a container's, a CI slice's) is the
 	 * quota runtimes should follow, as Go and Rust read it themselves. */
 	if (!(c->cpus > 0)) {
-		double q = cgroup_cpu_quota(o->cg->path[0] ? o->cg->path : o->base);
+		double q = budget_cpu_quota(o->cg->path[0] ? o->cg->path : o->base[0] ? o->base : NULL);
 		if (q > 0)
 			l->budget.cpus = q;
 	}

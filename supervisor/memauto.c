@@ -70,20 +70,22 @@ static int copy_field(const char *f, size_t len, char *ret, size_t size)
 	return 0;
 }
 
-int memauto_parse_v1_mount(const char *mountinfo, char *ret_mount, size_t msize, char *ret_root, size_t rsize)
+int memauto_parse_v1_mount(const char *mountinfo, const char *controller, char *ret_mount, size_t msize,
+			   char *ret_root, size_t rsize)
 {
+	size_t cl = strlen(controller);
 	/* 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory */
 	for (const char *line = mountinfo; line && *line;) {
 		const char *eol = strchrnul(line, '\n');
 		const char *sep = strstr(line, " - ");
 		if (sep && sep < eol && strncmp(sep + 3, "cgroup ", 7) == 0) {
-			/* The super options are the last field: look for the memory one. */
+			/* The super options are the last field: look for the controller. */
 			const char *opts = memrchr(sep, ' ', eol - sep);
 			bool memory = false;
 			for (const char *o = opts ? opts + 1 : eol; o < eol;) {
 				const char *c = memchr(o, ',', eol - o);
 				const char *e = c ? c : eol;
-				if (e - o == 6 && memcmp(o, "memory", 6) == 0)
+				if ((size_t)(e - o) == cl && memcmp(o, controller, cl) == 0)
 					memory = true;
 				o = e + 1;
 			}
@@ -98,8 +100,9 @@ int memauto_parse_v1_mount(const char *mountinfo, char *ret_mount, size_t msize,
 	return -ENOENT;
 }
 
-int memauto_parse_v1_cgroup(const char *text, char *ret, size_t size)
+int memauto_parse_v1_cgroup(const char *text, const char *controller, char *ret, size_t size)
 {
+	size_t cl = strlen(controller);
 	/* "4:memory:/a/b", or a list of controllers: "4:cpu,memory:/a". */
 	for (const char *line = text; line && *line;) {
 		const char *eol = strchrnul(line, '\n');
@@ -109,7 +112,7 @@ int memauto_parse_v1_cgroup(const char *text, char *ret, size_t size)
 			for (const char *o = c1 + 1; o < c2;) {
 				const char *c = memchr(o, ',', c2 - o);
 				const char *e = c ? c : c2;
-				if (e - o == 6 && memcmp(o, "memory", 6) == 0)
+				if ((size_t)(e - o) == cl && memcmp(o, controller, cl) == 0)
 					return copy_field(c2 + 1, eol - c2 - 1, ret, size);
 				o = e + 1;
 			}
@@ -138,22 +141,52 @@ static void walk_up(const char *dir, const char *top, const char *file, struct m
 	}
 }
 
-static void v1_limits(struct memauto *best)
+/* Our v1 group of a controller as a directory, and the hierarchy's mount
+ * point (where walking up stops). -ENOENT when there is no such hierarchy. */
+static int v1_dir(const char *controller, char *ret_dir, size_t size, char *ret_mnt, size_t msize)
 {
-	char mi[65536], text[4096], mnt[PATH_MAX], root[PATH_MAX], cg[PATH_MAX], dir[PATH_MAX * 2];
+	char mi[65536], text[4096], root[PATH_MAX], cg[PATH_MAX];
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", mi, sizeof(mi)) < 0 ||
-	    memauto_parse_v1_mount(mi, mnt, sizeof(mnt), root, sizeof(root)) < 0 ||
+	    memauto_parse_v1_mount(mi, controller, ret_mnt, msize, root, sizeof(root)) < 0 ||
 	    read_file_at(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text)) < 0 ||
-	    memauto_parse_v1_cgroup(text, cg, sizeof(cg)) < 0)
-		return;
+	    memauto_parse_v1_cgroup(text, controller, cg, sizeof(cg)) < 0)
+		return -ENOENT;
 	/* Our group relative to what is mounted: a container mounts its own
 	 * group as the hierarchy's root. */
 	size_t rl = strlen(root);
 	const char *rel = streq(root, "/") ? cg : strncmp(cg, root, rl) == 0 ? cg + rl : "";
 	if (strstr(rel, "/.."))
-		return;
-	snprintf(dir, sizeof(dir), "%s%s", mnt, streq(rel, "/") ? "" : rel);
-	walk_up(dir, mnt, "memory.limit_in_bytes", best);
+		return -EINVAL;
+	snprintf(ret_dir, size, "%s%s", ret_mnt, streq(rel, "/") ? "" : rel);
+	return 0;
+}
+
+static void v1_limits(struct memauto *best)
+{
+	char dir[PATH_MAX], mnt[PATH_MAX];
+	if (v1_dir("memory", dir, sizeof(dir), mnt, sizeof(mnt)) == 0)
+		walk_up(dir, mnt, "memory.limit_in_bytes", best);
+}
+
+double memauto_v1_cpu_quota(void)
+{
+	char dir[PATH_MAX], mnt[PATH_MAX], path[PATH_MAX + 32], text[64];
+	double lowest = 0;
+	if (v1_dir("cpu", dir, sizeof(dir), mnt, sizeof(mnt)) < 0)
+		return 0;
+	for (;;) {
+		long long quota, period;
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+		bool q = read_file_at(AT_FDCWD, path, text, sizeof(text)) > 0 && sscanf(text, "%lld", &quota) == 1;
+		snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+		bool p = read_file_at(AT_FDCWD, path, text, sizeof(text)) > 0 && sscanf(text, "%lld", &period) == 1;
+		/* -1: no quota at this level. */
+		if (q && p && quota > 0 && period > 0 && (lowest == 0 || (double)quota / period < lowest))
+			lowest = (double)quota / period;
+		if (strlen(dir) <= strlen(mnt) || path_parent(dir, dir, sizeof(dir)) < 0)
+			break;
+	}
+	return lowest;
 }
 
 int memauto_resolve(struct memauto *ret)

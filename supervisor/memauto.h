@@ -27,11 +27,14 @@ struct memauto {
 
 /* Pure: the reserve for a limit. */
 uint64_t memauto_reserve(uint64_t limit);
-/* Pure: the v1 memory hierarchy's mount point and root from the text of
- * /proc/self/mountinfo (fstype cgroup with the memory option). -ENOENT. */
-int memauto_parse_v1_mount(const char *mountinfo, char *ret_mount, size_t msize, char *ret_root, size_t rsize);
-/* Pure: the v1 memory cgroup path ("4:memory:/a/b" → "/a/b") of /proc/PID/cgroup. */
-int memauto_parse_v1_cgroup(const char *text, char *ret, size_t size);
+/* Pure: a v1 hierarchy's mount point and root from the text of
+ * /proc/self/mountinfo (fstype cgroup with the controller among its super
+ * options: "memory", "cpu"). -ENOENT. */
+int memauto_parse_v1_mount(const char *mountinfo, const char *controller, char *ret_mount, size_t msize,
+			   char *ret_root, size_t rsize);
+/* Pure: the v1 cgroup path of a controller ("4:memory:/a/b" → "/a/b") in
+ * the text of /proc/PID/cgroup. */
+int memauto_parse_v1_cgroup(const char *text, const char *controller, char *ret, size_t size);
 /* Pure: a v1 limit_in_bytes or v2 memory.max text to bytes; -ERANGE for
  * "max" and the v1 "unlimited" values (≥ 2^62). */
 int memauto_parse_limit(const char *text, uint64_t *ret);
@@ -39,3 +42,7 @@ int memauto_parse_limit(const char *text, uint64_t *ret);
 /* Read the limits now. 0, or -errno when not even MemAvailable could be read. */
 int memauto_resolve(struct memauto *ret);
 const char *memauto_source_name(enum memauto_source s);   /* "cgroup" | "meminfo" */
+/* The tightest v1 CFS quota (cpu.cfs_quota_us / cpu.cfs_period_us) of our v1
+ * cpu group and its ancestors, in CPUs; 0 when none (or no v1 cpu
+ * hierarchy). Containers on v1 hosts carry --cpus there. */
+double memauto_v1_cpu_quota(void);

@@ -36,19 +36,26 @@ Test(memauto, v1_memory_mount_and_cgroup)
 			 "35 31 0:32 /docker/abc /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
 			 "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 	char mnt[256], root[256], cg[256];
-	cr_assert_eq(memauto_parse_v1_mount(mi, mnt, sizeof(mnt), root, sizeof(root)), 0);
+	cr_assert_eq(memauto_parse_v1_mount(mi, "memory", mnt, sizeof(mnt), root, sizeof(root)), 0);
 	cr_expect_str_eq(mnt, "/sys/fs/cgroup/memory");
 	cr_expect_str_eq(root, "/docker/abc");
-	cr_expect_eq(memauto_parse_v1_mount("41 31 0:38 / /x rw - cgroup2 cgroup2 rw\n", mnt, sizeof(mnt), root,
+	cr_expect_eq(memauto_parse_v1_mount("41 31 0:38 / /x rw - cgroup2 cgroup2 rw\n", "memory", mnt, sizeof(mnt), root,
 					    sizeof(root)), -ENOENT, "pure v2: no v1 memory hierarchy");
 	/* memory.memsw... is not "memory": whole option names only. */
-	cr_expect_eq(memauto_parse_v1_mount("35 31 0:32 / /m rw - cgroup cgroup rw,memoryx\n", mnt, sizeof(mnt), root,
+	cr_expect_eq(memauto_parse_v1_mount("35 31 0:32 / /m rw - cgroup cgroup rw,memoryx\n", "memory", mnt, sizeof(mnt), root,
 					    sizeof(root)), -ENOENT);
-	cr_assert_eq(memauto_parse_v1_cgroup("5:devices:/\n4:memory:/process_api/e6\n0::/\n", cg, sizeof(cg)), 0);
+	cr_assert_eq(memauto_parse_v1_cgroup("5:devices:/\n4:memory:/process_api/e6\n0::/\n", "memory", cg, sizeof(cg)), 0);
 	cr_expect_str_eq(cg, "/process_api/e6");
-	cr_assert_eq(memauto_parse_v1_cgroup("3:cpu,memory:/a\n", cg, sizeof(cg)), 0);
+	cr_assert_eq(memauto_parse_v1_cgroup("3:cpu,memory:/a\n", "memory", cg, sizeof(cg)), 0);
 	cr_expect_str_eq(cg, "/a");
-	cr_expect_eq(memauto_parse_v1_cgroup("0::/\n", cg, sizeof(cg)), -ENOENT);
+	cr_expect_eq(memauto_parse_v1_cgroup("0::/\n", "memory", cg, sizeof(cg)), -ENOENT);
+	/* cpu shares a hierarchy with cpuacct on most hosts: "cpu,cpuacct". */
+	cr_assert_eq(memauto_parse_v1_cgroup("3:cpu,cpuacct:/ci\n", "cpu", cg, sizeof(cg)), 0);
+	cr_expect_str_eq(cg, "/ci");
+	cr_expect_eq(memauto_parse_v1_cgroup("2:cpuacct:/ci\n", "cpu", cg, sizeof(cg)), -ENOENT, "cpuacct is not cpu");
+	cr_assert_eq(memauto_parse_v1_mount("33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+					    "cpu", mnt, sizeof(mnt), root, sizeof(root)), 0);
+	cr_expect_str_eq(mnt, "/sys/fs/cgroup/cpu,cpuacct");
 }
 
 Test(ci, series_keeps_the_highest_and_fits_any_length)
