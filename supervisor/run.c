@@ -150,8 +150,8 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 	 * so with --jobs, this function without); --mem-high stays missing. */
 	if (c->has_mem && (missing & CGROUP_MEMORY) && !c->has_jobs && !r->no_leaf)
 		log_warn("memory: the kernel cannot enforce --mem %s here (no v2 memory controller below %s); "
-			 "supervise enforces it from its %s readings and kills the workload at the budget",
-			 c->mem_arg, r->base, monitor_backend_name(r->mon));
+			 "supervise enforces it from its own readings and kills the workload at the budget",
+			 c->mem_arg, r->base);
 	if (c->has_mem && !c->has_mem_high)
 		missing &= ~CGROUP_MEMORY;
 	if (!missing)
