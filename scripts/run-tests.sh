@@ -15,6 +15,12 @@ SANITIZE=${SANITIZE:-}
 lanes=("$@")
 [ ${#lanes[@]} -eq 0 ] && lanes=(unit integration fuzz vm)
 
+# Tests that run make themselves (a real build under supervise) must not
+# inherit this run's make: `make check SANITIZE=1` puts SANITIZE=1 in MAKEFLAGS
+# and OUTPUT in the environment, and a build inside a test would then go to
+# build-asan/ instead of where the test looks.
+export -n OUTPUT SANITIZE
+unset MAKEFLAGS MFLAGS MAKELEVEL
 # The binaries under test are this output directory's, whatever the caller's
 # environment says (the sanitizer pass must run the sanitized supervise).
 export SUPERVISE_BIN="$PWD/$OUTPUT/supervise"
