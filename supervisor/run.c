@@ -332,6 +332,11 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	r->quiet = still ? (r->quiet < 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = 0; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
+	/* The monitor's pace: far from a threshold its figures are only as
+	 * fresh as its last sweep, and it sweeps at its turns. */
+	unsigned mon_ms = monitor_next_ms(r->mon);
+	if (mon_ms && mon_ms < ms)
+		ms = mon_ms;
 	if (rd && !still) {
 		r->last = *rd;
 		r->have_last = true;
