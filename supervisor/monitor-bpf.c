@@ -85,6 +85,17 @@ static inline struct bpf_monitor *B(struct monitor *m)
 	return m->backend;
 }
 
+/* A process's RSS from its member figures: rss_bytes is what it has put in
+ * the workload's sum, which moves in quanta (bpf/track.bpf.c, RSS_QUANTUM). */
+static uint64_t rss_of_members(const track_s64 *m)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < TRACK_NR_MEMBERS; i++)
+		if (i != TRACK_SWAP && m[i] > 0)
+			s += m[i];
+	return s;
+}
+
 static void proc_from_event(const struct track_event *e, struct proc_reading *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -92,7 +103,7 @@ static void proc_from_event(const struct track_event *e, struct proc_reading *re
 	ret->ppid = e->ppid;
 	memcpy(ret->comm, e->comm, sizeof(ret->comm));
 	ret->comm[sizeof(ret->comm) - 1] = '\0';
-	ret->rss_bytes = e->rss_bytes;
+	ret->rss_bytes = rss_of_members(e->member_bytes);
 	ret->rss_file_bytes = e->member_bytes[TRACK_FILE] > 0 ? e->member_bytes[TRACK_FILE] : 0;
 	ret->rss_anon_bytes = e->member_bytes[TRACK_ANON] > 0 ? e->member_bytes[TRACK_ANON] : 0;
 	ret->rss_shmem_bytes = e->member_bytes[TRACK_SHMEM] > 0 ? e->member_bytes[TRACK_SHMEM] : 0;
@@ -149,7 +160,7 @@ static void proc_from_map(const struct track_proc *t, struct proc_reading *ret)
 	ret->ppid = t->ppid;
 	memcpy(ret->comm, t->comm, sizeof(ret->comm));
 	ret->comm[sizeof(ret->comm) - 1] = '\0';
-	ret->rss_bytes = t->rss_bytes;
+	ret->rss_bytes = rss_of_members(t->member_bytes);
 	ret->rss_file_bytes = t->member_bytes[TRACK_FILE] > 0 ? t->member_bytes[TRACK_FILE] : 0;
 	ret->rss_anon_bytes = t->member_bytes[TRACK_ANON] > 0 ? t->member_bytes[TRACK_ANON] : 0;
 	ret->rss_shmem_bytes = t->member_bytes[TRACK_SHMEM] > 0 ? t->member_bytes[TRACK_SHMEM] : 0;
