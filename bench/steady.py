@@ -14,17 +14,11 @@ over --seconds. Reports the share of one core, per configuration, median of
 """
 import argparse, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+from jobserver import v2_mount   # bench/jobserver.py, beside this one
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("OUTPUT", os.path.join(ROOT, "build"))
 SV = os.path.join(OUT, "supervise")
-
-
-def v2_mount():
-    for line in open("/proc/self/mountinfo"):
-        left, _, right = line.partition(" - ")
-        if right.startswith("cgroup2 "):
-            return left.split()[4]
-    sys.exit("steady: no cgroup v2 mount")
 
 
 def cpu_ns(pid):

@@ -19,7 +19,8 @@ static struct footprint *find(const struct footprints *t, const char *comm)
 
 static bool comm_ok(const char *comm)
 {
-	if (!comm || !*comm)
+	/* A leading # would be saved as a comment line and lost on the next load. */
+	if (!comm || !*comm || *comm == '#')
 		return false;
 	for (const char *c = comm; *c; c++)
 		if (*c <= ' ' || *c == 0x7f)

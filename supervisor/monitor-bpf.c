@@ -224,14 +224,14 @@ static int add_to_monitor(void *userdata, const struct proc_reading *p)
 
 /* The ring buffer drained, and the sweep when due (exact RSS, processes
  * moved in from outside, the workload's sum recomputed). */
-static int bpf_refresh(struct monitor *m)
+static int bpf_refresh(struct monitor *m, bool urgent)
 {
 	struct bpf_monitor *b = B(m);
 	uint64_t now = now_ns();
 	int r;
 
 	b->swept = false;
-	if (!b->always_armed && now - b->last_sweep_ns >= (uint64_t)b->sweep_every_ms * 1000000) {
+	if (!urgent && !b->always_armed && now - b->last_sweep_ns >= (uint64_t)b->sweep_every_ms * 1000000) {
 		r = probes_sweep(&b->probes, NULL);
 		if (r < 0)
 			return r;

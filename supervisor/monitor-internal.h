@@ -12,9 +12,9 @@ struct monitor_ops {
 	const char *name;
 	int (*fd)(struct monitor *m);
 	int (*dispatch)(struct monitor *m);
-	/* Bring the figures up to date for a turn (bpf: drain, sweep when due;
-	 * procfs: sample). */
-	int (*refresh)(struct monitor *m);
+	/* Bring the figures up to date for a turn (bpf: drain, and sweep when
+	 * due unless urgent; procfs: sample). */
+	int (*refresh)(struct monitor *m, bool urgent);
 	/* Fill ret's totals and append live processes with monitor_out_add().
 	 * No side effects. */
 	int (*read)(struct monitor *m, struct reading *ret);

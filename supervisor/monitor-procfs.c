@@ -257,7 +257,7 @@ static int procfs_dispatch(struct monitor *m)
 }
 
 /* A sample for the turn. */
-static int procfs_refresh(struct monitor *m)
+static int procfs_refresh(struct monitor *m, bool urgent)
 {
 	return sample(m);
 }

@@ -133,7 +133,9 @@ bool monitor_crossed(const struct monitor *m)
 
 int monitor_turn(struct monitor *m, struct reading *ret)
 {
-	int r = m->ops->refresh(m);
+	/* A crossing is acted on first; the sweep (milliseconds on a busy host)
+	 * waits for the next turn. */
+	int r = m->ops->refresh(m, monitor_crossed(m));
 	if (r < 0)
 		return r;
 	r = monitor_read(m, ret);
@@ -179,7 +181,7 @@ int monitor_read_final(struct monitor *m, struct reading *ret)
 	int r;
 
 	/* Take in the last exit records before reading. */
-	r = m->ops->refresh(m);
+	r = m->ops->refresh(m, false);
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));

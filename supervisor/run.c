@@ -309,12 +309,17 @@ static int launch(struct run *r, int *ret_status)
 }
 
 /* How soon the next reading is wanted: the soonest any consumer asks for,
- * stretched (doubling, up to QUIET_MAX_MS) while the workload holds still —
- * the same processes, summed RSS within 1 %, no exit, no crossing. Crossings
- * wake the loop at once whatever the period; any change brings it back. At
- * 1,000 processes a reading costs about a millisecond (docs/performance.md). */
+ * stretched (doubling, up to QUIET_MAX_MS) once the workload has held still
+ * for QUIET_TURNS turns in a row — the same processes, summed RSS within 1 %,
+ * no exit, no crossing. Crossings wake the loop at once whatever the period;
+ * any change brings it back. The streak matters: a workload that cycles (a
+ * job grows, crosses, frees) can look the same at a few ticks in a row, and
+ * the governor only sees memory come back at a tick (a fall sends no
+ * crossing). At 1,000 processes a reading costs about a millisecond
+ * (docs/performance.md). */
 #define JOBS_PERIOD_MS 100
 #define QUIET_MAX_MS   1000
+#define QUIET_TURNS    10
 
 static bool holds_still(const struct reading *a, const struct reading *b)
 {
@@ -329,8 +334,8 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	if (r->jc && JOBS_PERIOD_MS < ms)
 		ms = JOBS_PERIOD_MS;
 	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
-	r->quiet = still ? (r->quiet < 8 ? r->quiet + 1 : r->quiet) : 0;
-	for (unsigned q = 0; q < r->quiet && ms < QUIET_MAX_MS; q++)
+	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
+	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
 	/* The monitor's pace: far from a threshold its figures are only as
 	 * fresh as its last sweep, and it sweeps at its turns. */

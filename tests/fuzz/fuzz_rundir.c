@@ -33,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(ri.name, '\0', sizeof(ri.name)));
 		FUZZ_CHECK(memchr(ri.cgroup, '\0', sizeof(ri.cgroup)));
 		FUZZ_CHECK(memchr(ri.backend, '\0', sizeof(ri.backend)));
+		/* The leaf gc kills and removes: never a path relative to
+		 * whatever directory gc runs in ("cgroup": null once came
+		 * back as "(null)"). */
+		FUZZ_CHECK(ri.cgroup[0] == '\0' || ri.cgroup[0] == '/');
 		/* run_owner_alive() with whatever pid the file claims: reads
 		 * /proc only, kills nothing. */
 		(void)run_owner_alive(&ri);
