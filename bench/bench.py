@@ -153,6 +153,16 @@ def other_probe_sets(pin_dir):
     return sum(1 for p in progs if p.get("name") == "on_rss_stat" and p["id"] in attached and p["id"] not in ours)
 
 
+def prog_id(pin_dir, name):
+    """The id of a program of the set: by its link, or (rss_stat, mmap_unlock: attached
+    only while a workload is near a threshold) by its program pin."""
+    if os.path.exists(os.path.join(pin_dir, "link_" + name)):
+        return link_prog_id(pin_dir, name)
+    out = subprocess.run(["bpftool", "-j", "prog", "show", "pinned", os.path.join(pin_dir, "prog_" + name)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["id"]
+
+
 def link_prog_id(pin_dir, name):
     out = subprocess.run(["bpftool", "-j", "link", "show", "pinned", os.path.join(pin_dir, "link_" + name)],
                          capture_output=True, text=True, check=True).stdout
@@ -319,7 +329,7 @@ def attribute(e, only):
                 break
             time.sleep(0.05)
         time.sleep(0.5)
-        ids = {n: link_prog_id(e.pin_dir, n) for n in PROBE_LINKS}
+        ids = {n: prog_id(e.pin_dir, n) for n in PROBE_LINKS}
         fd = enable_bpf_stats()
         for name, what, argv, tfile, prep in workloads(e, [w for w in ("faults", "churn") if not only or w in only]):
             for mode in ("bpf", "bare"):
