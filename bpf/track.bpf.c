@@ -751,8 +751,17 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
-	if (task->mm && task->mm->mm_users.counter > 0)
-		proc_set_map_count(p, counted_workload(p), task->mm->map_count);
+	if (task->mm && task->mm->mm_users.counter > 0) {
+		struct track_workload *w = counted_workload(p);
+
+		/* 6.18: the mm is whole yet. Its last figures, which between
+		 * sweeps (the hot programs detached) nothing else has read. */
+		if (w)
+			workload_add_rss(w, p, proc_sync_rss(p, task->mm, false));
+		else
+			proc_sync_rss(p, task->mm, false);
+		proc_set_map_count(p, w, task->mm->map_count);
+	}
 	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
 	return 0;
 }

@@ -32,11 +32,16 @@
 #define FAST_RSS_PER_S   (1ull << 30)
 #define FAST_MAPS_PER_S  20000ull
 #define SWEEP_MIN_MS     50
-#define SWEEP_MAX_MS     2000
+#define SWEEP_MAX_MS     1000   /* as before adaptive probing: a peak held 1 s is seen */
 #define ARMED_SWEEP_MS   1000   /* armed: the sweep only re-syncs */
 #define ARM_MS           200
 #define DISARM_MS        1000
 #define STALE_CHECK_MS   10000  /* how often an unarmed run looks for a killed run's arm */
+/* A run's first fresh readings come at the fastest pace: a workload grows
+ * most as it starts (exec, libraries, a build's first jobs), and until two
+ * sweeps apart nothing is known of its rate. maps-test 50000 reaches its
+ * peak in ~0.1 s and holds it 0.3 s: seen growing, it is armed in time. */
+#define YOUNG_SWEEPS     10
 
 struct bpf_monitor {
 	struct probes probes;       /* probes.thresholds_fd: only user space writes it */
@@ -57,6 +62,7 @@ struct bpf_monitor {
 	double rss_rate, maps_rate;        /* fastest growth seen lately, per second */
 	unsigned sweep_every_ms;           /* the cadence now */
 	uint64_t stale_check_ns;
+	unsigned nr_fresh;                 /* fresh readings so far (YOUNG_SWEEPS) */
 };
 
 const char *monitor_bpf_unavailable(void)
@@ -325,6 +331,7 @@ static void bpf_observe(struct monitor *m, const struct reading *rd)
 		b->maps_rate = mr > b->maps_rate / 2 ? mr : b->maps_rate / 2;
 	}
 	if (fresh) {
+		b->nr_fresh++;
 		b->last_ns = now;
 		b->last_rss = rd->rss_bytes;
 		b->last_maps = rd->map_count_max;
@@ -338,6 +345,8 @@ static void bpf_observe(struct monitor *m, const struct reading *rd)
 		b->sweep_every_ms = ARMED_SWEEP_MS;
 	else
 		b->sweep_every_ms = ms / 2 < SWEEP_MIN_MS ? SWEEP_MIN_MS : ms / 2 > SWEEP_MAX_MS ? SWEEP_MAX_MS : (unsigned)(ms / 2);
+	if (b->nr_fresh < YOUNG_SWEEPS && !(b->want_armed && b->settled))
+		b->sweep_every_ms = SWEEP_MIN_MS;
 	if (m->opts.sweep_ms > 0 && (unsigned)m->opts.sweep_ms < b->sweep_every_ms)
 		b->sweep_every_ms = m->opts.sweep_ms;
 	/* A supervise SIGKILLed while armed leaves the programs attached

@@ -97,7 +97,7 @@ struct monitor_options {
 	 * (exact RSS, processes moved in from outside). 0: adaptive — the
 	 * per-event programs are attached only near a threshold and the sweep
 	 * runs at a cadence set by how soon usage could reach the nearest one
-	 * (50 ms to 2 s); a positive value: adaptive, but never a longer gap
+	 * (50 ms to 1 s); a positive value: adaptive, but never a longer gap
 	 * than that; a negative value: never sweep after the first, the
 	 * per-event programs always attached (the figures come from the
 	 * tracepoints alone). */

@@ -137,9 +137,12 @@ Test(adaptive, other_processes_pay_nothing_while_a_run_is_idle)
 	h_proc_free(&p);
 }
 
-/* A workload that runs into its budget (256 MiB, enforced by supervise on a
+/* A workload that nears its budget (256 MiB, enforced by supervise on a
  * hybrid host) gets the hot programs attached before the crossing, and is
- * killed as it crosses, as in test_jobserver's kill_at_the_budget test. */
+ * killed as it crosses, as in test_jobserver's kill_at_the_budget test. (A
+ * workload that starts far and races to the budget faster than the assumed
+ * 1 GiB/s may cross before the arm: then the 50 ms sweep acts on it, which
+ * test_jobserver's own test covers.) */
 Test(adaptive, near_the_budget_the_hot_programs_run_and_the_crossing_is_acted_on)
 {
 	struct h_proc p;
@@ -148,8 +151,10 @@ Test(adaptive, near_the_budget_the_hot_programs_run_and_the_crossing_is_acted_on
 		cr_skip_test("the kernel enforces memory.max below %s: it OOM-kills, not supervise", H.base);
 	need_bpf();
 	char *sum = h_strf("%s/s.json", H.scratch);
+	/* 180 MiB held first (near the pause point: armed), then a second
+	 * process grows past the budget at memset speed. */
 	h_start(&p, "--backend", "bpf", "--cgroup-base", H.base, "--summary-json", sum, "--mem", "256MiB", "--jobs",
-		"2", "--", "sh", "-c", h_strf("sleep 0.5; exec %s 600 10", h_helper("memhog")));
+		"2", "--", "sh", "-c", h_strf("%s 180 10 & sleep 1; exec %s 600 10", h_helper("memhog"), h_helper("memhog")));
 	int rss = hold_prog("prog_rss_stat");
 	uint64_t r0 = run_cnt(rss);
 	h_finish(&p, 60);
