@@ -43,7 +43,7 @@ else
 endif
 
 # Every library goes through pkg-config; scripts/setup.sh installs them.
-PKGS        := libbpf libelf zlib json-c
+PKGS        := libbpf libelf zlib json-c libseccomp libcap inih libmicrohttpd ncursesw
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)

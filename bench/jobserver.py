@@ -9,6 +9,19 @@
       RSS, ratios against the memory-time lower bound and the best fixed -j
       that stayed within the budget.
 
+  bench/jobserver.py mix [--runs 3] [--budget-mib 4096] [--rate 350]
+      The mix of issue 14: 60 jobs run by one program ("touch", memhog
+      paced at --rate MiB/s: first-touch faults as slow as a real compiler's
+      growth), 48 light of 100-200 MiB and 12 heavy of 1-1.5 GiB, each holding
+      0.5-3 s. Fixed make -jN (1, 2, 3, 4, 5, 6, 8) and supervise --jobs 1-16,
+      cold cache (a fresh one each run) and warm. Kills, makespan and peak;
+      ratios against the memory-time lower bound and the best fixed -j that
+      stayed within the budget.
+
+  bench/jobserver.py record [--out tests/unit/recorded-mix.h]
+      Record the mix's per-job RSS (/proc/PID/statm every 50 ms, make -j4,
+      no supervise) as the C table tests/unit/test_governor.c replays.
+
   bench/jobserver.py reaction [--cycles 1000] [--poll-cycles 300]
       Time from the workload crossing a threshold to the decision being
       applied (a token taken home), bpf backend vs the 100 ms procfs poller.
@@ -154,6 +167,155 @@ def bench_build(a):
             r["paused"] if r["fixed"] is None else "-", r["tokens"] if r["fixed"] is None else "-"))
 
 
+# ---- the mix of issue 14 -------------------------------------------------------
+
+def mix_jobs():
+    """(MiB, hold seconds) of the 60 jobs, heavy ones spread through the list."""
+    jobs = []
+    for i in range(60):
+        hold = 0.5 + ((i * 7) % 11) * 0.25
+        if i % 5 == 2:
+            jobs.append((1024 + (i * 131) % 513, hold))
+        else:
+            jobs.append((100 + (i * 37) % 101, hold))
+    return jobs
+
+
+def write_mix(d, jobs, rate):
+    """A Makefile of one target per job, each run by ./touch (memhog)."""
+    os.symlink(MEMHOG, os.path.join(d, "touch"))
+    names = ["t%d" % i for i in range(len(jobs))]
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("all: %s\n" % " ".join(names))
+        for n, (mib, hold) in zip(names, jobs):
+            # No shell metacharacters: make execs ./touch itself (the job root).
+            f.write("%s:\n\t@./touch %d %g 8 %d\n" % (n, mib, hold, rate))
+
+
+def bench_mix(a):
+    budget = a.budget_mib * MIB
+    jobs = mix_jobs()
+    # Each job holds its peak for its hold time and ramps to it at --rate:
+    # memory-time is about MiB x (hold + ramp/2).
+    lb = sum(mib * (hold + mib / a.rate / 2.0) for mib, hold in jobs) / a.budget_mib
+    e = Env("mix")
+    rows = []
+    try:
+        work = os.path.join(e.tmp, "work")
+        os.mkdir(work)
+        write_mix(work, jobs, a.rate)
+        plan = [("make -j%d" % n, ["--", "make", "-j%d" % n], n, None) for n in a.fixed]
+        plan.append(("supervise --mem %dMiB --jobs 1-16, cold cache" % a.budget_mib,
+                     ["--mem", "%dMiB" % a.budget_mib, "--jobs", "1-16", "--", "make"], None, "cold"))
+        plan.append(("supervise --mem %dMiB --jobs 1-16, warm cache" % a.budget_mib,
+                     ["--mem", "%dMiB" % a.budget_mib, "--jobs", "1-16", "--", "make"], None, "warm"))
+        for run in range(a.runs):
+            for label, args, fixed, cache in plan:
+                env = None
+                if cache == "cold":
+                    shutil.rmtree(os.path.join(e.tmp, "cache"), ignore_errors=True)
+                elif cache == "warm":
+                    # Warm: what the cold run just before learned (the plan runs it first).
+                    pass
+                rc, wall, s, err = e.sv(["--backend", "bpf"] + args, extra_env=env, cwd=work)
+                peak = (s.get("memory") or {}).get("peak_rss_bytes") or 0
+                j = s.get("jobs") or {}
+                killed = rc == 137 and "killing it" in err
+                rows.append(dict(label=label, run=run, rc=rc, wall=wall, peak=peak, fixed=fixed, killed=killed,
+                                 paused=j.get("paused", 0), tokens="%s-%s" % (j.get("tokens_min"), j.get("tokens_max"))))
+                print("  run %d  %-50s exit %3d  %6.1f s  peak %5d MiB%s" % (run, label, rc, wall, peak // MIB,
+                      "  KILLED" if killed else ""), file=sys.stderr)
+                if rc not in (0, 137) and fixed is None:
+                    print(err, file=sys.stderr)
+    finally:
+        e.close()
+    labels = []
+    for r in rows:
+        if r["label"] not in labels:
+            labels.append(r["label"])
+    agg = []
+    for l in labels:
+        rs = [r for r in rows if r["label"] == l]
+        agg.append(dict(label=l, fixed=rs[0]["fixed"], n=len(rs), kills=sum(r["killed"] for r in rs),
+                        fails=sum(r["rc"] != 0 for r in rs), wall=statistics.median(r["wall"] for r in rs),
+                        wmin=min(r["wall"] for r in rs), wmax=max(r["wall"] for r in rs),
+                        peak=max(r["peak"] for r in rs), paused=statistics.median(r["paused"] for r in rs),
+                        tokens=rs[-1]["tokens"]))
+    safe = [x for x in agg if x["fixed"] and x["fails"] == 0 and x["peak"] <= budget]
+    best = min(safe, key=lambda x: x["wall"]) if safe else None
+    print("Budget %d MiB, ramp %d MiB/s, %d runs each; memory-time lower bound %.1f s "
+          "(sum of MiB x (hold + ramp/2) / budget)." % (a.budget_mib, a.rate, a.runs, lb))
+    if best:
+        print("Best fixed -j within the budget in every run: %s, median %.1f s." % (best["label"], best["wall"]))
+    print()
+    print("| run | makespan s, median [min-max] | x lower bound | x best safe fixed -j | highest peak MiB | "
+          "peak / budget | kills | failed runs | pauses (median) | target range (last) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for x in agg:
+        print("| %s | %.1f [%.1f-%.1f] | %.2f | %s | %d | %.2f%s | %d/%d | %d | %s | %s |" % (
+            x["label"], x["wall"], x["wmin"], x["wmax"], x["wall"] / lb,
+            "%.2f" % (x["wall"] / best["wall"]) if best else "-", x["peak"] // MIB, x["peak"] / budget,
+            " (over)" if x["peak"] > budget else "", x["kills"], x["n"], x["fails"],
+            "%g" % x["paused"] if x["fixed"] is None else "-", x["tokens"] if x["fixed"] is None else "-"))
+
+
+def bench_record(a):
+    """Per-job RSS of the mix under make -j4, sampled from /proc every 50 ms."""
+    jobs = mix_jobs()
+    d = tempfile.mkdtemp(prefix="sv-record-")
+    try:
+        write_mix(d, jobs, a.rate)
+        env = dict(os.environ)
+        for k in ("MAKEFLAGS", "MFLAGS"):
+            env.pop(k, None)
+        mk = subprocess.Popen(["make", "-j4"], cwd=d, env=env, stdout=subprocess.DEVNULL)
+        traces = {}   # pid -> (argv, [MiB...])
+        t0 = time.monotonic()
+        nxt = t0
+        while mk.poll() is None:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    st = open("/proc/%s/stat" % pid).read()
+                    if int(st.rsplit(")", 1)[1].split()[1]) != mk.pid:
+                        continue
+                    argv = open("/proc/%s/cmdline" % pid).read().split("\0")
+                    pages = int(open("/proc/%s/statm" % pid).read().split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if len(argv) < 3 or not argv[0].endswith("touch"):
+                    continue
+                tr = traces.setdefault(int(pid), (argv, []))
+                tr[1].append(pages * os.sysconf("SC_PAGE_SIZE") // MIB)
+            nxt += 0.05
+            time.sleep(max(0, nxt - time.monotonic()))
+        wall = time.monotonic() - t0
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    out = open(a.out, "w")
+    out.write("/* Recorded by `bench/jobserver.py record` on %s: the mix of issue 14\n"
+              " * (60 jobs of one program, 48 light 100-200 MiB, 12 heavy 1-1.5 GiB, ramp %d MiB/s,\n"
+              " * holds 0.5-3 s) under make -j4 without supervise (%.1f s). Per job: its target\n"
+              " * size and RSS in MiB from /proc/PID/statm every 50 ms from its first sample\n"
+              " * to its last. Generated: do not edit. */\n" % (time.strftime("%Y-%m-%d"), a.rate, wall))
+    out.write("#define RECORDED_TICK_MS 50\n")
+    out.write("struct recorded_job {\n\tunsigned mib;\n\tunsigned n;\n\tconst unsigned short *rss_mib;\n};\n")
+    # In the Makefile's order (make starts them so): matched by size and hold.
+    order = {(mib, hold): i for i, (mib, hold) in enumerate(jobs)}
+    rows = sorted(traces.values(), key=lambda t: order.get((int(t[0][1]), float(t[0][2])), 999))
+    if len(rows) != len(jobs):
+        sys.exit("bench: recorded %d jobs of %d" % (len(rows), len(jobs)))
+    for i, (argv, xs) in enumerate(rows):
+        out.write("static const unsigned short rec_%d[] = { %s };\n" % (i, ", ".join(map(str, xs))))
+    out.write("static const struct recorded_job recorded_mix[] = {\n")
+    for i, (argv, xs) in enumerate(rows):
+        out.write("\t{ %s, %d, rec_%d },\n" % (argv[1], len(xs), i))
+    out.write("};\n")
+    out.close()
+    print("recorded %d jobs in %.1f s into %s" % (len(rows), wall, a.out), file=sys.stderr)
+
+
 # ---- reaction latency --------------------------------------------------------
 
 def reaction_run(e, backend, cycles, up_ms, down_ms, crosser):
@@ -247,6 +409,15 @@ def main():
     b.add_argument("--quick", action="store_true", help="skip make -j1")
     b.add_argument("--light-hold", type=int, default=2, help="seconds a light job holds its memory")
     b.add_argument("--heavy-hold", type=int, default=4, help="seconds a heavy job holds its memory")
+    m = sub.add_parser("mix")
+    m.add_argument("--runs", type=int, default=3)
+    m.add_argument("--budget-mib", type=int, default=4096)
+    m.add_argument("--rate", type=int, default=350, help="MiB/s a job touches (its ramp)")
+    m.add_argument("--fixed", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3, 4, 5, 6, 8],
+                   help="fixed -j values to compare, comma separated")
+    rc = sub.add_parser("record")
+    rc.add_argument("--out", default=os.path.join(TOP, "tests", "unit", "recorded-mix.h"))
+    rc.add_argument("--rate", type=int, default=350)
     r = sub.add_parser("reaction")
     r.add_argument("--cycles", type=int, default=1000)
     r.add_argument("--poll-cycles", type=int, default=300)
@@ -256,7 +427,7 @@ def main():
     for f in (SV, MEMHOG):
         if not os.access(f, os.X_OK):
             sys.exit("bench: %s missing: run make test-bins first" % f)
-    bench_build(a) if a.cmd == "build" else bench_reaction(a)
+    {"build": bench_build, "mix": bench_mix, "record": bench_record, "reaction": bench_reaction}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,9 @@ for lane in "${lanes[@]}"; do
 				passed=$((passed + 1))
 			else
 				tail -n 60 "$out"
-				failed=$((failed + 1)); failures+=("$bin (corpus replay, exit $rc)")
+				# libFuzzer stops at the first failing input; name it.
+				input=$(grep -E '^Running: ' "$out" | tail -n1 | sed 's/^Running: //')
+				failed=$((failed + 1)); failures+=("$bin (corpus replay, exit $rc, input ${input:-?})")
 			fi
 			rm -f "$out"
 		done ;;

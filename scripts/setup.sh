@@ -9,7 +9,10 @@ set -euo pipefail
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes of Debian's default
 # clang (tests/fuzz: make fuzz, and the corpus replay in make check).
 pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-      libjson-c-dev libseccomp-dev libcap-dev libcriterion-dev libclang-rt-dev)
+      libjson-c-dev libseccomp-dev libcap-dev libinih-dev libcriterion-dev libclang-rt-dev
+      libmicrohttpd-dev libncurses-dev)
+# What the operators' tests drive: a terminal, a Prometheus server, a browser.
+pkgs+=(tmux prometheus chromium cmark curl)
 vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
 

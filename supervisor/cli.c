@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "profile.h"
 #include "size.h"
 #include "rundir.h"
 #include "util.h"
@@ -29,6 +30,24 @@ enum {
 	OPT_JOBS,
 	OPT_JOB_MEM,
 	OPT_JOBSERVER_STYLE,
+	/* sandbox and profiles */
+	OPT_SANDBOX,
+	OPT_SYSCALL_FILTER,
+	OPT_SYSCALL_ACTION,
+	OPT_CAP_DROP,
+	OPT_CAP_ADD,
+	OPT_USER,
+	OPT_NO_NEW_PRIVS,
+	OPT_PROFILE,
+	OPT_PRINT_PROFILE,
+	OPT_FOOTPRINTS,
+	OPT_CLEAR,
+	OPT_GLOBAL,
+	OPT_LOG,
+	OPT_METRICS_FILE,
+	OPT_LISTEN,
+	OPT_TOP_PROCS,
+	OPT_DELAY,
 };
 
 static const struct option options[] = {
@@ -46,6 +65,26 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "job-mem", required_argument, NULL, OPT_JOB_MEM },
 	{ "jobserver-style", required_argument, NULL, OPT_JOBSERVER_STYLE },
+	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+	{ "syscall-filter", required_argument, NULL, OPT_SYSCALL_FILTER },
+	{ "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "print-profile", no_argument, NULL, OPT_PRINT_PROFILE },
+	{ "footprints", required_argument, NULL, OPT_FOOTPRINTS },
+	{ "clear", no_argument, NULL, OPT_CLEAR },
+	{ "global", no_argument, NULL, OPT_GLOBAL },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "top-procs", required_argument, NULL, OPT_TOP_PROCS },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "iterations", required_argument, NULL, 'n' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -61,6 +100,10 @@ void cli_usage(FILE *f)
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
 	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
+	      "       supervise footprints [--footprints FILE] [--clear [--global]]\n"
+	      "       supervise top [-b] [-n N] [--delay S] [--json]\n"
+	      "       supervise exporter [--listen ADDR:PORT] [--top-procs N]\n"
+	      "       supervise report LOG -o FILE.html\n"
 	      "       supervise --help | --version\n"
 	      "\n"
 	      "Run COMMAND in a fresh cgroup v2 leaf <base>/supervise/<name>-<id>, forward\n"
@@ -87,12 +130,35 @@ void cli_usage(FILE *f)
 	      "                       within --mem; do not also pass -j to make or ninja\n"
 	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
 	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
+	      "  --footprints FILE    this project's learned job footprints (default: one table\n"
+	      "                       per working directory in the cache; the global table\n"
+	      "                       answers for commands the project has not seen)\n"
 	      "  --advice MODE        all (default): set the runtimes' variables (GOMAXPROCS,\n"
 	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
 	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
 	      "                       none: neither (docs/advice.md)\n"
+	      "  --log PATH           one JSON object per line as things happen: start, samples,\n"
+	      "                       token changes, pauses, set requests, exit (docs/operators.md)\n"
+	      "  --metrics-file PATH  this run's Prometheus metrics, rewritten atomically every\n"
+	      "                       5 s and at the end (node_exporter textfile collector)\n"
 	      "  --raise-map-count    when a process nears vm.max_map_count, raise it to the\n"
 	      "                       suggested value (root only; it stays raised)\n"
+	      "  --sandbox            deny what builds and servers never need (bpf, mount,\n"
+	      "                       modules, kexec, clock, swap, keyctl, namespaces...),\n"
+	      "                       drop every capability, set no_new_privs (docs/sandbox.md)\n"
+	      "  --syscall-filter F   systemd's SystemCallFilter= syntax: @system-service (allow\n"
+	      "                       list), ~@mount ~bpf (deny list); repeat to combine\n"
+	      "  --syscall-action A   what a denied call gets: errno (EPERM, default), an errno\n"
+	      "                       name (EACCES), kill, or log (it runs; only reported)\n"
+	      "  --cap-drop LIST      capabilities the workload loses: all, or names\n"
+	      "  --cap-add LIST       capabilities it keeps, also as a non-root --user (ambient)\n"
+	      "  --user USER[:GROUP]  run the workload as USER (supplementary groups from the\n"
+	      "                       user database; HOME, USER, LOGNAME, SHELL like runuser)\n"
+	      "  --no-new-privs       no_new_privs without any other sandbox option\n"
+	      "  --profile NAME|PATH  read settings from a profile: ~/.config/supervise/NAME.conf,\n"
+	      "                       /etc/supervise/NAME.conf, ./configs/NAME.conf, or PATH;\n"
+	      "                       options given here override it\n"
+	      "  --print-profile      print the effective settings and where each comes from\n"
 	      "  -q, --quiet          no summary on stderr at the end\n"
 	      "  -v, --verbose        say what is done (twice: debug)\n"
 	      "  -h, --help           this text\n"
@@ -112,6 +178,17 @@ void cli_usage(FILE *f)
 	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
 	      "                       where present), --cpus N (cpu.max where present),\n"
 	      "                       --jobs MIN-MAX; the advice page follows\n"
+	      "  footprints           list the learned footprints of this project (the working\n"
+	      "                       directory, or --footprints FILE) and the global table;\n"
+	      "                       --clear forgets the project's, --clear --global both\n"
+	      "  top                  every workload on the host, live (q quits, s/Enter: one\n"
+	      "                       workload's processes); -b plain frames, -n N frames,\n"
+	      "                       --delay S between frames (default 2), --json one JSON\n"
+	      "                       document per frame\n"
+	      "  exporter             Prometheus /metrics for every workload on the host, read at\n"
+	      "                       scrape time; --listen ADDR:PORT (default 127.0.0.1:9464),\n"
+	      "                       --top-procs N per-process series per workload (default 5)\n"
+	      "  report LOG -o FILE   one self-contained HTML page (charts, tables) from a --log\n"
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
@@ -192,7 +269,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		const char *name;
 		enum command cmd;
 	} commands[] = { { "check", CMD_CHECK }, { "gc", CMD_GC }, { "ls", CMD_LS }, { "stat", CMD_STAT },
-			 { "set", CMD_SET } };
+			 { "set", CMD_SET }, { "footprints", CMD_FOOTPRINTS }, { "top", CMD_TOP },
+			 { "exporter", CMD_EXPORTER }, { "report", CMD_REPORT } };
 	const char *cmd_name = NULL;
 	for (size_t i = 0; argc >= 2 && i < ELEMENTSOF(commands); i++)
 		if (streq(argv[1], commands[i].name)) {
@@ -205,7 +283,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	/* Running: '+' stops at the first non-option, so the workload's own
 	 * options are never taken for ours. Commands (stat NAME --json) take
 	 * options anywhere. */
-	const char *optstring = c.command == CMD_RUN ? "+:vqhV" : ":vqhV";
+	const char *optstring = c.command == CMD_RUN ? "+:vqhV" : ":vqhVbn:o:";
 	optind = 1;
 	opterr = 0;
 	for (int opt; (opt = getopt_long(argc, argv, optstring, options, NULL)) != -1;) {
@@ -269,6 +347,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 				c.advice = ADVICE_NONE;
 			else
 				return bad("--advice: '%s' is not a mode; use all, env or none", optarg);
+			c.has_advice = true;
 			break;
 		case OPT_RAISE_MAP_COUNT:
 			c.raise_map_count = true;
@@ -294,6 +373,88 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_JOBSERVER_STYLE:
 			if (jobserver_style_parse(optarg, &c.jobserver_style) < 0)
 				return bad("--jobserver-style: '%s' is not a style; use pipe, fifo or auto", optarg);
+			break;
+		case OPT_SANDBOX:
+			c.sandbox = true;
+			break;
+		case OPT_SYSCALL_FILTER:
+			/* Repeated: one assignment per line, as SystemCallFilter= lines combine. */
+			if (c.syscall_filter && asprintf((char **)&c.syscall_filter, "%s\n%s", c.syscall_filter, optarg) < 0)
+				return -ENOMEM;
+			if (!c.syscall_filter)
+				c.syscall_filter = optarg;
+			break;
+		case OPT_SYSCALL_ACTION:
+			if (sandbox_action_parse(optarg, &c.syscall_action, &c.syscall_errno) < 0)
+				return bad("--syscall-action: '%s' is not an action; use errno, kill, log or an errno "
+					   "name (EPERM, EACCES)", optarg);
+			c.has_syscall_action = true;
+			break;
+		case OPT_CAP_DROP:
+			c.cap_drop = optarg;
+			break;
+		case OPT_CAP_ADD:
+			c.cap_add = optarg;
+			break;
+		case OPT_USER:
+			c.user = optarg;
+			break;
+		case OPT_NO_NEW_PRIVS:
+			c.no_new_privs = true;
+			break;
+		case OPT_PROFILE:
+			c.profile = optarg;
+			break;
+		case OPT_PRINT_PROFILE:
+			c.command = CMD_PRINT_PROFILE;
+			break;
+		case OPT_FOOTPRINTS:
+			if (!*optarg)
+				return bad("--footprints: the path is empty");
+			c.footprints = optarg;
+			break;
+		case OPT_CLEAR:
+		case OPT_GLOBAL:
+			if (c.command != CMD_FOOTPRINTS)
+				return bad("%s is an option of 'supervise footprints'", opt == OPT_CLEAR ? "--clear" : "--global");
+			*(opt == OPT_CLEAR ? &c.clear : &c.global) = true;
+			break;
+		case OPT_LOG:
+		case OPT_METRICS_FILE:
+		case 'o':
+			if (!*optarg)
+				return bad("%s: the path is empty", opt == 'o' ? "-o" : opt == OPT_LOG ? "--log" : "--metrics-file");
+			*(opt == 'o' ? &c.output : opt == OPT_LOG ? &c.log_path : &c.metrics_file) = optarg;
+			break;
+		case OPT_LISTEN:
+			c.listen = optarg;
+			break;
+		case OPT_TOP_PROCS: {
+			uint64_t v;
+			if (parse_u64(optarg, &v) < 0 || v > 1000)
+				return bad("--top-procs: '%s' is not a count; give 0 to 1000", optarg);
+			c.top_procs = (unsigned)v;
+			c.has_top_procs = true;
+			break;
+		}
+		case 'n': {
+			uint64_t v;
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 1000000)
+				return bad("-n: '%s' is not a frame count; give a whole number from 1", optarg);
+			c.iterations = (unsigned)v;
+			break;
+		}
+		case OPT_DELAY: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(v) || v < 0.1 || v > 3600)
+				return bad("--delay: '%s' is not a delay; give seconds from 0.1 to 3600 (1, 0.5)", optarg);
+			c.delay_s = v;
+			break;
+		}
+		case 'b':
+			c.batch = true;
 			break;
 		case 'v':
 			c.verbose++;
@@ -333,8 +494,32 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		if (!run_name_valid(c.stat_name))
 			return bad("%s: '%s' is not a run name", cmd_name, c.stat_name);
 	}
+	if (c.command == CMD_FOOTPRINTS && c.global && !c.clear)
+		return bad("footprints: --global goes with --clear (listing shows both tables)");
+	if (c.command == CMD_REPORT) {
+		if (optind >= argc)
+			return bad("report needs a log: supervise report LOG -o FILE.html (LOG from --log)");
+		c.report_log = argv[optind++];
+		if (!c.output)
+			return bad("report: give where to write the page: -o FILE.html");
+	}
+	if ((c.batch || c.iterations || c.delay_s) && c.command != CMD_TOP)
+		return bad("-b, -n and --delay are options of 'supervise top'");
+	if ((c.listen || c.has_top_procs) && c.command != CMD_EXPORTER)
+		return bad("--listen and --top-procs are options of 'supervise exporter'");
+	if (c.output && c.command != CMD_REPORT)
+		return bad("-o is an option of 'supervise report'");
+	if ((c.log_path || c.metrics_file) && c.command != CMD_RUN && c.command != CMD_PRINT_PROFILE)
+		return bad("--log and --metrics-file are options of a run: supervise --log PATH -- COMMAND");
 	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
 		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
+	/* The profile fills in what the command line left out. */
+	if (c.profile && (c.command == CMD_RUN || c.command == CMD_PRINT_PROFILE) && profile_apply(c.profile, &c) < 0)
+		return -EINVAL;
+	if (c.command == CMD_PRINT_PROFILE) {
+		*ret = c;
+		return 0;
+	}
 	if (c.command != CMD_RUN) {
 		if (optind < argc)
 			return bad("'supervise %s' takes no further arguments (got '%s')", cmd_name, argv[optind]);

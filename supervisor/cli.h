@@ -8,9 +8,11 @@
 #include "advice.h"
 #include "jobserver.h"
 #include "monitor.h"
+#include "sandbox.h"
 #include "size.h"
 
-enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_HELP, CMD_VERSION };
+enum command { CMD_RUN, CMD_CHECK, CMD_GC, CMD_LS, CMD_STAT, CMD_SET, CMD_PRINT_PROFILE, CMD_FOOTPRINTS,
+	       CMD_TOP, CMD_EXPORTER, CMD_REPORT, CMD_HELP, CMD_VERSION };
 
 struct config {
 	enum command command;
@@ -37,6 +39,32 @@ struct config {
 	struct size_arg job_mem;    /* --job-mem */
 	bool has_job_mem;
 	enum js_style jobserver_style;  /* --jobserver-style, JS_AUTO by default */
+	bool has_advice;            /* --advice given (a profile does not override it) */
+	/* sandbox (docs/sandbox.md): the workload's syscalls, capabilities, user */
+	bool sandbox;               /* --sandbox: the default deny list, no capabilities */
+	const char *syscall_filter; /* --syscall-filter, systemd syntax; repeated: one per line */
+	enum sandbox_action syscall_action;  /* --syscall-action, errno by default */
+	int syscall_errno;          /* errno action: 0 means EPERM */
+	bool has_syscall_action;
+	const char *cap_drop, *cap_add;  /* --cap-drop, --cap-add: "all" or names */
+	const char *user;           /* --user USER[:GROUP] */
+	bool no_new_privs;          /* --no-new-privs (on with any sandbox option) */
+	const char *profile;        /* --profile NAME|PATH */
+	struct profile *loaded_profile;  /* what profile_apply read, for --print-profile */
+	char *const *env_set;       /* NAME=VALUE from the profile's [Environment] */
+	const char *footprints;     /* --footprints FILE: this project's learned table */
+	bool clear, global;         /* footprints --clear [--global] */
+	/* operators: top, exporter, report, --log, --metrics-file */
+	const char *log_path;       /* run --log PATH: JSONL events */
+	const char *metrics_file;   /* run --metrics-file PATH */
+	const char *listen;         /* exporter --listen ADDR:PORT (127.0.0.1:9464) */
+	unsigned top_procs;         /* exporter --top-procs N: per-process series */
+	bool has_top_procs;
+	bool batch;                 /* top -b */
+	unsigned iterations;        /* top -n N (0: until q) */
+	double delay_s;             /* top --delay S */
+	const char *report_log;     /* report LOG */
+	const char *output;         /* report -o PATH */
 	char **argv;                /* the workload: argv[0] .. NULL */
 };
 

@@ -1,9 +1,17 @@
-/* governor: the pure decision (see governor.h for the formula). */
+/* governor: the pure decision (see governor.h for the rule). */
 #include <math.h>
 
 #include "budget.h"
 #include "governor.h"
 
+#define MIB (1ull << 20)
+/* Sums stay below this: int64_t headroom arithmetic never overflows. */
+#define GOV_SUM_MAX (UINT64_MAX >> 2)
+
+uint64_t governor_add(uint64_t a, uint64_t b)
+{
+	return a > GOV_SUM_MAX - (b < GOV_SUM_MAX ? b : GOV_SUM_MAX) ? GOV_SUM_MAX : a + b;
+}
 
 /* The one margin policy is the budget's (budget.h). */
 uint64_t governor_margin(const struct gov_config *cfg)
@@ -20,30 +28,183 @@ static unsigned clamp(long v, unsigned lo, unsigned hi)
 	return (unsigned)v;
 }
 
-/* The newest unpaused job (latest start), or nr when there is none. */
-static size_t newest_running(const struct gov_input *in)
+uint64_t governor_project(const struct gov_job *j)
+{
+	uint64_t rss = j->rss_bytes < GOV_SUM_MAX ? j->rss_bytes : GOV_SUM_MAX;
+	uint64_t slack = rss / 16 > 8 * MIB ? rss / 16 : 8 * MIB;
+	uint64_t expected = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+	bool settled = j->rate_known && j->rate_bps < GOV_SETTLED_BPS;
+	/* A job known to peak later (a compiler parsing, then optimising) may
+	 * rest below its last peak for a while: trust the plateau only well
+	 * past the time it took to peak last time. */
+	if (settled && j->basis == GOV_BASIS_IDENTITY && rss < expected)
+		settled = j->run_ns > 2 * (uint64_t)j->ramp_ms * 1000000ull + 1000000000ull;
+	if (settled)
+		return governor_add(rss, slack);
+	if (j->likely_bytes && j->likely_bytes < expected && rss <= j->likely_bytes)
+		return j->likely_bytes;
+	if (rss <= expected)
+		return expected;
+	/* Within the slack of a learned peak: the same peak, measured a little
+	 * differently this time (page tables, a larger argv). */
+	if (rss <= expected + slack && j->basis == GOV_BASIS_IDENTITY)
+		return governor_add(expected, slack);
+	/* Past its expected peak and growing, or not measured yet: the estimate
+	 * was wrong. Growing, assume it goes on for another second at its rate
+	 * (re-projected at every step, so always a second ahead: time to pause
+	 * others before it needs their room); not measured yet (just started or
+	 * resumed), a quarter more than it holds. */
+	uint64_t more = rss / 4;
+	if (j->rate_known)
+		more = j->rate_bps < rss ? j->rate_bps : rss;
+	return governor_add(rss, more > slack ? more : slack);
+}
+
+/* The job to pause when committed > limit: among running jobs whose pause
+ * alone brings committed within the limit, the one holding least (its memory
+ * stays put while it waits); when none suffices, the one with the most still
+ * to grow; the outgrowing one (grower) last. Ties go to the newest. */
+static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_t limit, size_t grower)
+{
+	size_t fit = in->nr_jobs, grow = in->nr_jobs;
+	uint64_t grow_best = 0;
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		/* The one job outgrowing its estimate is paused last: stopped
+		 * mid-ramp it would keep what it holds and still need the rest. */
+		if (j->paused || i == grower)
+			continue;
+		uint64_t p = governor_project(j);
+		uint64_t rest = committed - p + j->rss_bytes;   /* p >= rss, p <= committed */
+		if (rest <= limit && (fit == in->nr_jobs || j->rss_bytes < in->jobs[fit].rss_bytes ||
+				      (j->rss_bytes == in->jobs[fit].rss_bytes && j->start_ns > in->jobs[fit].start_ns)))
+			fit = i;
+		uint64_t g = p - j->rss_bytes;
+		if (grow == in->nr_jobs || g > grow_best ||
+		    (g == grow_best && (j->rss_bytes < in->jobs[grow].rss_bytes ||
+					(j->rss_bytes == in->jobs[grow].rss_bytes && j->start_ns > in->jobs[grow].start_ns)))) {
+			grow = i;
+			grow_best = g;
+		}
+	}
+	if (fit < in->nr_jobs)
+		return fit;
+	/* Pausing a job at its peak stops nothing: then the outgrowing one. */
+	return grow < in->nr_jobs && (grow_best > 16 * MIB || grower == in->nr_jobs) ? grow : grower;
+}
+
+/* A job past its expected peak and not settled: its real peak is unknown.
+ * Only one such job grows at a time (the oldest): each other is paused as it
+ * crosses its estimate, holding about that much, and waits for the first to
+ * end — several unknowns ramping together and then paused mid-ramp is how
+ * a workload gets stuck at the budget with nothing left to pause. */
+static bool outgrowing(const struct gov_job *j)
+{
+	uint64_t rss = j->rss_bytes, expected = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+	uint64_t slack = rss / 16 > 8 * MIB ? rss / 16 : 8 * MIB;
+	if (j->rate_known && j->rate_bps < GOV_SETTLED_BPS)
+		return false;
+	if (j->likely_bytes && j->likely_bytes < expected && rss <= j->likely_bytes)
+		return false;
+	return rss > governor_add(expected, slack);
+}
+
+/* The oldest running job that is outgrowing its estimate, nr_jobs: none. */
+static size_t first_outgrowing(const struct gov_input *in)
 {
 	size_t best = in->nr_jobs;
 	for (size_t i = 0; i < in->nr_jobs; i++)
-		if (!in->jobs[i].paused && (best == in->nr_jobs || in->jobs[i].start_ns > in->jobs[best].start_ns))
+		if (!in->jobs[i].paused && outgrowing(&in->jobs[i]) &&
+		    (best == in->nr_jobs || in->jobs[i].start_ns < in->jobs[best].start_ns))
 			best = i;
 	return best;
 }
 
-static size_t oldest_paused(const struct gov_input *in)
+/* Jobs known from their last run end about when they did then and ramp no
+ * faster than twice their pace then: the workload need not hold every
+ * projected peak at once. Returns how much less than the sum of the running
+ * jobs' projections (as_running, a paused job, counted as resumed) it is
+ * expected to hold at its highest: the maximum of the sum over time is taken
+ * just before each such end and after the last. Conservative on purpose: an
+ * end counts only 25 % + 0.5 s past the last run's time; an overdue job is
+ * taken to run on. Only with up to 64 jobs (the cost is quadratic). */
+#define GOV_TIMED_JOBS_MAX 64
+
+static uint64_t end_in_ns(const struct gov_job *j)
 {
-	size_t best = in->nr_jobs;
-	for (size_t i = 0; i < in->nr_jobs; i++)
-		if (in->jobs[i].paused && (best == in->nr_jobs || in->jobs[i].start_ns < in->jobs[best].start_ns))
-			best = i;
-	return best;
+	if (j->basis != GOV_BASIS_IDENTITY || !j->dur_ms)
+		return UINT64_MAX;
+	uint64_t d = (uint64_t)j->dur_ms * 1000000ull;
+	d += d / 4 + 500000000ull;
+	return j->run_ns < d ? d - j->run_ns : UINT64_MAX;
 }
 
-/* What a job may still add. One past its expected peak proved the estimate
- * wrong: assume it grows by another eighth of what it holds. */
-static uint64_t growth(const struct gov_job *j)
+static uint64_t held_at(const struct gov_input *in, size_t as_running, uint64_t t)
 {
-	return j->expected_bytes >= j->rss_bytes ? j->expected_bytes - j->rss_bytes : j->rss_bytes / 8;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		if ((j->paused && i != as_running) || end_in_ns(j) <= t)
+			continue;
+		uint64_t p = governor_project(j), m = p;
+		if (j->basis == GOV_BASIS_IDENTITY && j->ramp_ms && j->rss_bytes < p) {
+			/* bytes a nanosecond, twice the learned pace */
+			double g = 2.0 * (double)p / ((double)j->ramp_ms * 1e6);
+			double r = (double)j->rss_bytes + g * (double)t;
+			m = r < (double)p ? (uint64_t)r : p;
+		}
+		sum = governor_add(sum, m);
+	}
+	return sum;
+}
+
+static uint64_t time_credit(const struct gov_input *in, size_t as_running)
+{
+	if (in->nr_jobs > GOV_TIMED_JOBS_MAX)
+		return 0;
+	uint64_t flat = 0, high = held_at(in, as_running, UINT64_MAX - 1);
+	for (size_t i = 0; i < in->nr_jobs; i++)
+		if (!in->jobs[i].paused || i == as_running)
+			flat = governor_add(flat, governor_project(&in->jobs[i]));
+	for (size_t k = 0; k < in->nr_jobs; k++) {
+		uint64_t e = end_in_ns(&in->jobs[k]);
+		if (e == UINT64_MAX || (in->jobs[k].paused && k != as_running) || !e)
+			continue;
+		uint64_t h = held_at(in, as_running, e - 1);
+		if (h > high)
+			high = h;
+	}
+	return flat > high ? flat - high : 0;
+}
+
+/* The oldest paused job whose projected peak fits below limit - slack_bytes
+ * with what runs; any oldest paused job when nothing runs (waiting frees
+ * nothing); nr_jobs when none. While a job outgrows its estimate, no
+ * other that did waits to grow beside it. */
+static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64_t limit, uint64_t slack_bytes,
+			  size_t running, uint64_t turn)
+{
+	size_t best = in->nr_jobs, grower = first_outgrowing(in);
+	for (size_t i = 0; i < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		if (!j->paused)
+			continue;
+		/* One estimate proven wrong at a time (see outgrowing()). */
+		if (grower < in->nr_jobs && j->rss_bytes > (j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES) &&
+		    running > 0)
+			continue;
+		/* Its rss is in committed already; resumed it counts as its projection. */
+		uint64_t p = governor_project(j), e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+		uint64_t after = governor_add(committed - j->rss_bytes, p);
+		uint64_t credit = time_credit(in, i);
+		after = after > credit ? after - credit : 0;
+		if (j->likely_bytes && e > p && e - p > turn)
+			after = governor_add(after, e - p - turn);
+		bool fits = governor_add(after, slack_bytes) <= limit;
+		if ((fits || running == 0) && (best == in->nr_jobs || j->start_ns < in->jobs[best].start_ns))
+			best = i;
+	}
+	return best;
 }
 
 void governor_decide(const struct gov_config *cfg, struct gov_state *st, const struct gov_input *in,
@@ -61,48 +222,84 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 		return;
 	}
 
+	uint64_t budget = cfg->budget_bytes < GOV_SUM_MAX ? cfg->budget_bytes : GOV_SUM_MAX;
+	uint64_t rss = in->rss_bytes < GOV_SUM_MAX ? in->rss_bytes : GOV_SUM_MAX;
 	uint64_t margin = governor_margin(cfg);
-	uint64_t pause_at = cfg->budget_bytes > margin ? cfg->budget_bytes - margin : cfg->budget_bytes / 2;
-	ret->pause_at_bytes = pause_at;
+	uint64_t limit = budget > margin ? budget - margin : budget / 2;
+	ret->pause_at_bytes = limit;
 
 	size_t running = 0, paused = 0;
-	uint64_t reserve = 0;
+	uint64_t jobs_rss = 0, held = 0, turn = 0, waiting = 0;
 	for (size_t i = 0; i < in->nr_jobs; i++) {
-		if (in->jobs[i].paused) {
+		const struct gov_job *j = &in->jobs[i];
+		jobs_rss = governor_add(jobs_rss, j->rss_bytes);
+		if (j->paused) {
 			paused++;
-			continue;
+			held = governor_add(held, j->rss_bytes);
+			/* What it still needs once resumed: new jobs must leave room for it. */
+			waiting = governor_add(waiting, governor_project(j) - j->rss_bytes);
+		} else {
+			running++;
+			uint64_t p = governor_project(j);
+			held = governor_add(held, p);
+			/* Room for one job sized by its small mode to turn out large. */
+			uint64_t e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+			if (j->likely_bytes && e > p && e - p > turn)
+				turn = e - p;
 		}
-		running++;
-		reserve += growth(&in->jobs[i]);
 	}
+	held = governor_add(held, turn);
+	/* What no job accounts for (make, the shell, a job the reading has not
+	 * mapped yet), as it is now. On an alert's fast path the jobs' figures
+	 * are the last reading's: growth since then goes to the jobs up to
+	 * their projections, and only what is beyond every projection counts. */
+	uint64_t other = in->stale_jobs ? in->other_bytes : rss > jobs_rss ? rss - jobs_rss : 0;
+	uint64_t committed = governor_add(other, held);
+	/* Jobs known to end before the ones ramping need their room. */
+	uint64_t credit = time_credit(in, in->nr_jobs);
+	committed = committed > credit ? committed - credit : 0;
+	if (committed < rss)
+		committed = rss;
+	ret->committed_bytes = committed;
+	ret->other_bytes = other;
 
-	/* 1. Beyond tokens: pause, kill, resume. One action per decision: the
+	/* 1. Beyond tokens: kill, pause, resume. One action per decision: the
 	 *    next reading shows its effect. */
-	/* Pause early in a ramp rather than late: when what the running jobs are
-	 * expected to reach no longer fits the budget, the newest waits while it
-	 * holds little; at the pause point it waits whatever it holds. */
-	uint64_t committed_run = in->rss_bytes + reserve;
-	if (in->rss_bytes >= cfg->budget_bytes && running <= 1 && cfg->may_kill) {
+	/* A second job seen growing past its estimate is paused while it holds
+	 * little more than that estimate; one far past it already (resumed as
+	 * the only one running) is left to the rules below. */
+	size_t grower = first_outgrowing(in), second = in->nr_jobs;
+	for (size_t i = 0; i < in->nr_jobs && grower < in->nr_jobs; i++) {
+		const struct gov_job *j = &in->jobs[i];
+		uint64_t e = j->expected_bytes ? j->expected_bytes : GOV_DEFAULT_JOB_BYTES;
+		if (i != grower && !j->paused && j->rate_known && outgrowing(j) && j->rss_bytes <= e + e / 2 + 64 * MIB &&
+		    (second == in->nr_jobs || j->rss_bytes < in->jobs[second].rss_bytes))
+			second = i;
+	}
+	if (rss >= budget && running <= 1 && cfg->may_kill) {
 		ret->action = GOV_KILL;
-	} else if ((in->rss_bytes >= pause_at || committed_run > cfg->budget_bytes) && running > 1) {
+	} else if (second < in->nr_jobs) {
 		ret->action = GOV_PAUSE;
-		ret->job = newest_running(in);
+		ret->job = second;
+	} else if (committed > limit && running > 1) {
+		ret->action = GOV_PAUSE;
+		ret->job = pick_pause(in, committed, limit, grower);
 	} else if (paused) {
-		size_t j = oldest_paused(in);
-		/* Resume when it fits below the pause point by a further margin with
-		 * what the running jobs still need, so a resumed job does not at once
-		 * cross it again (no pause/resume flapping). With nothing else
-		 * running, waiting frees nothing: resume anyway. */
-		if (running == 0 || committed_run + growth(&in->jobs[j]) + margin <= pause_at) {
+		/* Half a margin of hysteresis: a resumed job does not at once tip
+		 * committed over the limit again (no pause/resume flapping). */
+		size_t j = pick_resume(in, governor_add(committed, credit), limit, margin / 2, running, turn);
+		if (j < in->nr_jobs) {
 			ret->action = GOV_RESUME;
 			ret->job = j;
 		}
 	}
 
-	/* 2. Tokens: jobs + slots that fit below the pause point. */
+	/* 2. Tokens: jobs + slots that fit below the limit once every job,
+	 *    paused ones included, has reached its projected peak: a new job
+	 *    fills a gap, it never takes the room a paused one waits for. */
 	uint64_t next = in->next_job_bytes ? in->next_job_bytes : GOV_DEFAULT_JOB_BYTES;
-	uint64_t committed = in->rss_bytes + reserve;
-	int64_t headroom = (int64_t)pause_at - (int64_t)committed;
+	uint64_t after = governor_add(committed, waiting);
+	int64_t headroom = (int64_t)limit - (int64_t)after;
 	double x = (double)headroom / (double)next;
 	ret->headroom_bytes = headroom;
 
@@ -114,27 +311,31 @@ void governor_decide(const struct gov_config *cfg, struct gov_state *st, const s
 		t = up;
 	else if (down < t)
 		t = down;
-	/* While a job is paused no new one starts: it would take the memory the
-	 * paused one waits for. Tokens already out are never taken back. */
-	if (paused || ret->action == GOV_PAUSE) {
-		long cap = (long)running - (ret->action == GOV_PAUSE ? 1 : 0);
-		if (t > cap)
-			t = cap;
-	}
+	/* Pausing: nothing new starts this turn. Tokens already out are never
+	 * taken back. */
+	if (ret->action == GOV_PAUSE && t > jobs)
+		t = jobs;
 	st->target = ret->target = clamp(t, lo, hi);
 
-	/* 3. Where the decision next changes on the way up: the target drops
-	 *    when x + h falls below target - jobs; the pause point; the kill point. */
-	uint64_t alert = running > 1 ? pause_at : (cfg->may_kill ? cfg->budget_bytes : 0);
+	/* 3. Where the decision next changes on the way up. Growth within the
+	 *    projections changes nothing; the RSS passing committed is growth
+	 *    nobody expected, which moves committed one for one: it can lower
+	 *    the target (when x + h falls below target - jobs) and then pause
+	 *    (at the limit) — and, with one job left, kill at the budget. */
+	uint64_t alert = cfg->may_kill ? budget : 0;
+	if (running > 1 && (!alert || limit < alert))
+		alert = limit;
+	if (committed < limit)
+		alert = committed + 1 < alert || !alert ? committed + 1 : alert;
 	if (ret->target > lo && (long)ret->target > jobs - 1) {
 		double d = (x + h - ((double)ret->target - (double)jobs)) * (double)next;
 		if (d > 0) {
-			uint64_t a = in->rss_bytes + (uint64_t)d + 1;
+			uint64_t a = committed + (uint64_t)d + 1;
 			if (!alert || a < alert)
 				alert = a;
 		}
 	}
-	if (alert && alert <= in->rss_bytes)
-		alert = in->rss_bytes + 1;
+	if (alert && alert <= rss)
+		alert = rss + 1;
 	ret->alert_bytes = alert;
 }

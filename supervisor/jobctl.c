@@ -2,11 +2,14 @@
  * docs/jobserver.md. The job table (jobtable.c), the re-minting audit
  * (jobaudit.c) and the observers (jobobs.c) are their own units; this file
  * holds the actions: tokens, pause/resume, kill at the budget. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 
+#include "advice.h"
 #include "cgroup.h"
+#include "clients.h"
 #include "footprint.h"
 #include "governor.h"
 #include "jobaudit.h"
@@ -16,8 +19,33 @@
 #include "log.h"
 #include "util.h"
 
-/* The learned footprint of "a job" (any command), kept beside the commands. */
-#define JOB_COMM "[job]"
+#define JOB_COMM FOOTPRINT_JOB_COMM
+/* A job's growth rate is measured over windows of this much running time. */
+#define RATE_WINDOW_NS 300000000ull
+/* The progress rule (docs/jobserver.md): while jobs are paused, a workload
+ * that used less than STALL_CPU_USEC of CPU in STALL_MS is stalled (every
+ * unpaused process waits, e.g. for the paused one): resume the oldest. */
+#define STALL_MS 1000
+#define STALL_CPU_USEC 20000
+/* On default guesses alone (no learned footprint in any running job), no
+ * pause below this share of the budget: an unseen wrapper or helper must not
+ * be taken for a 512 MiB job (issue 15: paused at 6 MiB of 1 GiB). */
+#define GUESS_PAUSE_FLOOR 2
+/* A job in the first half second of its life is checked again for being a
+ * $(shell) (between fork and dup2 its stdout is still make's). */
+#define SYNC_CHECK_NS 500000000ull
+/* After `supervise set` lowers the job range: tokens come home only as a
+ * busy client leaves them there; after this long, jobs beyond the new
+ * maximum are paused, newest first, and resumed as others end. */
+#define NARROW_AFTER_NS 2000000000ull
+/* --jobs MIN-MAX with MAX above the CPUs (issue 15: --jobs 1-8 on 2 CPUs was
+ * 23-37 % slower than make -j2): the target starts capped at the CPUs and
+ * the cap moves by one job every CPU_STEP_NS, up while the leaf's CPU
+ * pressure (some avg10) stays below CPU_LOW (jobs wait on I/O, CPUs idle),
+ * down to the CPUs while it is at CPU_HIGH or more. */
+#define CPU_STEP_NS 1000000000ull
+#define CPU_LOW_X100 1000
+#define CPU_HIGH_X100 4000
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -25,13 +53,31 @@ struct jobctl {
 	struct jobserver js;
 	struct gov_config gcfg;
 	struct gov_state gst;
-	struct footprints fp;
+	struct footprints fp;         /* this project's table (identities, commands) */
+	struct footprints fp_global;  /* commands across projects: the fallback */
+	/* Jobs ended in this run, by identity: merged into fp at the end. A job
+	 * the table lost sight of for one reading ends and starts again with
+	 * the same identity; learned at once, its first part's small peak would
+	 * size its second part. */
+	struct footprints fp_run;
+	char fp_path[PATH_MAX], fp_global_path[PATH_MAX];
 	char cgroup[PATH_MAX];
 	pid_t main_pid;
 	enum js_style style;
 
 	struct jobtable jt;
 	uint64_t next_job_bytes;
+	unsigned peak_jobs;       /* jobs at once (recipes holding tokens), the summary's */
+
+	struct client_info client;
+	char **argv;              /* the command with -jN for a client that reads no jobserver */
+
+	/* the progress rule */
+	uint64_t stall_since_ns, stall_cpu_usec;
+	unsigned progress_resumes;
+	uint64_t narrow_at_ns;    /* `set` lowered the maximum: enforce it from then on, 0: not yet asked */
+	unsigned cpus, cpu_cap;   /* CPUs, and the cap CPU pressure puts on the target */
+	uint64_t cpu_step_ns;     /* last move of the cap */
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_bytes;     /* where the decision next changes */
@@ -46,12 +92,10 @@ struct jobctl {
 /* The next job could be any: its expected footprint is the average job's
  * (the per-command estimate takes over once it runs, and an early pause
  * covers a heavy one), not the largest seen. */
-static uint64_t job_average(const struct footprints *fp)
+static uint64_t job_average(const struct jobctl *jc)
 {
-	for (size_t i = 0; i < fp->n; i++)
-		if (streq(fp->e[i].comm, JOB_COMM))
-			return fp->e[i].ewma_bytes;
-	return 0;
+	uint64_t m = footprint_mean(&jc->fp, JOB_COMM);
+	return m ? m : footprint_mean(&jc->fp_global, JOB_COMM);
 }
 
 /* A job's peak teaches what the next job may need. */
@@ -59,11 +103,171 @@ static void on_job_ended(void *userdata, const struct job *j)
 {
 	struct jobctl *jc = userdata;
 
-	if (!j->peak)
+	if (!j->peak || !jobtable_is_job(j))
 		return;
 	footprint_learn(&jc->fp, JOB_COMM, j->peak);
+	footprint_learn(&jc->fp_global, JOB_COMM, j->peak);
+	/* This very job (its command line in its directory) next time. Parts
+	 * of one job (see fp_run) count as one: the longest ramp and run. */
+	const struct fp_id *was = footprint_find_id(&jc->fp_run, j->id);
+	uint32_t ramp = (uint32_t)(j->ramp_ns / 1000000ull), dur = (uint32_t)(j->run_ns / 1000000ull);
+	if (was) {
+		ramp = was->ramp_ms > ramp ? was->ramp_ms : ramp;
+		dur = was->dur_ms + dur;
+	}
+	footprint_learn_id(&jc->fp_run, j->id, j->comm, j->peak, ramp, dur);
 	if (!jc->cfg.job_mem)
-		jc->next_job_bytes = job_average(&jc->fp);
+		jc->next_job_bytes = job_average(jc);
+}
+
+/* A job's identity: its root's command line and working directory, read once
+ * when the job is first seen (0: the root is gone already; nothing is learned
+ * under 0). A pid reused meanwhile only names the wrong entry once. */
+static uint64_t read_identity(pid_t pid)
+{
+	char path[64], cmdline[4096], cwd[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int n = read_file_at(AT_FDCWD, path, cmdline, sizeof(cmdline));
+	if (n <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	ssize_t c = readlink(path, cwd, sizeof(cwd) - 1);
+	cwd[c > 0 ? c : 0] = '\0';
+	return footprint_identity(cmdline, (size_t)n, cwd);
+}
+
+static bool job_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return false;
+	const char *close_ = strrchr(buf, ')');
+	return close_ && close_[1] == ' ' && close_[2] == 'T';
+}
+
+/* After each mapping: identities of new jobs, their learned peaks, and each
+ * running job's growth (bytes a second over RATE_WINDOW_NS of running time). */
+static void track_jobs(struct jobctl *jc, uint64_t now)
+{
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		struct job *j = &jc->jt.jobs[k];
+		if (!j->last_ns) {
+			/* A job the table lost sight of for a reading comes back as
+			 * new: if we had stopped it, it is still paused. */
+			j->paused = job_stopped(j->root);
+			j->id = read_identity(j->root);
+			const struct fp_id *f = footprint_find_id(&jc->fp, j->id);
+			j->id_bytes = f ? f->peak_bytes : 0;
+			j->id_ramp_ms = f ? f->ramp_ms : 0;
+			j->id_dur_ms = f ? f->dur_ms : 0;
+			j->last_ns = j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+		if (!j->paused)
+			j->run_ns += now - j->last_ns;
+		j->last_ns = now;
+		if (j->rss > j->ramp_rss)
+			j->ramp_rss = j->rss, j->ramp_ns = j->run_ns;
+		if (j->paused) {
+			/* Stopped, it does not grow: measure afresh once resumed. */
+			j->rate_known = false;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		} else if (now - j->win_ns >= RATE_WINDOW_NS) {
+			uint64_t d = j->rss > j->win_rss ? j->rss - j->win_rss : 0;
+			j->rate_bps = (uint64_t)((double)d * 1e9 / (double)(now - j->win_ns));
+			j->rate_known = true;
+			j->win_ns = now;
+			j->win_rss = j->rss;
+		}
+	}
+}
+
+static enum gov_basis basis_of(const struct job *j)
+{
+	return j->id_bytes ? GOV_BASIS_IDENTITY : j->from_command ? GOV_BASIS_COMMAND : GOV_BASIS_DEFAULT;
+}
+
+static struct gov_job gov_job_of(const struct jobctl *jc, const struct job *j)
+{
+	struct gov_job g = { .start_ns = j->start_ns, .rss_bytes = j->rss,
+			     .expected_bytes = j->id_bytes ? j->id_bytes : j->expected, .basis = basis_of(j),
+			     .ramp_ms = j->id_ramp_ms, .dur_ms = j->id_dur_ms, .rate_bps = j->rate_bps, .rate_known = j->rate_known,
+			     .run_ns = j->run_ns, .paused = j->paused };
+	if (g.basis != GOV_BASIS_IDENTITY) {
+		/* Another job of its command running now has reached this much:
+		 * a job never seen may be as large (a cold cache learns a heavy
+		 * mode from the first heavy job, before any has ended). */
+		for (size_t k = 0; k < jc->jt.nr_jobs; k++)
+			if (&jc->jt.jobs[k] != j && jc->jt.jobs[k].rss > g.expected_bytes &&
+			    streq(jc->jt.jobs[k].comm, j->comm))
+				g.expected_bytes = jc->jt.jobs[k].rss, g.basis = GOV_BASIS_COMMAND;
+	}
+	if (g.basis == GOV_BASIS_COMMAND) {
+		/* Sized by its command: the mode of that command's peaks it is in. */
+		const struct fp_cmd *c = footprint_find_cmd(&jc->fp, j->comm);
+		if (!c || c->count < 3)
+			c = footprint_find_cmd(&jc->fp_global, j->comm);
+		uint64_t top = footprint_mode_top(c, j->rss);
+		g.likely_bytes = top < g.expected_bytes ? top : 0;
+	}
+	return g;
+}
+
+static const char *basis_name(enum gov_basis b)
+{
+	return b == GOV_BASIS_IDENTITY ? "this job's last run"
+	       : b == GOV_BASIS_COMMAND ? "its command's p90"
+					: "nothing learned: --job-mem or 512MiB";
+}
+
+/* The size of a job nothing is known of: --job-mem, else the default. It
+ * stays large (an unseen command may be the heavy link), but on its own it
+ * never pauses a job below GUESS_PAUSE_FLOOR of the budget (issue 15). */
+static uint64_t default_job_bytes(const struct jobctl *jc)
+{
+	return jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES;
+}
+
+/* The number of jobs the governor starts with: its first decision on an
+ * empty workload. */
+static unsigned start_value(const struct jobctl *jc)
+{
+	struct gov_state st = { 0 };
+	struct gov_input in = { .next_job_bytes = jc->next_job_bytes };
+	struct gov_decision d;
+	governor_decide(&jc->gcfg, &st, &in, &d);
+	return d.target ? d.target : 1;
+}
+
+/* A client that reads no jobserver (ninja < 1.13) runs its own default (CPUs
+ * + 2) whatever the tokens say: give it -j from the start value, or keep the
+ * user's -j, and say which. Memory is then followed by pausing jobs only. */
+static void give_dash_j(struct jobctl *jc, char *const *argv)
+{
+	const struct client_info *ci = &jc->client;
+	char ver[32] = "of unknown version";
+	if (ci->version.known)
+		snprintf(ver, sizeof(ver), "%u.%u.%u", ci->version.major, ci->version.minor, ci->version.patch);
+	const char *via = ci->kind == CLIENT_CMAKE ? " (through cmake --build)" : "";
+	if (ci->user_jobs) {
+		log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does): keeping the -j on its command "
+			 "line; supervise follows memory by pausing jobs only",
+			 client_kind_name(ci->tool), ver, via);
+		return;
+	}
+	unsigned n = start_value(jc);
+	jc->argv = client_argv_with_jobs(argv, ci, n);
+	if (!jc->argv) {
+		log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does) and -j could not be added: it "
+			 "runs its own default number of jobs; pass -jN yourself or install ninja >= 1.13",
+			 client_kind_name(ci->tool), ver, via);
+		return;
+	}
+	log_warn("jobserver: %s %s%s reads no jobserver (ninja >= 1.13 does): passing -j%u (the governor's start "
+		 "value); the tokens do not reach it, so memory is followed by pausing jobs only",
+		 client_kind_name(ci->tool), ver, via, n);
 }
 
 static void gov_from_budget(struct jobctl *jc)
@@ -80,13 +284,13 @@ static void announce(const struct jobctl *jc)
 	uint64_t budget = jc->budget.in.mem;
 
 	if (cfg->min_jobs == cfg->max_jobs)
-		snprintf(range, sizeof(range), "%u", cfg->max_jobs);
+		snprintf(range, sizeof(range), "%u job%s", cfg->max_jobs, cfg->max_jobs == 1 ? "" : "s");
 	else
-		snprintf(range, sizeof(range), "%u-%u", cfg->min_jobs, cfg->max_jobs);
+		snprintf(range, sizeof(range), "%u-%u jobs", cfg->min_jobs, cfg->max_jobs);
 	format_bytes(budget, mem, sizeof(mem));
 	/* Said even without -v: which style a client must understand matters. */
 	log_msg(cfg->announce ? LOG_WARN : LOG_INFO,
-		"jobserver: %s style (%s), %s jobs at once%s%s, next job expected at %s%s",
+		"jobserver: %s style (%s), %s at once%s%s, next job expected at %s%s",
 		jobserver_style_name(jc->style),
 		cfg->style == JS_AUTO || cfg->style == JS_NONE ? "chosen for this command; --jobserver-style sets it"
 							       : "as asked",
@@ -116,22 +320,46 @@ int jobctl_open(const struct jobctl_config *cfg, const struct budget *b, char *c
 		jc->cfg.max_jobs = cfg->cpus ? cfg->cpus : 1;
 	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
 		jc->cfg.max_jobs = jc->cfg.min_jobs;
+	jc->cpus = cfg->cpus ? cfg->cpus : 1;
+	jc->cpu_cap = jc->cpus;
 
-	const char *w = jobserver_argv_warning(argv, buf, sizeof(buf));
+	client_detect(argv, &jc->client);
+	const struct client_info *ci = &jc->client;
+	bool deaf = !ci->reads_jobserver;   /* an old ninja: -j instead of tokens */
+	/* "drop -jN" is the wrong advice for a tool that reads no jobserver. */
+	const char *w = deaf ? NULL : jobserver_argv_warning(argv, buf, sizeof(buf));
 	if (w)
 		log_warn("%s", w);
+	if (ci->kind == CLIENT_CMAKE && ci->tool == CLIENT_MAKE && ci->user_jobs)
+		log_warn("jobserver: 'cmake --build -j' hands make -jN, which then starts its own jobserver and ignores "
+			 "supervise's; drop -j/--parallel: --jobs sets the number of jobs");
 
 	jc->style = cfg->style == JS_AUTO || cfg->style == JS_NONE ? jobserver_style_for(argv) : cfg->style;
+	/* cmake --build: the style its generator's tool reads. */
+	if ((cfg->style == JS_AUTO || cfg->style == JS_NONE) && ci->kind == CLIENT_CMAKE && ci->reads_jobserver)
+		jc->style = ci->style;
 	r = jobserver_open(&jc->js, jc->style, run_dir, jc->cfg.max_jobs);
 	if (r < 0)
 		return r;
 
-	footprint_load(&jc->fp);
-	uint64_t learned = job_average(&jc->fp);
-	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : GOV_DEFAULT_JOB_BYTES;
+	if (footprint_project_path(jc->fp_path, sizeof(jc->fp_path)) < 0)
+		jc->fp_path[0] = '\0';
+	if (footprint_global_path(jc->fp_global_path, sizeof(jc->fp_global_path)) < 0)
+		jc->fp_global_path[0] = '\0';
+	/* A --footprints FILE in the cache directory is the global one too: one table. */
+	if (streq(jc->fp_path, jc->fp_global_path))
+		jc->fp_global_path[0] = '\0';
+	if (jc->fp_path[0])
+		footprint_load(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_load(&jc->fp_global, jc->fp_global_path);
+	uint64_t learned = job_average(jc);
+	jc->next_job_bytes = cfg->job_mem ? cfg->job_mem : learned ? learned : default_job_bytes(jc);
 	jc->gcfg = (struct gov_config){ .min_jobs = jc->cfg.min_jobs, .max_jobs = jc->cfg.max_jobs };
 	gov_from_budget(jc);
 	jobobs_open(&jc->obs, run_dir, cfg->status_line);
+	if (deaf)
+		give_dash_j(jc, argv);
 	announce(jc);
 	*ret = TAKE_PTR(jc);
 	return 0;
@@ -159,6 +387,18 @@ size_t jobctl_env(const struct jobctl *jc, struct launch_var *ret, size_t size)
 	ret[n] = (struct launch_var){ .name = "CARGO_BUILD_JOBS", .keep_user = true };
 	snprintf(ret[n++].value, sizeof(ret->value), "%u", jc->js.max_jobs);
 	return n;
+}
+
+bool jobctl_needs_turns(const struct jobctl *jc)
+{
+	/* Paused jobs (the progress rule's window, resumes) and a narrowing
+	 * under way are acted on within a tick, whatever else holds still. */
+	return jc && !jc->killed && (jobtable_paused(&jc->jt) || jc->narrow_at_ns);
+}
+
+char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
+{
+	return jc && jc->argv ? jc->argv : argv;
 }
 
 int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2])
@@ -191,6 +431,26 @@ bool jobctl_killed(const struct jobctl *jc)
 	return jc && jc->killed;
 }
 
+/* Before the kill: what the governor expected of each job, and what happened. */
+static void explain_kill(struct jobctl *jc, const struct gov_decision *d, uint64_t rss)
+{
+	char a[32], b[32], c[32], e[32];
+	log_error("memory: the governor expected the workload to reach %s at most (limit %s, budget %s); it holds %s",
+		  format_bytes(d->committed_bytes, a, sizeof(a)), format_bytes(d->pause_at_bytes, b, sizeof(b)),
+		  format_bytes(jc->budget.in.mem, c, sizeof(c)), format_bytes(rss, e, sizeof(e)));
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		struct gov_job g = gov_job_of(jc, j);
+		log_error("memory:   job %d (%s)%s: expected %s (%s), projected %s, holds %s, %s", (int)j->root, j->comm,
+			  j->paused ? " paused" : "", format_bytes(g.expected_bytes, a, sizeof(a)), basis_name(g.basis),
+			  format_bytes(governor_project(&g), b, sizeof(b)), format_bytes(j->rss, c, sizeof(c)),
+			  !g.rate_known ? "growth not measured yet"
+			  : g.rate_bps < GOV_SETTLED_BPS ? "settled"
+							 : (snprintf(e, sizeof(e), "growing %" PRIu64 " MiB/s",
+								     g.rate_bps >> 20), e));
+	}
+}
+
 static void kill_workload(struct jobctl *jc, const struct reading *r)
 {
 	char budget[32], rss[32], peak[32], big[32];
@@ -214,39 +474,139 @@ void jobctl_started(struct jobctl *jc, pid_t main_pid)
 	jc->main_pid = main_pid;
 }
 
+/* May job j be paused? Never a wrapper or a $(shell) (not in the governor's
+ * table anyway); a job the progress rule resumed only at the pause point,
+ * not early (it would stall the build again at once). */
+static bool pausable(const struct job *j, bool at_pause_point)
+{
+	return jobtable_is_job(j) && !j->paused && (!j->forced || at_pause_point);
+}
+
+static bool newer(const struct job *a, const struct job *b)
+{
+	return a->start_ns != b->start_ns ? a->start_ns > b->start_ns : a->root > b->root;
+}
+
+/* The governor chose to pause a job: the newest pausable one (jobs first
+ * seen in one reading share a start time: the later pid is the newer), -1
+ * when none may be paused. */
+static int pause_choice(const struct jobctl *jc, bool at_pause_point)
+{
+	int best = -1;
+	for (size_t i = 0; i < jc->jt.nr_jobs; i++)
+		if (pausable(&jc->jt.jobs[i], at_pause_point) && (best < 0 || newer(&jc->jt.jobs[i], &jc->jt.jobs[best])))
+			best = (int)i;
+	return best;
+}
+
+/* An early pause (below the pause point, because expected peaks do not
+ * fit) that rests on default guesses alone — what the running jobs are
+ * expected to add by learned footprints fits the budget — below the stated
+ * share of the budget: not taken (issue 15). */
+static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const struct gov_decision *d)
+{
+	if (rss >= d->pause_at_bytes || rss >= jc->budget.in.mem / GUESS_PAUSE_FLOOR)
+		return false;
+	uint64_t committed = rss;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		if (jobtable_is_job(j) && !j->paused && !j->guessed && j->expected > j->rss)
+			committed += j->expected - j->rss;
+	}
+	return committed <= jc->budget.in.mem;
+}
+
+/* Move the CPU cap on the target from the leaf's CPU pressure (see
+ * CPU_STEP_NS); returns the cap (>= MIN, and not below the CPUs). */
+static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
+{
+	char path[PATH_MAX + 32], text[256];
+	uint32_t some = 0;
+	unsigned floor_ = jc->cfg.min_jobs > jc->cpus ? jc->cfg.min_jobs : jc->cpus;
+	if (jc->cfg.max_jobs <= floor_)
+		return jc->cfg.max_jobs;
+	if (jc->cpu_cap < floor_)
+		jc->cpu_cap = floor_;
+	if (now - jc->cpu_step_ns < CPU_STEP_NS)
+		return jc->cpu_cap;
+	snprintf(path, sizeof(path), "%s/cpu.pressure", jc->cgroup);
+	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) < 0 || advice_parse_pressure(text, &some) < 0)
+		return jc->cpu_cap;
+	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
+	unsigned was = jc->cpu_cap;
+	if (some < CPU_LOW_X100 && jobs >= jc->cpu_cap && jc->cpu_cap < jc->cfg.max_jobs)
+		jc->cpu_cap++;
+	else if (some >= CPU_HIGH_X100 && jc->cpu_cap > floor_)
+		jc->cpu_cap--;
+	if (jc->cpu_cap != was) {
+		jc->cpu_step_ns = now;
+		log_info("jobserver: CPU pressure %u.%02u %% (some avg10): at most %u jobs at once (CPUs %u, --jobs up "
+			 "to %u)",
+			 some / 100, some % 100, jc->cpu_cap, jc->cpus, jc->cfg.max_jobs);
+	}
+	return jc->cpu_cap;
+}
+
 /* One decision from the reading and the job table, applied: the action first
  * (the urgent part), then tokens; the threshold where it next changes is
  * kept for the loop to arm. */
 static void decide_apply(struct jobctl *jc, const struct reading *r)
 {
+	/* The governor sees jobs only: not wrappers waiting for a sub-client,
+	 * not $(shell) helpers its client waits for, not jobs paused to narrow. */
 	struct gov_job gj[JOBTABLE_MAX_JOBS];
-	for (size_t k = 0; k < jc->jt.nr_jobs; k++)
-		gj[k] = (struct gov_job){ .start_ns = jc->jt.jobs[k].start_ns, .rss_bytes = jc->jt.jobs[k].rss,
-					  .expected_bytes = jc->jt.jobs[k].expected, .paused = jc->jt.jobs[k].paused };
+	size_t gk[JOBTABLE_MAX_JOBS], ng = 0;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		if (!jobtable_is_job(j) || (j->paused && j->narrowed))
+			continue;
+		gk[ng] = k;
+		gj[ng++] = gov_job_of(jc, j);
+	}
 	/* A crossing the kernel counted higher than the reading (a job that
 	 * grew and shrank between the two) still counts. */
 	uint64_t rss = r->alert_rss_bytes > r->rss_bytes ? r->alert_rss_bytes : r->rss_bytes;
-	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj,
-				.nr_jobs = jc->jt.nr_jobs };
+	struct gov_input in = { .rss_bytes = rss, .next_job_bytes = jc->next_job_bytes, .jobs = gj, .nr_jobs = ng };
 	struct gov_decision d;
 	governor_decide(&jc->gcfg, &jc->gst, &in, &d);
+	d.job = d.job < ng ? gk[d.job] : jc->jt.nr_jobs;
 	/* The workload was told to stop: a paused job could not act on it. */
 	if (jc->stopping && d.action == GOV_PAUSE)
 		d.action = GOV_NONE;
+	if (d.action == GOV_PAUSE && guess_only_early_pause(jc, rss, &d))
+		d.action = GOV_NONE;
+	if (d.action == GOV_PAUSE) {
+		/* The governor's choice when it may be paused; else the newest that may. */
+		bool at = rss >= d.pause_at_bytes;
+		int k = d.job < jc->jt.nr_jobs && pausable(&jc->jt.jobs[d.job], at) ? (int)d.job : pause_choice(jc, at);
+		if (k >= 0)
+			d.job = (size_t)k;
+		else
+			/* Nothing may be paused: at the budget, the last resort. */
+			d.action = rss >= jc->budget.in.mem && jc->gcfg.may_kill ? GOV_KILL : GOV_NONE;
+	}
+	/* MAX is a bound, not a target: beyond the CPUs only while they idle. */
+	unsigned cap = follow_cpu(jc, now_ns());
+	if (d.target > cap)
+		d.target = cap;
 	/* A process nears vm.max_map_count: no new job until it is past. */
 	if (jc->hold && d.target > jc->jt.nr_jobs)
 		d.target = jc->jt.nr_jobs > 0 ? (unsigned)jc->jt.nr_jobs : 1;
 
 	switch (d.action) {
-	case GOV_PAUSE:
+	case GOV_PAUSE: {
+		struct gov_job g = gov_job_of(jc, &jc->jt.jobs[d.job]);
 		jc->jt.jobs[d.job].paused = true;
 		jc->paused_count++;
 		jobtable_signal(&jc->jt, d.job, SIGSTOP);
-		log_info("memory: summed RSS %" PRIu64 " MiB (pause point %" PRIu64 " MiB, budget %" PRIu64
-			 " MiB): pausing job %d (%s, %" PRIu64 " MiB)",
-			 rss >> 20, d.pause_at_bytes >> 20, jc->budget.in.mem >> 20, (int)jc->jt.jobs[d.job].root,
-			 jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20);
+		log_info("memory: summed RSS %" PRIu64 " MiB, expected to reach %" PRIu64 " MiB (limit %" PRIu64
+			 " MiB, budget %" PRIu64 " MiB): pausing job %d (%s, holds %" PRIu64
+			 " MiB, projected %" PRIu64 " MiB from %s)",
+			 rss >> 20, d.committed_bytes >> 20, d.pause_at_bytes >> 20, jc->budget.in.mem >> 20,
+			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm, jc->jt.jobs[d.job].rss >> 20,
+			 governor_project(&g) >> 20, basis_name(g.basis));
 		break;
+	}
 	case GOV_RESUME:
 		jc->jt.jobs[d.job].paused = false;
 		jobtable_signal(&jc->jt, d.job, SIGCONT);
@@ -254,6 +614,7 @@ static void decide_apply(struct jobctl *jc, const struct reading *r)
 			 (int)jc->jt.jobs[d.job].root, jc->jt.jobs[d.job].comm);
 		break;
 	case GOV_KILL:
+		explain_kill(jc, &d, rss);
 		kill_workload(jc, r);
 		return;
 	case GOV_NONE:
@@ -284,8 +645,172 @@ static void observe(struct jobctl *jc, const struct reading *r, uint64_t now)
 	struct tokens_state t = { .target = jc->target, .available = avail,
 				  .in_use = jc->js.pool > avail ? jc->js.pool - avail : 0, .paused = jc->paused_count };
 	jobobs_tokens(&jc->obs, &t);
-	jobobs_status(&jc->obs, now, jc->jt.nr_jobs, jc->target, r->rss_bytes, jc->budget.in.mem,
+	jobobs_status(&jc->obs, now, jobtable_jobs(&jc->jt), jc->target, r->rss_bytes, jc->budget.in.mem,
 		      jobtable_paused(&jc->jt));
+}
+
+/* The pipe behind fd 1 of pid ("pipe:[N]"), or "" when it is not a pipe. */
+static void stdout_pipe(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/1", (int)pid);
+	ssize_t n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strncmp(buf, "pipe:[", 6))
+		buf[0] = '\0';
+}
+
+/* Does parent hold, beyond its own stdio, the pipe child writes to? That is
+ * make reading a $(shell)'s output, waiting for it to end. */
+static bool reads_output_of(pid_t parent, pid_t child)
+{
+	char pipe[64], dir[64], path[96], link[64];
+	stdout_pipe(child, pipe, sizeof(pipe));
+	if (!pipe[0])
+		return false;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)parent);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) <= 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = '\0', streq(link, pipe)))
+			return true;
+	}
+	return false;
+}
+
+/* make waits for a $(shell) synchronously: pausing one stalls that make and
+ * every job it would start (issue 15: dpkg-buildflags SIGSTOPped at 156 KiB).
+ * Only make: ninja reads every job's output through a pipe of its own. */
+static void mark_sync(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		struct job *j = &jc->jt.jobs[k];
+		if (j->sync || j->sync_checked)
+			continue;
+		j->sync_checked = now - j->start_ns > SYNC_CHECK_NS;
+		for (size_t i = 0; i < r->nr_proc_readings; i++) {
+			if ((pid_t)r->procs[i].pid != j->root)
+				continue;
+			pid_t parent = (pid_t)r->procs[i].ppid;
+			for (size_t p = 0; p < r->nr_proc_readings; p++)
+				if ((pid_t)r->procs[p].pid == parent &&
+				    (streq(r->procs[p].comm, "make") || streq(r->procs[p].comm, "gmake")))
+					j->sync = reads_output_of(parent, j->root);
+			break;
+		}
+		if (j->sync)
+			log_debug("jobs: %d (%s) is a $(shell) its make waits for: never paused", (int)j->root, j->comm);
+		if (j->sync && j->paused) {
+			j->paused = false;
+			jobtable_signal(&jc->jt, k, SIGCONT);
+		}
+	}
+}
+
+/* Is every process outside the paused jobs waiting for something (state S,
+ * not a timed sleep)? A process running (R), in disk wait (D) or sleeping
+ * for a time (a job holding memory while it sleeps) will make progress by
+ * itself. Unreadable (gone) processes wait for nothing. */
+static bool all_waiting(const struct jobctl *jc, const struct reading *r)
+{
+	char path[64], buf[512];
+	for (size_t i = 0; i < r->nr_proc_readings; i++) {
+		const struct proc_reading *p = &r->procs[i];
+		int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
+		if (p->exited || (k >= 0 && jc->jt.jobs[k].paused))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
+		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+			continue;
+		const char *close_ = strrchr(buf, ')');
+		if (!close_ || close_[1] != ' ')
+			return false;
+		if (close_[2] == 'R' || close_[2] == 'D')
+			return false;
+		snprintf(path, sizeof(path), "/proc/%u/wchan", p->pid);
+		if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 && strstr(buf, "nanosleep"))
+			return false;
+	}
+	return true;
+}
+
+/* The progress guarantee: while jobs are paused, a workload that makes no
+ * progress — under STALL_CPU_USEC of CPU in STALL_MS, and every unpaused
+ * process waiting (for a sub-make, on the jobserver, on the paused job's
+ * output) — gets its oldest paused job back at once, and that job is not
+ * paused again. cpu.stat counts the whole leaf. */
+static void progress_rule(struct jobctl *jc, const struct reading *r, uint64_t now)
+{
+	uint64_t rss = r->rss_bytes;
+	uint64_t usec;
+	size_t k = jobtable_oldest_paused(&jc->jt);
+	if (k == jc->jt.nr_jobs || cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", &usec) < 0) {
+		jc->stall_since_ns = 0;
+		return;
+	}
+	if (!jc->stall_since_ns || usec - jc->stall_cpu_usec > STALL_CPU_USEC) {
+		jc->stall_since_ns = now;
+		jc->stall_cpu_usec = usec;
+		return;
+	}
+	if (now - jc->stall_since_ns < STALL_MS * 1000000ull)
+		return;
+	if (!all_waiting(jc, r)) {
+		jc->stall_since_ns = now;
+		jc->stall_cpu_usec = usec;
+		return;
+	}
+	struct job *j = &jc->jt.jobs[k];
+	j->paused = false;
+	j->forced = true;
+	jobtable_signal(&jc->jt, k, SIGCONT);
+	jc->progress_resumes++;
+	jc->stall_since_ns = 0;
+	log_warn("jobs: the progress rule: every running process of the workload waited for %.1f s (%" PRIu64
+		 " ms of CPU) with %u job%s paused; resuming job %d (%s), the oldest paused, at %" PRIu64
+		 " MiB summed RSS, and not pausing it again",
+		 STALL_MS / 1000.0, (usec - jc->stall_cpu_usec) / 1000, jobtable_paused(&jc->jt) + 1,
+		 jobtable_paused(&jc->jt) ? "s" : "", (int)j->root, j->comm, rss >> 20);
+}
+
+/* `supervise set` lowered the maximum: once the grace time is over, pause
+ * the newest running job while more than the maximum run, and resume the
+ * oldest narrowed one while fewer do. */
+static void narrow(struct jobctl *jc, uint64_t now)
+{
+	if (!jc->narrow_at_ns || now < jc->narrow_at_ns || jc->stopping)
+		return;
+	unsigned running = 0;
+	size_t oldest = jc->jt.nr_jobs;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		running += jobtable_is_job(j) && !j->paused;
+		if (j->paused && j->narrowed && (oldest == jc->jt.nr_jobs || !newer(j, &jc->jt.jobs[oldest])))
+			oldest = k;
+	}
+	if (running > jc->cfg.max_jobs) {
+		int k = pause_choice(jc, false);
+		if (k < 0)
+			return;
+		struct job *j = &jc->jt.jobs[k];
+		j->paused = j->narrowed = true;
+		jc->paused_count++;
+		jobtable_signal(&jc->jt, (size_t)k, SIGSTOP);
+		log_info("jobserver: %u jobs run, the maximum is %u: pausing job %d (%s), the newest, until another ends",
+			 running, jc->cfg.max_jobs, (int)j->root, j->comm);
+	} else if (oldest == jc->jt.nr_jobs) {
+		jc->narrow_at_ns = 0;   /* narrowed, none waits: done */
+	} else if (running < jc->cfg.max_jobs) {
+		struct job *j = &jc->jt.jobs[oldest];
+		j->paused = j->narrowed = false;
+		jobtable_signal(&jc->jt, oldest, SIGCONT);
+		log_info("jobserver: %u jobs run, the maximum is %u: resuming job %d (%s)", running, jc->cfg.max_jobs,
+			 (int)j->root, j->comm);
+	}
 }
 
 void jobctl_on_reading(struct jobctl *jc, const struct reading *r)
@@ -298,21 +823,31 @@ void jobctl_on_reading(struct jobctl *jc, const struct reading *r)
 	for (size_t i = 0; i < r->nr_exits; i++) {
 		const struct proc_reading *p = &r->exits[i];
 		footprint_learn(&jc->fp, p->comm, p->peak_rss_bytes);
+		footprint_learn(&jc->fp_global, p->comm, p->peak_rss_bytes);
 		int k = jobtable_job_of(&jc->jt, (pid_t)p->pid);
 		if (k >= 0 && p->peak_rss_bytes > jc->jt.jobs[k].peak)
 			jc->jt.jobs[k].peak = p->peak_rss_bytes;
 	}
 	struct jobtable_params jp = {
-		.main_pid = jc->main_pid, .fp = &jc->fp,
+		.main_pid = jc->main_pid, .fp = &jc->fp, .global = &jc->fp_global,
 		/* A command never seen is sized as --job-mem (else the default), not
 		 * as the learned average job: it may be the heavy one. */
-		.default_job_bytes = jc->cfg.job_mem ? jc->cfg.job_mem : GOV_DEFAULT_JOB_BYTES,
+		.default_job_bytes = default_job_bytes(jc),
 		.now_ns = now, .ended = on_job_ended, .userdata = jc,
 	};
 	jobtable_map(&jc->jt, r, &jp);
+	track_jobs(jc, now);
+	mark_sync(jc, r, now);
+	unsigned jobs = jobtable_jobs(&jc->jt);
+	if (jobs > jc->peak_jobs)
+		jc->peak_jobs = jobs;
 	decide_apply(jc, r);
 	if (jc->killed)
 		return;
+	/* Narrowing first: a narrowed job resumes when fewer run, before the
+	 * progress rule would take it for a stall. */
+	narrow(jc, now);
+	progress_rule(jc, r, now);
 	unsigned lost = jobaudit_run(&jc->audit, &jc->js, jc->cgroup, now);
 	if (lost) {
 		log_info("jobserver: %u token%s went with processes that died holding them: re-minting", lost,
@@ -351,6 +886,16 @@ void jobctl_set_budget(struct jobctl *jc, const struct budget *b, unsigned jobs_
 	}
 	/* Decide afresh under the new budget; the loop's next reading applies it. */
 	jc->gst.target = 0;
+	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
+	if (jobs_max && jobs > jc->cfg.max_jobs) {
+		/* Say what will happen: no token is taken from a client. */
+		jc->narrow_at_ns = now_ns() + NARROW_AFTER_NS;
+		log_warn("jobserver: target %u: %u jobs run now; narrowing as tokens come back, and in %.0f s the "
+			 "newest jobs beyond %u are paused (resumed as others end)",
+			 jc->cfg.max_jobs, jobs, NARROW_AFTER_NS / 1e9, jc->cfg.max_jobs);
+	} else if (jobs_max) {
+		jc->narrow_at_ns = 0;
+	}
 	log_info("jobserver: budget %" PRIu64 " MiB, %u-%u jobs at once", jc->budget.in.mem >> 20, jc->cfg.min_jobs,
 		 jc->cfg.max_jobs);
 }
@@ -373,6 +918,8 @@ void jobctl_summary(struct jobctl *jc, struct jobs_summary *ret)
 	ret->tokens_max = jc->tokens_max;
 	ret->paused = jc->paused_count;
 	ret->reminted = jc->reminted;
+	ret->peak_concurrent = jc->peak_jobs;
+	ret->progress_resumes = jc->progress_resumes;
 }
 
 void jobctl_close(struct jobctl *jc)
@@ -380,7 +927,15 @@ void jobctl_close(struct jobctl *jc)
 	if (!jc)
 		return;
 	jobobs_close(&jc->obs);
-	footprint_save(&jc->fp);
+	for (size_t i = 0; i < jc->fp_run.nr_ids; i++) {
+		const struct fp_id *f = &jc->fp_run.ids[i];
+		footprint_learn_id(&jc->fp, f->id, f->comm, f->peak_bytes, f->ramp_ms, f->dur_ms);
+	}
+	if (jc->fp_path[0])
+		footprint_save(&jc->fp, jc->fp_path);
+	if (jc->fp_global_path[0])
+		footprint_save(&jc->fp_global, jc->fp_global_path);
 	jobserver_close(&jc->js);
+	client_argv_free(jc->argv);
 	free(jc);
 }

@@ -38,6 +38,28 @@ unsigned jobtable_paused(const struct jobtable *t)
 	return n;
 }
 
+size_t jobtable_oldest_paused(const struct jobtable *t)
+{
+	size_t best = t->nr_jobs;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		if (t->jobs[k].paused && (best == t->nr_jobs || t->jobs[k].start_ns < t->jobs[best].start_ns))
+			best = k;
+	return best;
+}
+
+bool jobtable_is_job(const struct job *j)
+{
+	return !j->wrapper && !j->sync;
+}
+
+unsigned jobtable_jobs(const struct jobtable *t)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		n += jobtable_is_job(&t->jobs[k]);
+	return n;
+}
+
 void jobtable_signal(const struct jobtable *t, size_t k, int sig)
 {
 	for (size_t i = 0; i < t->nr_px; i++)
@@ -121,18 +143,27 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 	static struct roots roots;
 	roots.n = roots.added = 0;
 	for (size_t k = 0; k < t->nr_jobs; k++) {
-		t->jobs[k].seen = false, t->jobs[k].rss = 0;
+		t->jobs[k].seen = false, t->jobs[k].rss = 0, t->jobs[k].wrapper = false;
 		roots.ix[roots.n++] = (struct root_ix){ .root = t->jobs[k].root, .job = (int)k };
 	}
 	qsort(roots.ix, roots.n, sizeof(roots.ix[0]), cmp_root);
 	for (size_t i = 0; i < t->nr_px; i++)
 		t->px[i].job = job_for(t, &roots, r, &t->px[i], pa);
+	/* A nested client below a job makes that job a wrapper: it waits for
+	 * the sub-client, whose own children are the jobs. */
+	for (size_t i = 0; i < t->nr_px; i++) {
+		if (t->px[i].pid == pa->main_pid || !jobtable_is_client_comm(r->procs[t->px[i].idx].comm))
+			continue;
+		const struct proc_ix *parent = find_px(t, t->px[i].ppid);
+		if (parent && parent->job >= 0)
+			t->jobs[parent->job].wrapper = true;
+	}
 
 	/* Sums, expected peaks; jobs not seen any more ended. A command never
 	 * seen is sized as the default (--job-mem), not as the learned average
 	 * job: it may be the heavy one. */
 	for (size_t k = 0; k < t->nr_jobs; k++)
-		t->jobs[k].expected = 0;
+		t->jobs[k].expected = 0, t->jobs[k].from_command = false, t->jobs[k].guessed = true;
 	for (size_t i = 0; i < t->nr_px; i++) {
 		if (t->px[i].job < 0)
 			continue;
@@ -142,12 +173,22 @@ void jobtable_map(struct jobtable *t, const struct reading *r, const struct jobt
 			snprintf(j->comm, sizeof(j->comm), "%s", pr->comm);
 		j->seen = true;
 		j->rss += pr->rss_bytes;
-		uint64_t e = pa->fp ? footprint_expected(pa->fp, pr->comm) : 0;
-		if (!e)
-			e = pa->default_job_bytes;
-		if (e > j->expected)
+		struct fp_estimate fe;
+		footprint_estimate(pa->fp, pa->global, 0, pr->comm, &fe);
+		uint64_t learned = fe.bytes;
+		uint64_t e = learned ? learned : pa->default_job_bytes;
+		if (learned)
+			j->from_command = true;
+		if (e > j->expected) {
 			j->expected = e;
+			j->guessed = !learned;
+		}
 	}
+	/* A wrapper holds what it holds: what its sub-client runs is sized as
+	 * jobs of their own. */
+	for (size_t k = 0; k < t->nr_jobs; k++)
+		if (t->jobs[k].wrapper)
+			t->jobs[k].expected = t->jobs[k].rss, t->jobs[k].guessed = false;
 	static int moved[JOBTABLE_MAX_JOBS];   /* old index → new, -1: ended */
 	size_t w = 0;
 	for (size_t k = 0; k < t->nr_jobs; k++) {

@@ -9,6 +9,7 @@
 
 #include "launch.h"
 #include "log.h"
+#include "sandbox.h"
 #include "status.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@ static __attribute__((noreturn)) void child(const struct launch *l, pid_t parent
 	for (int i = 0; i < l->nr_inherit_fds; i++)
 		if (fcntl(l->inherit_fds[i], F_SETFD, 0) < 0)
 			_exit(EXIT_SUPERVISE_FAILURE);
+
+	/* Last before exec: the workload is in its leaf; drop what it may not keep. */
+	if (sandbox_enter(l->sandbox) < 0)
+		_exit(EXIT_SUPERVISE_FAILURE);
 
 	if (l->envp)
 		execvpe(l->argv[0], l->argv, l->envp);
@@ -79,6 +84,8 @@ int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int 
 
 	closep(&wfd);
 	wfd = -1;
+	/* The child waits for this before it execs (a denied call needs an answer). */
+	sandbox_attach(l->sandbox, pidfd);
 	int err = 0;
 	ssize_t n;
 	do

@@ -32,6 +32,7 @@ struct launch {
 	char *const *envp;      /* the workload's environment; NULL: supervise's own */
 	const int *inherit_fds;         /* CLOEXEC fds the workload inherits (the jobserver pipe) */
 	int nr_inherit_fds;
+	struct sandbox *sandbox;        /* NULL: none; entered in the child before exec */
 };
 
 /* Returns 0 with the child's pid and a pidfd (CLOEXEC), or -errno. When the

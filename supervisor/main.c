@@ -4,14 +4,20 @@
 
 #include "check.h"
 #include "control.h"
+#include "footprint.h"
+#include "footprints-cmd.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "exporter.h"
 #include "log.h"
 #include "run.h"
 #include "rundir.h"
 #include "stat.h"
 #include "status.h"
 #include "monitor.h"
+#include "profile.h"
+#include "report.h"
+#include "top.h"
 
 static int gc(const struct config *c)
 {
@@ -36,6 +42,7 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &c) < 0)
 		return EXIT_SUPERVISE_FAILURE;
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
+	footprint_use_file(c.footprints);
 
 	switch (c.command) {
 	case CMD_HELP:
@@ -54,6 +61,16 @@ int main(int argc, char **argv)
 		return stat_command(&c);
 	case CMD_SET:
 		return set_command(&c);
+	case CMD_PRINT_PROFILE:
+		return profile_print(&c, stdout);
+	case CMD_FOOTPRINTS:
+		return footprints_command(&c);
+	case CMD_TOP:
+		return top_command(&c);
+	case CMD_EXPORTER:
+		return exporter_command(&c);
+	case CMD_REPORT:
+		return report_command(&c);
 	case CMD_RUN:
 		break;
 	}

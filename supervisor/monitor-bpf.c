@@ -507,6 +507,75 @@ int monitor_peek(uint64_t cgroup_id, struct reading *ret)
 	return 0;
 }
 
+/* Many workloads in one pass over the procs map: a scrape of W workloads
+ * then copies the map once, not W times. */
+struct peek_many {
+	const uint64_t *ids;
+	size_t n;
+	struct reading *r;
+	struct peek *pk;
+	int *found;
+};
+
+static int peek_many_one(uint64_t key, const struct track_proc *t, void *userdata)
+{
+	struct peek_many *pm = userdata;
+	for (size_t i = 0; i < pm->n; i++) {
+		if (!pm->found[i] || t->workload != pm->ids[i])
+			continue;
+		struct proc_reading p;
+		proc_from_map(t, &p);
+		pm->r[i].nr_procs++;
+		if (!(t->flags & TRACK_PROC_FORKED_IN) && p.map_count > pm->r[i].map_count_max)
+			pm->r[i].map_count_max = p.map_count;
+		return add_to_peek(&pm->pk[i], &p);
+	}
+	return 0;
+}
+
+int monitor_peek_many(const uint64_t *cgroup_ids, size_t n, struct reading *ret, int *ret_found)
+{
+	struct probes pr = PROBES_INIT;
+	struct track_workload w;
+	int r;
+
+	memset(ret, 0, n * sizeof(*ret));
+	r = probes_open_pinned(&pr);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct peek *pk = calloc(n + 1, sizeof(*pk));
+	if (!pk) {
+		probes_close(&pr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret_found[i] = bpf_map_lookup_elem(pr.workloads_fd, &cgroup_ids[i], &w) == 0;
+		if (!ret_found[i])
+			continue;
+		ret[i].ts_ns = now_ns();
+		ret[i].rss_bytes = w.rss_bytes > 0 ? (uint64_t)w.rss_bytes : 0;
+		ret[i].peak_rss_bytes = w.peak_rss_bytes;
+		ret[i].procs_started = w.procs_started;
+		ret[i].peak_concurrent = w.peak_concurrent;
+		ret[i].peak_map_count = w.peak_map_count;
+		ret[i].peak_map_pid = w.peak_map_pid;
+		memcpy(ret[i].peak_map_comm, w.peak_map_comm, sizeof(ret[i].peak_map_comm));
+		ret[i].peak_map_comm[sizeof(ret[i].peak_map_comm) - 1] = '\0';
+	}
+	struct peek_many pm = { .ids = cgroup_ids, .n = n, .r = ret, .pk = pk, .found = ret_found };
+	r = probes_for_each_proc(pr.procs_fd, peek_many_one, &pm);
+	probes_close(&pr);
+	for (size_t i = 0; i < n; i++) {
+		if (r < 0) {
+			free(pk[i].procs);
+			continue;
+		}
+		ret[i].procs = pk[i].procs;
+		ret[i].nr_proc_readings = pk[i].n;
+	}
+	return r < 0 ? r : 0;
+}
+
 int monitor_gc(void)
 {
 	return probes_gc();

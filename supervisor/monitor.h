@@ -119,6 +119,10 @@ int monitor_gc(void);
  * cgroup_id: the leaf's v2 cgroup id. -ENOENT when it is not registered.
  * Free ret->procs with free(). */
 int monitor_peek(uint64_t cgroup_id, struct reading *ret);
+/* The same for n workloads in one pass over the maps (top, the exporter).
+ * ret_found[i]: 0 when cgroup_ids[i] is not registered. Free each
+ * ret[i].procs with free(). 0 or -errno. */
+int monitor_peek_many(const uint64_t *cgroup_ids, size_t n, struct reading *ret, int *ret_found);
 /* The pin directory of the shared probe set ($SUPERVISE_BPF_PIN_DIR or
  * /sys/fs/bpf/supervise). */
 const char *monitor_pin_dir(void);

@@ -25,8 +25,10 @@
 #include "log.h"
 #include "proc.h"
 #include "monitor.h"
+#include "observe.h"
 #include "run.h"
 #include "rundir.h"
+#include "sandbox.h"
 #include "status.h"
 #include "summary.h"
 #include "util.h"
@@ -46,6 +48,8 @@ struct run {
 	struct monitor *mon;
 	struct jobctl *jc;
 	struct live *live;
+	struct sandbox *sb;
+	struct observe *obs;            /* --log, --metrics-file */
 	struct reading final;
 	bool have_final;
 	bool have_run_dir;
@@ -69,6 +73,7 @@ struct run {
 	uint64_t oom_kills;
 	bool has_peak;
 	uint64_t peak;
+	const char *killed_by;    /* "kernel-oom" | "supervise" | "signal" | NULL */
 };
 
 static void reap(void *userdata)
@@ -154,18 +159,25 @@ static int make_id(char *ret, size_t size)
 /* `supervise set`: the jobserver follows the new budget and job range. */
 static void budget_changed(const struct live_budget *lb, const struct budget *b, void *userdata)
 {
-	jobctl_set_budget(userdata, b, lb->jobs_min, lb->jobs_max);
+	struct run *r = userdata;
+	if (r->jc)
+		jobctl_set_budget(r->jc, b, lb->jobs_min, lb->jobs_max);
+	observe_set(r->obs, b ? b->in.mem : 0, lb->cpus, lb->jobs_min, lb->jobs_max);
 }
 
 /* The memory budget, now that the leaf's controllers and the monitor's
  * backend are known, written through cgroup.h with the other limits. */
-static int apply_budget(struct run *r)
+/* The limits, right after the leaf exists (before the monitor, which can
+ * take a moment to load: nothing runs in the leaf without them). The margin
+ * depends on the backend: taken as bpf unless procfs was asked for, and the
+ * budget derived again by budget_backend() once the monitor is open. */
+static int apply_limits(struct run *r)
 {
 	unsigned missing = 0, mem_missing = 0;
 	int ret;
 
 	r->budget.in.kernel_memory = (r->cg.controllers & CGROUP_MEMORY) != 0;
-	r->budget.in.fast = streq(monitor_backend_name(r->mon), "bpf");
+	r->budget.in.fast = r->cfg->backend != MONITOR_PROCFS;
 	budget_derive(&r->budget.in, &r->budget);
 	if ((ret = budget_apply(&r->budget, &r->cg, &mem_missing)) < 0)
 		return ret;
@@ -173,6 +185,18 @@ static int apply_budget(struct run *r)
 		return ret;
 	warn_unenforced(r, missing | mem_missing);
 	return 0;
+}
+
+/* The monitor fell back to procfs: its larger margin moves the pause point
+ * (and memory.high with it). */
+static int budget_backend(struct run *r)
+{
+	bool fast = streq(monitor_backend_name(r->mon), "bpf");
+	if (fast == r->budget.in.fast)
+		return 0;
+	r->budget.in.fast = fast;
+	budget_derive(&r->budget.in, &r->budget);
+	return budget_apply(&r->budget, &r->cg, NULL);
 }
 
 static int setup(struct run *r)
@@ -200,6 +224,8 @@ static int setup(struct run *r)
 		return log_errno(-errno, "run: signalfd failed: %m");
 
 	if ((ret = summary_check_path(c->summary_json)) < 0)
+		return ret;
+	if ((ret = sandbox_prepare(c, &r->sb)) < 0)
 		return ret;
 	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
 		return ret;
@@ -237,13 +263,15 @@ static int setup(struct run *r)
 	 * supervise, the leaf does not outlive it. */
 	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
 		return ret;
+	if ((ret = apply_limits(r)) < 0)
+		return ret;
 
 	/* Watch before launch: the first process is tracked from its start. */
 	if ((ret = monitor_open(c->backend, r->cg.path, &r->mon)) < 0)
 		return ret;
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
-	if ((ret = apply_budget(r)) < 0)
+	if ((ret = budget_backend(r)) < 0)
 		return ret;
 	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
@@ -272,8 +300,10 @@ static int setup(struct run *r)
 				   .cpus = budget_cpus(r->cg.path, 0), .env = env, .nr_env = nr_env };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
-	if (r->jc)
-		live_set_budget_hook(r->live, budget_changed, r->jc);
+	struct observe_options oo = { .cfg = c, .run_dir = r->run_dir, .info = &r->info, .mon = r->mon };
+	if ((ret = observe_open(&oo, &r->obs)) < 0)
+		return ret;
+	live_set_budget_hook(r->live, budget_changed, r);
 
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->timer_fd < 0)
@@ -287,9 +317,9 @@ static int launch(struct run *r, int *ret_status)
 {
 	int exec_errno = 0;
 	int fds[2];
-	struct launch l = { .argv = r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
+	struct launch l = { .argv = r->jc ? jobctl_argv(r->jc, r->cfg->argv) : r->cfg->argv, .cgroup_fd = r->cg.fd, .restore_mask = &r->old_mask,
 			    .restore_sigpipe = &r->old_sigpipe,
-			    .envp = live_launch_env(r->live),
+			    .envp = sandbox_env(r->sb, live_launch_env(r->live)), .sandbox = r->sb,
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
@@ -333,7 +363,11 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	unsigned ms = live_period_ms(r->live);
 	if (r->jc && JOBS_PERIOD_MS < ms)
 		ms = JOBS_PERIOD_MS;
-	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
+	if (observe_period_ms(r->obs) < ms)
+		ms = observe_period_ms(r->obs);
+	/* Paused jobs or a narrowing under way: jobctl acts within a tick. */
+	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live) &&
+		     !jobctl_needs_turns(r->jc);
 	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
@@ -374,6 +408,7 @@ static int turn(struct run *r)
 		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 		jobctl_on_reading(r->jc, &rd);
 	}
+	observe_on_reading(r->obs, &rd);
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
 	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : 0;
 	uint32_t maps = live_map_alert(r->live);
@@ -486,11 +521,22 @@ static void teardown(struct run *r)
 static int final_status(struct run *r, int status)
 {
 	char limit[32], peak[32];
+	bool signaled = r->exited && WIFSIGNALED(r->wstatus);
 	/* jobctl said why (budget, peak, largest process) when it killed. */
-	if (jobctl_killed(r->jc))
+	if (jobctl_killed(r->jc)) {
+		r->killed_by = "supervise";
 		return EXIT_KILLED;
-	if (r->oom_kills == 0)
+	}
+	if (r->oom_kills == 0) {
+		/* 137 is also what an OOM kill or our own kill looks like: say it
+		 * was neither. */
+		if (signaled)
+			r->killed_by = "signal";
+		if (signaled && WTERMSIG(r->wstatus) == SIGKILL)
+			log_error("%s was killed by SIGKILL from outside supervise (no OOM kill recorded, supervise did "
+				  "not kill it)", r->cfg->argv[0]);
 		return status;
+	}
 	format_bytes(r->budget.in.mem, limit, sizeof(limit));
 	if (r->has_peak)
 		format_bytes(r->peak, peak, sizeof(peak));
@@ -500,10 +546,13 @@ static int final_status(struct run *r, int status)
 		log_error("the kernel OOM-killed the workload at --mem %s (memory.max %s); peak %s (memory.peak), "
 			  "%" PRIu64 " OOM kill%s", r->cfg->mem_arg ? r->cfg->mem_arg : limit, limit, peak,
 			  r->oom_kills, r->oom_kills == 1 ? "" : "s");
+		r->killed_by = "kernel-oom";
 		return EXIT_KILLED;
 	}
 	log_warn("the kernel OOM-killed %" PRIu64 " process%s of the workload at memory.max %s (peak %s); "
 		 "the main process exited with %d", r->oom_kills, r->oom_kills == 1 ? "" : "es", limit, peak, status);
+	if (signaled)
+		r->killed_by = "signal";
 	return status;
 }
 
@@ -528,6 +577,7 @@ int run(const struct config *cfg)
 		.cgroup = r.info.cgroup[0] ? r.info.cgroup : NULL,
 		.backend = r.mon ? monitor_backend_name(r.mon) : NULL,
 		.exit_status = status,
+		.killed_by = r.killed_by,
 		.wall_seconds = wall,
 		.has_budget = r.budget.in.mem != 0,
 		.budget_bytes = r.budget.in.mem,
@@ -539,11 +589,14 @@ int run(const struct config *cfg)
 		.final = r.have_final ? &r.final : NULL,
 	};
 	jobctl_summary(r.jc, &s.jobs);
+	sandbox_report(r.sb, &s.sandbox);
 	if (!cfg->quiet && r.have_final)
 		summary_print(&s, stderr);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
+	observe_close(r.obs, &s, jobctl_killed(r.jc));
 	jobctl_close(r.jc);
+	sandbox_free(r.sb);
 	if (r.mon)
 		monitor_close(r.mon);
 	return status;

@@ -8,6 +8,7 @@
 
 #include "jobctl.h"
 #include "monitor.h"
+#include "sandbox.h"
 
 struct run_summary {
 	const char *name;
@@ -15,6 +16,7 @@ struct run_summary {
 	const char *cgroup;
 	const char *backend;          /* "bpf" | "procfs" | NULL (no monitor yet) */
 	int exit_status;
+	const char *killed_by;        /* "kernel-oom" | "supervise" | "signal" | NULL: it exited */
 	double wall_seconds;
 	bool has_budget;
 	uint64_t budget_bytes;
@@ -25,6 +27,7 @@ struct run_summary {
 	uint64_t max_map_count;       /* vm.max_map_count */
 	const struct reading *final;  /* NULL when no monitor ran */
 	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
+	struct sandbox_report sandbox;  /* !active: no sandbox option */
 };
 
 /* The short human summary: peak memory vs budget, peak map_count vs

@@ -1,9 +1,13 @@
 /*
- * memhog MIB [SECONDS] [STEP_MIB]
+ * memhog MIB [SECONDS] [STEP_MIB] [MIB_PER_S]
  *
  * Allocate MIB MiB of anonymous memory in steps of STEP_MIB MiB (default 8),
  * writing to every page so the memory is really resident (RSS and the cgroup's
  * memory.current count it), hold it for SECONDS seconds (default 0), then exit 0.
+ * SECONDS may have a fraction ("0.5"). MIB_PER_S (default 0: as fast as the
+ * kernel faults pages in) paces the ramp: a job that touches 1.5 GiB at 350
+ * MiB/s grows for about 4 s, as a compiler or a linker does, instead of the
+ * half second a bare fault loop takes on a fast machine.
  *
  * Prints nothing unless an argument or an allocation is wrong. A test uses it
  * to push a workload past memory.high or memory.max: the kernel then throttles
@@ -22,7 +26,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: memhog MIB [SECONDS] [STEP_MIB]\n");
+	fprintf(stderr, "usage: memhog MIB [SECONDS] [STEP_MIB] [MIB_PER_S]\n");
 	exit(2);
 }
 
@@ -41,9 +45,33 @@ static unsigned long parse_ulong(const char *s, unsigned long max, const char *w
 	return v;
 }
 
-static void sleep_seconds(unsigned long seconds)
+/* Parse a non-negative decimal with an optional fraction, at most max. */
+static double parse_seconds(const char *s, double max)
 {
-	struct timespec ts = { .tv_sec = (time_t)seconds, .tv_nsec = 0 };
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || s[0] == '-' || !(v >= 0 && v <= max) || strpbrk(s, "xXeEnN")) {
+		fprintf(stderr, "memhog: bad SECONDS '%s'\n", s);
+		usage();
+	}
+	return v;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double seconds)
+{
+	if (seconds <= 0)
+		return;
+	struct timespec ts = { .tv_sec = (time_t)seconds, .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9) };
 
 	/* Resume after a signal handler so the hold time is the whole time asked. */
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -52,22 +80,26 @@ static void sleep_seconds(unsigned long seconds)
 
 int main(int argc, char **argv)
 {
-	unsigned long total_mib, hold_s = 0, step_mib = 8, done_mib = 0;
+	unsigned long total_mib, step_mib = 8, done_mib = 0, rate = 0;
+	double hold_s = 0;
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (argc < 2 || argc > 4)
+	if (argc < 2 || argc > 5)
 		usage();
 	total_mib = parse_ulong(argv[1], ULONG_MAX / MIB, "MIB");
 	if (argc > 2)
-		hold_s = parse_ulong(argv[2], INT_MAX, "SECONDS");
+		hold_s = parse_seconds(argv[2], INT_MAX);
 	if (argc > 3)
 		step_mib = parse_ulong(argv[3], ULONG_MAX / MIB, "STEP_MIB");
+	if (argc > 4)
+		rate = parse_ulong(argv[4], ULONG_MAX / MIB, "MIB_PER_S");
 	if (step_mib == 0) {
 		fprintf(stderr, "memhog: STEP_MIB must be at least 1\n");
 		usage();
 	}
 	if (page <= 0)
 		page = 4096;
+	double start = now_s();
 
 	while (done_mib < total_mib) {
 		unsigned long n = total_mib - done_mib < step_mib ? total_mib - done_mib : step_mib;
@@ -88,6 +120,9 @@ int main(int argc, char **argv)
 		for (size_t off = 0; off < len; off += (size_t)page)
 			p[off] = (char)(off / (size_t)page + 1);
 		done_mib += n;
+		/* Paced: step k ends no earlier than k * STEP_MIB / MIB_PER_S after the start. */
+		if (rate)
+			sleep_seconds(start + (double)done_mib / (double)rate - now_s());
 	}
 
 	sleep_seconds(hold_s);

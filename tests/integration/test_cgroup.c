@@ -56,12 +56,15 @@ Test(cgroup, explicit_name)
 	h_proc_free(&p);
 }
 
-/* Children and grandchildren (background, double fork) are in the same leaf. */
+/* Children and grandchildren (background, double fork) are in the same leaf.
+ * The double-forked cat is an orphan the main shell cannot wait for, and
+ * supervise kills what is left when the main process exits: the pipe to the
+ * second cat holds the main shell until the orphan has written and exited. */
 Test(cgroup, descendants_in_the_leaf)
 {
 	struct h_proc p;
 	h_run(&p, "--cgroup-base", H.base, "--", "sh", "-c",
-	      "cat /proc/self/cgroup; (cat /proc/self/cgroup &) ; sh -c 'cat /proc/self/cgroup & wait'; wait");
+	      "cat /proc/self/cgroup; (cat /proc/self/cgroup &) | cat; sh -c 'cat /proc/self/cgroup & wait'; wait");
 	H_ASSERT_EXIT(&p, 0);
 	char *leaf = h_v2_path_in(p.out.data);
 	ASSERT_LEAF(&p, leaf, H.base_rel, "sh");

@@ -1,5 +1,6 @@
-/* configs/: every option the example profiles name is an option of
- * `supervise --help` (the profiles are used as supervise $(sed ...) -- CMD). */
+/* configs/: every example profile parses with the profile parser and applies
+ * cleanly (the way `supervise --profile NAME` reads it), every setting in it
+ * has a comment nearby saying why, and the profiles the issue names exist. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <libgen.h>
@@ -9,30 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-static char *help_text(void)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	cr_assert(f);
-	cli_usage(f);
-	fclose(f);
-	return buf;
-}
-
-/* Is "--opt" in the help text as an option (followed by a space, ',' or end)? */
-static bool in_help(const char *help, const char *opt)
-{
-	size_t n = strlen(opt);
-	for (const char *p = help; (p = strstr(p, opt)); p += n) {
-		char after = p[n];
-		bool start = p == help || p[-1] == ' ' || p[-1] == '[' || p[-1] == '|';
-		if (start && (after == ' ' || after == '\n' || after == ',' || after == ']' || after == '='))
-			return true;
-	}
-	return false;
-}
+#include "profile.h"
 
 static void configs_dir(char *ret, size_t size)
 {
@@ -42,14 +20,25 @@ static void configs_dir(char *ret, size_t size)
 	snprintf(ret, size, "%s/../../configs", dirname(src));
 }
 
-Test(configs, every_option_is_one_supervise_has)
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert(f, "cannot read %s", path);
+	char *buf = NULL;
+	size_t cap = 0;
+	*ret_len = getdelim(&buf, &cap, '\0', f);
+	fclose(f);
+	return buf;
+}
+
+Test(configs, every_profile_parses_and_applies)
 {
 	char dir[PATH_MAX];
 	configs_dir(dir, sizeof(dir));
 	DIR *d = opendir(dir);
 	cr_assert(d, "cannot open %s (run from the source tree)", dir);
-	char *help = help_text();
-	int files = 0, options = 0;
+	int files = 0;
+	bool seen_build = false;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
@@ -57,38 +46,52 @@ Test(configs, every_option_is_one_supervise_has)
 			continue;
 		char path[PATH_MAX + 256];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		FILE *f = fopen(path, "r");
-		cr_assert(f, "cannot read %s", path);
-		files++;
-		char line[512];
-		for (int lineno = 1; fgets(line, sizeof(line), f); lineno++) {
-			char *hash = strchr(line, '#');
-			if (hash)
-				*hash = '\0';
-			for (char *save, *tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
-				if (strncmp(tok, "--", 2))
-					continue;
-				char opt[128];
-				snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(tok, "="), tok);
-				options++;
-				cr_expect(in_help(help, opt), "%s:%d: %s is not an option in supervise --help", de->d_name,
-					  lineno, opt);
-			}
+		size_t n;
+		char *text = slurp(path, &n);
+		struct profile *p = NULL;
+		char err[1024] = "";
+		cr_expect(profile_parse(text, n, de->d_name, &p, err, sizeof(err)) == 0, "%s", err);
+		if (p) {
+			struct config c = { .jobserver_style = JS_AUTO };
+			cr_expect(profile_apply_to(p, &c, err, sizeof(err)) == 0, "%s", err);
+			cr_expect(c.has_mem || c.sandbox || c.syscall_filter, "%s sets neither memory nor a sandbox",
+				  de->d_name);
+			profile_free(p);
 		}
-		fclose(f);
+		/* The old form (supervise $(sed ...)) is gone: no "--option" lines. */
+		cr_expect(!strstr(text, "\n--"), "%s still has command-line options", de->d_name);
+		/* Every Key=value has a comment in the lines above it, within its section. */
+		int lineno = 0;
+		bool commented = false;
+		for (char *save, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			lineno++;
+			if (line[0] == '#')
+				commented = true;
+			else if (line[0] == '[')
+				commented = false;
+			else if (strchr(line, '=') && strncmp(line, "Name=", 5))
+				cr_expect(commented, "%s:%d: %s has no comment saying why", de->d_name, lineno, line);
+		}
+		seen_build |= !strcmp(de->d_name, "build-sandboxed.conf");
+		free(text);
+		files++;
 	}
 	closedir(d);
-	free(help);
-	cr_expect_geq(files, 5, "the five example profiles (JVM, Go, Rust/rayon, Inko, wasm): found %d", files);
-	cr_expect_gt(options, 10, "options found: %d", options);
+	cr_expect_geq(files, 6, "the example profiles (JVM, Go, Rust/rayon, Inko, wasm, build-sandboxed): found %d",
+		      files);
+	cr_expect(seen_build, "configs/build-sandboxed.conf is missing");
 }
 
-Test(configs, the_check_notices_an_unknown_option)
+Test(configs, the_help_names_the_profile_options)
 {
-	char *help = help_text();
-	cr_expect(in_help(help, "--mem"));
-	cr_expect(in_help(help, "--raise-map-count"));
-	cr_expect(!in_help(help, "--memory"), "a prefix of a real option is not one");
-	cr_expect(!in_help(help, "--rlimit-as"));
-	free(help);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cli_usage(f);
+	fclose(f);
+	static const char *const opts[] = { "--profile", "--print-profile", "--sandbox", "--syscall-filter",
+					    "--syscall-action", "--cap-drop", "--cap-add", "--user", "--no-new-privs" };
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		cr_expect(strstr(buf, opts[i]), "%s is not in --help", opts[i]);
+	free(buf);
 }

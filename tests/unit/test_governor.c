@@ -121,10 +121,13 @@ Test(governor, noisy_reading_does_not_oscillate)
 	cr_expect_eq(changes, 0, "the target changed %u times on noise alone", changes);
 }
 
-Test(governor, pause_newest_above_pause_point)
+Test(governor, pause_the_job_that_outgrew_its_estimate)
 {
 	struct gov_config c = cfg(1, 8);
 	struct gov_state st = {};
+	/* Two jobs at their expected peaks (pausing them frees nothing and
+	 * stops nothing), one past its estimate and not measured yet: it is
+	 * projected a quarter above what it holds, 2250 MiB. */
 	struct gov_job j[] = {
 		{ .start_ns = 10, .rss_bytes = 1 * GIB, .expected_bytes = 1 * GIB },
 		{ .start_ns = 30, .rss_bytes = 1 * GIB, .expected_bytes = 1 * GIB },
@@ -132,9 +135,134 @@ Test(governor, pause_newest_above_pause_point)
 	};
 	struct gov_decision d = decide(&c, &st, 3900 * MIB, 256 * MIB, j, 3);
 	cr_expect_eq(d.action, GOV_PAUSE);
-	cr_expect_eq(d.job, 1, "paused job %zu, the newest is 1", d.job);
+	cr_expect_eq(d.job, 2, "paused job %zu, the one still growing is 2", d.job);
+	cr_expect_eq(d.committed_bytes, (1024 + 1024 + 2250 + 52) * MIB, "committed %llu MiB",
+		     (unsigned long long)(d.committed_bytes >> 20));
 	/* No new job starts while one is to be paused. */
 	cr_expect_leq(d.target, 2);
+}
+
+Test(governor, pause_early_the_new_job_whose_peak_does_not_fit)
+{
+	/* Two heavy jobs at 1.2 of their 1.4 GiB, and a new one (20 MiB) known
+	 * from its last run to reach 1.4 GiB: 1400 + 1400 + 1400 > 3840. Pausing
+	 * the new one makes the rest fit while it holds 20 MiB; pausing it at
+	 * the budget instead would keep 1.2 GiB stuck. */
+	struct gov_config c = cfg(1, 16);
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 1200 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY },
+		{ .start_ns = 2, .rss_bytes = 1200 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY },
+		{ .start_ns = 3, .rss_bytes = 20 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY },
+	};
+	struct gov_decision d = decide(&c, &st, 2420 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+	cr_expect_eq(d.job, 2);
+	cr_expect_leq(d.target, 3, "no new job while it is being paused");
+	/* It waits until its whole peak fits with half a margin to spare. */
+	j[2].paused = true;
+	d = decide(&c, &st, 2420 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_NONE);
+	j[0].rss_bytes = 0, j[0].expected_bytes = 0, j[0].paused = true;   /* gone: drop it */
+	struct gov_job rest[] = { j[1], j[2] };
+	d = decide(&c, &st, 1220 * MIB, 256 * MIB, rest, 2);
+	cr_expect_eq(d.action, GOV_RESUME);
+	cr_expect_eq(d.job, 1);
+}
+
+Test(governor, only_one_job_grows_past_its_estimate_at_a_time)
+{
+	/* Cold: two jobs of a command seen only small (expected 200 MiB) both
+	 * grow past it. The older grows on; the newer is paused now, holding
+	 * 260 MiB, not later at a gigabyte. */
+	struct gov_config c = cfg(1, 16);
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 600 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_bps = 350 * MIB, .rate_known = true, .run_ns = 1700000000ull },
+		{ .start_ns = 2, .rss_bytes = 260 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_bps = 350 * MIB, .rate_known = true, .run_ns = 750000000ull },
+		{ .start_ns = 3, .rss_bytes = 150 * MIB, .expected_bytes = 200 * MIB, .basis = GOV_BASIS_COMMAND },
+	};
+	struct gov_decision d = decide(&c, &st, 1010 * MIB, 200 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE, "plenty of room, yet a second unknown must wait");
+	cr_expect_eq(d.job, 1);
+	/* Paused, it is not resumed while the first still outgrows its estimate... */
+	j[1].paused = true, j[1].rate_known = false;
+	d = decide(&c, &st, 1010 * MIB, 200 * MIB, j, 3);
+	cr_expect_neq(d.action, GOV_RESUME);
+	/* ...and is once that one has settled. */
+	j[0].rss_bytes = 1200 * MIB, j[0].rate_bps = 0;
+	d = decide(&c, &st, 1610 * MIB, 200 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_RESUME);
+	cr_expect_eq(d.job, 1);
+}
+
+Test(governor, a_job_about_to_end_leaves_room_for_a_ramp)
+{
+	/* Two heavy jobs known from their last run hold their 1.4 GiB peaks and
+	 * are about to end (3 s runs, 3.6 s done: gone by 3 s + 25 % + 0.5 s, in
+	 * 0.65 s); a third, known to reach 1.4 GiB in 4 s, starts: at twice its
+	 * learned pace it holds 465 MiB by then (2800 + 465 < 3840), so it need
+	 * not be paused. */
+	struct gov_config c = cfg(1, 16);
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 1400 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 2500, .dur_ms = 3000, .rate_known = true, .run_ns = 3600000000ull },
+		{ .start_ns = 2, .rss_bytes = 1400 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 2500, .dur_ms = 3000, .rate_known = true, .run_ns = 3600000000ull },
+		{ .start_ns = 3, .rss_bytes = 10 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+		  .ramp_ms = 4000, .dur_ms = 6000 },
+	};
+	struct gov_decision d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_NONE, "committed %llu MiB", (unsigned long long)(d.committed_bytes >> 20));
+	/* Without a learned run time the same three do not fit: the new one waits. */
+	j[0].dur_ms = j[1].dur_ms = 0;
+	d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+	cr_expect_eq(d.job, 2);
+	/* Overdue (past 3 s x 1.25 + 0.5 s): taken to run on. */
+	j[0].dur_ms = j[1].dur_ms = 3000;
+	j[0].run_ns = j[1].run_ns = 4300000000ull;
+	d = decide(&c, &st, 2810 * MIB, 256 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+}
+
+Test(governor, projection_follows_the_ramp)
+{
+	/* Nothing learned: the default until it outgrows it. */
+	struct gov_job j = { .rss_bytes = 100 * MIB };
+	cr_expect_eq(governor_project(&j), GOV_DEFAULT_JOB_BYTES);
+	/* Past it and growing 350 MiB/s: a second ahead at that rate (at most
+	 * doubling what it holds); not measured yet: a quarter more. */
+	j = (struct gov_job){ .rss_bytes = 700 * MIB, .expected_bytes = 512 * MIB, .rate_bps = 350 * MIB,
+			      .rate_known = true, .run_ns = 2000000000ull };
+	cr_expect_eq(governor_project(&j), 1050 * MIB);
+	j.rss_bytes = 200 * MIB, j.expected_bytes = 100 * MIB;
+	cr_expect_eq(governor_project(&j), 400 * MIB);
+	j.rate_known = false;
+	cr_expect_eq(governor_project(&j), 250 * MIB);
+	/* A bimodal command's small job: its small mode's top while below it. */
+	j = (struct gov_job){ .rss_bytes = 120 * MIB, .expected_bytes = 1400 * MIB, .likely_bytes = 210 * MIB,
+			      .basis = GOV_BASIS_COMMAND };
+	cr_expect_eq(governor_project(&j), 210 * MIB);
+	j.rss_bytes = 300 * MIB;
+	cr_expect_eq(governor_project(&j), 1400 * MIB, "past the small mode: the command's p90");
+	j = (struct gov_job){ .rss_bytes = 700 * MIB, .expected_bytes = 512 * MIB, .rate_bps = 350 * MIB,
+			      .rate_known = true, .run_ns = 1000000000ull };
+	/* Settled: what it holds and a slack (1/16, at least 8 MiB). */
+	j.rate_bps = 1 * MIB;
+	cr_expect_eq(governor_project(&j), 700 * MIB + 700 * MIB / 16);
+	j.rss_bytes = 100 * MIB;
+	cr_expect_eq(governor_project(&j), 108 * MIB);
+	/* A known job resting below its last peak (a compiler between phases)
+	 * keeps its peak until twice its ramp time plus a second has passed. */
+	j = (struct gov_job){ .rss_bytes = 300 * MIB, .expected_bytes = 1400 * MIB, .basis = GOV_BASIS_IDENTITY,
+			      .ramp_ms = 4000, .rate_bps = 0, .rate_known = true, .run_ns = 5000000000ull };
+	cr_expect_eq(governor_project(&j), 1400 * MIB);
+	j.run_ns = 9500000000ull;
+	cr_expect_eq(governor_project(&j), 300 * MIB + 300 * MIB / 16);
 }
 
 Test(governor, resume_oldest_paused_when_it_fits_again)
@@ -175,12 +303,13 @@ Test(governor, kill_only_at_budget_with_one_job_and_only_when_allowed)
 	c.may_kill = false;   /* the kernel enforces memory.max: it decides */
 	d = decide(&c, &st, 4 * GIB, 256 * MIB, one, 1);
 	cr_expect_eq(d.action, GOV_NONE);
-	/* Two running: pause first, even past the budget. */
+	/* Two running: pause first, even past the budget — the one still
+	 * growing past its estimate, not the small one at its peak. */
 	c.may_kill = true;
 	struct gov_job two[] = { one[0], { .start_ns = 2, .rss_bytes = 1 * MIB, .expected_bytes = 1 * MIB } };
 	d = decide(&c, &st, 4 * GIB, 256 * MIB, two, 2);
 	cr_expect_eq(d.action, GOV_PAUSE);
-	cr_expect_eq(d.job, 1);
+	cr_expect_eq(d.job, 0);
 }
 
 Test(governor, alert_is_where_the_decision_changes)
@@ -188,42 +317,204 @@ Test(governor, alert_is_where_the_decision_changes)
 	struct gov_config c = cfg(1, 16);
 	struct gov_state st = {};
 	struct gov_job j[] = {
-		{ .start_ns = 1, .rss_bytes = 512 * MIB, .expected_bytes = 512 * MIB },
-		{ .start_ns = 2, .rss_bytes = 512 * MIB, .expected_bytes = 512 * MIB },
+		{ .start_ns = 1, .rss_bytes = 200 * MIB, .expected_bytes = 512 * MIB },
+		{ .start_ns = 2, .rss_bytes = 300 * MIB, .expected_bytes = 512 * MIB },
 	};
-	struct gov_decision d = decide(&c, &st, 1 * GIB, 512 * MIB, j, 2);
-	/* (3840 - 1024) / 512 = 5.5 slots -> target 2 + 5 = 7; it drops to 6 when
-	 * x + 0.25 < 5, i.e. 0.75 slot = 384 MiB more. */
-	cr_expect_eq(d.target, 7);
-	cr_expect_eq(d.alert_bytes, 1 * GIB + 384 * MIB + 1, "alert %llu MiB",
-		     (unsigned long long)(d.alert_bytes >> 20));
-	/* At the pause point when nothing lower applies. */
+	/* Growth within the projections (up to 1 GiB + make's 24 MiB) changes
+	 * nothing; a byte beyond is growth nobody expected. */
+	struct gov_decision d = decide(&c, &st, 524 * MIB, 512 * MIB, j, 2);
+	cr_expect_eq(d.committed_bytes, 1048 * MIB);
+	cr_expect_eq(d.alert_bytes, 1048 * MIB + 1, "alert %llu MiB", (unsigned long long)(d.alert_bytes >> 20));
+	/* The fast path (jobs of the last reading) sees that growth as it is:
+	 * within the projections, committed stays; beyond, it is the RSS. */
+	struct gov_input in = { .rss_bytes = 1000 * MIB, .next_job_bytes = 512 * MIB, .jobs = j, .nr_jobs = 2,
+				.stale_jobs = true, .other_bytes = d.other_bytes };
+	governor_decide(&c, &st, &in, &d);
+	cr_expect_eq(d.committed_bytes, 1048 * MIB);
+	in.rss_bytes = 3900 * MIB;
+	governor_decide(&c, &st, &in, &d);
+	cr_expect_eq(d.committed_bytes, 3900 * MIB);
+	cr_expect_eq(d.action, GOV_PAUSE);
+	/* Over the limit with one job left: only the kill point remains. */
 	struct gov_state st2 = {};
-	struct gov_config c2 = cfg(1, 2);
-	d = decide(&c2, &st2, 3 * GIB, 256 * MIB, j, 2);
-	cr_expect_eq(d.alert_bytes, 3840 * MIB);
+	d = decide(&c, &st2, 3900 * MIB, 256 * MIB, j, 1);
+	cr_expect_eq(d.alert_bytes, 4 * GIB);
 }
 
-/* A recorded reading sequence (summed RSS in MiB every 50 ms of a gcc build
- * with a 1.6 GiB link at the end), 2 GiB budget, jobs of 180 MiB learned. */
-Test(governor, recorded_build_ramp)
+/* ---- replay of recorded readings ---------------------------------------------
+ *
+ * tests/unit/recorded-mix.h holds the per-job RSS of the issue's mix (one
+ * program, 48 light 100-200 MiB and 12 heavy 1-1.5 GiB jobs ramping at
+ * 350 MiB/s and holding 0.5-3 s), recorded on this machine from /proc every
+ * 50 ms. The replay plays make: jobs start in order while tokens allow; a
+ * running job advances one sample a tick, a paused one stays where it is;
+ * the governor decides every tick from the summed RSS and the job table, with
+ * footprints learned as jobs end (cold: an empty table; warm: the table the
+ * cold run left). */
+#include "footprint.h"
+#include "recorded-mix.h"
+
+#define NR_REC (sizeof(recorded_mix) / sizeof(recorded_mix[0]))
+#define TICK_NS ((uint64_t)RECORDED_TICK_MS * 1000000ull)
+#ifndef SIM_WINDOW_NS
+#define SIM_WINDOW_NS 300000000ull
+#endif
+
+struct replay {
+	unsigned ticks;                /* makespan in ticks */
+	unsigned kills, pauses;
+	uint64_t peak;                 /* summed RSS */
+	unsigned most_at_once;
+};
+
+struct sim_job {
+	int state;                     /* 0 queued, 1 running, 2 paused, 3 done */
+	unsigned pos;                  /* samples played */
+	uint64_t start_ns, run_ns, win_ns, win_rss, rate, peak, peak_run_ns;
+	bool rate_known;
+};
+
+static uint64_t sample(unsigned k, unsigned pos)
 {
-	static const unsigned rss_mib[] = { 30,  210, 390, 560, 700, 820, 905, 980, 1010, 1040,
-					    990, 1020, 1100, 1180, 1320, 1480, 1620, 1750, 1790, 1795 };
-	struct gov_config c = { .budget_bytes = 2 * GIB, .min_jobs = 1, .max_jobs = 16, .may_kill = true };
+	unsigned i = pos < recorded_mix[k].n ? pos : recorded_mix[k].n - 1;
+	return (uint64_t)recorded_mix[k].rss_mib[i] * MIB;
+}
+
+/* fixed > 0: make -jFIXED without a governor. */
+static struct replay replay(struct footprints *fp, unsigned fixed)
+{
+	static struct sim_job sj[NR_REC];
+	memset(sj, 0, sizeof(sj));
+	struct gov_config c = { .budget_bytes = 4 * GIB, .min_jobs = 1, .max_jobs = 16, .margin_bytes = 256 * MIB,
+				.may_kill = true };
 	struct gov_state st = {};
-	unsigned prev = 0, drops = 0;
-	for (size_t i = 0; i < sizeof(rss_mib) / sizeof(rss_mib[0]); i++) {
-		struct gov_decision d = decide(&c, &st, rss_mib[i] * MIB, 180 * MIB, NULL, 0);
-		cr_assert_leq(d.target, 16);
-		cr_assert_geq(d.target, 1);
-		if (prev && d.target < prev)
-			drops++;
-		/* Admitted jobs of 180 MiB all fit below the pause point. */
-		cr_expect_leq(rss_mib[i] * MIB + (uint64_t)d.target * 180 * MIB, d.pause_at_bytes + 180 * MIB,
-			      "step %zu: %u jobs of 180 MiB on %u MiB exceed the pause point", i, d.target, rss_mib[i]);
-		prev = d.target;
+	struct replay out = {};
+	unsigned target = fixed ? fixed : 1, done = 0;
+	for (unsigned tick = 1; done < NR_REC && tick < 20000; tick++) {
+		uint64_t now = (uint64_t)tick * TICK_NS;
+		/* make: a job per token; tokens out are never taken back. */
+		unsigned out_now = 0;
+		for (unsigned k = 0; k < NR_REC; k++)
+			out_now += sj[k].state == 1 || sj[k].state == 2;
+		for (unsigned k = 0; k < NR_REC && out_now < target; k++)
+			if (sj[k].state == 0) {
+				sj[k] = (struct sim_job){ .state = 1, .start_ns = now, .win_ns = now };
+				out_now++;
+			}
+		/* The workload moves on one sample. */
+		uint64_t rss = 2 * MIB;   /* make */
+		struct gov_job gj[NR_REC];
+		unsigned idx[NR_REC], n = 0, running = 0;
+		for (unsigned k = 0; k < NR_REC; k++) {
+			struct sim_job *j = &sj[k];
+			if (j->state == 1) {
+				j->pos++;
+				j->run_ns += TICK_NS;
+				if (j->pos >= recorded_mix[k].n) {
+					j->state = 3;
+					done++;
+					if (fp) {
+						footprint_learn(fp, "touch", j->peak);
+						footprint_learn(fp, FOOTPRINT_JOB_COMM, j->peak);
+						footprint_learn_id(fp, k + 1, "touch", j->peak,
+								   (uint32_t)(j->peak_run_ns / 1000000),
+								   (uint32_t)(j->run_ns / 1000000));
+					}
+					continue;
+				}
+			}
+			if (j->state != 1 && j->state != 2)
+				continue;
+			uint64_t r = sample(k, j->pos);
+			if (r > j->peak)
+				j->peak = r, j->peak_run_ns = j->run_ns;
+			/* jobctl's growth window: 300 ms of running time. */
+			if (j->state == 2) {
+				j->rate_known = false, j->win_ns = now, j->win_rss = r;
+			} else if (now - j->win_ns >= SIM_WINDOW_NS) {
+				j->rate = (r > j->win_rss ? r - j->win_rss : 0) * 1000000000ull / (now - j->win_ns);
+				j->rate_known = true, j->win_ns = now, j->win_rss = r;
+			}
+			struct fp_estimate e = {};
+			if (fp)
+				footprint_estimate(fp, NULL, k + 1, "touch", &e);
+			gj[n] = (struct gov_job){ .start_ns = j->start_ns, .rss_bytes = r, .expected_bytes = e.bytes,
+						  .basis = e.source == FP_IDENTITY ? GOV_BASIS_IDENTITY
+							   : e.bytes	      ? GOV_BASIS_COMMAND
+									      : GOV_BASIS_DEFAULT,
+						  .ramp_ms = e.ramp_ms, .dur_ms = e.dur_ms, .rate_bps = j->rate, .rate_known = j->rate_known,
+						  .run_ns = j->run_ns, .paused = j->state == 2 };
+			/* jobctl: a job never seen is at least as large as another of
+			 * its command holds now. */
+			if (fp && e.source != FP_IDENTITY)
+				for (unsigned q = 0; q < NR_REC; q++)
+					if (q != k && (sj[q].state == 1 || sj[q].state == 2) &&
+					    sample(q, sj[q].pos) > gj[n].expected_bytes)
+						gj[n].expected_bytes = sample(q, sj[q].pos), e.source = FP_COMMAND,
+						gj[n].basis = GOV_BASIS_COMMAND;
+			if (fp && e.source == FP_COMMAND) {
+				uint64_t top = footprint_mode_top(footprint_find_cmd(fp, "touch"), r);
+				gj[n].likely_bytes = top < e.bytes ? top : 0;
+			}
+			idx[n++] = k;
+			rss += r;
+			running += j->state == 1;
+		}
+		if (rss > out.peak)
+			out.peak = rss;
+		if (running > out.most_at_once)
+			out.most_at_once = running;
+		out.ticks = tick;
+		if (fixed)
+			continue;
+		uint64_t next = fp ? footprint_mean(fp, FOOTPRINT_JOB_COMM) : 0;
+		struct gov_input in = { .rss_bytes = rss, .next_job_bytes = next, .jobs = gj, .nr_jobs = n };
+		struct gov_decision d;
+		governor_decide(&c, &st, &in, &d);
+		target = d.target;
+		if (d.action == GOV_KILL) {
+			out.kills++;
+			break;
+		}
+		if (d.action == GOV_PAUSE)
+			sj[idx[d.job]].state = 2, out.pauses++;
+		if (d.action == GOV_RESUME)
+			sj[idx[d.job]].state = 1;
 	}
-	cr_expect_eq(prev, 1, "at 1795 of 1920 MiB the target is 1, got %u", prev);
-	cr_expect_geq(drops, 3);
+	cr_assert_eq(done, NR_REC, "the replay did not finish: %u of %zu jobs done (a deadlock)", done, NR_REC);
+	return out;
+}
+
+Test(governor, recorded_mix_cold_then_warm_never_kills)
+{
+	static struct footprints fp;
+	memset(&fp, 0, sizeof(fp));
+	cr_assert_eq(NR_REC, 60);
+	struct replay j4 = replay(NULL, 4), j5 = replay(NULL, 5), j6 = replay(NULL, 6);
+	struct replay cold = replay(&fp, 0);
+	struct replay warm = replay(&fp, 0);
+	struct replay warm2 = replay(&fp, 0);
+	cr_log_info("replay: -j4 %.1f s peak %llu MiB, -j5 %.1f s peak %llu MiB, -j6 %.1f s peak %llu MiB; "
+		    "cold %.1f s peak %llu MiB %u pauses; warm %.1f s peak %llu MiB %u pauses; again %.1f s",
+		    j4.ticks * 0.05, (unsigned long long)(j4.peak >> 20), j5.ticks * 0.05,
+		    (unsigned long long)(j5.peak >> 20), j6.ticks * 0.05, (unsigned long long)(j6.peak >> 20),
+		    cold.ticks * 0.05, (unsigned long long)(cold.peak >> 20), cold.pauses, warm.ticks * 0.05,
+		    (unsigned long long)(warm.peak >> 20), warm.pauses, warm2.ticks * 0.05);
+	/* Fixed -j4 stays within 4 GiB in the recording, as in the issue. */
+	cr_expect_leq(j4.peak, 4 * GIB);
+	struct replay *runs[] = { &cold, &warm, &warm2 };
+	for (int i = 0; i < 3; i++) {
+		cr_expect_eq(runs[i]->kills, 0, "run %d: killed at the budget", i);
+		cr_expect_leq(runs[i]->peak, 4 * GIB, "run %d: peak %llu MiB over the 4096 MiB budget", i,
+			      (unsigned long long)(runs[i]->peak >> 20));
+	}
+	/* Against make -j4, the best fixed -j the issue saw stay within 4 GiB
+	 * on this machine. (A replay has no CPU contention: -j5 and -j6 stay
+	 * within the budget here and run faster than a real 2-CPU machine lets
+	 * them; bench/jobserver.py mix measures the real ones.) Warm: the
+	 * issue's target of 0.8x. Cold: within 15 % of it (measured 1.04x; every
+	 * job of one command is sized as a heavy one until its growth settles). */
+	cr_expect_leq(warm.ticks * 10, j4.ticks * 8, "warm %u ticks, make -j4 %u", warm.ticks, j4.ticks);
+	cr_expect_leq(cold.ticks * 100, j4.ticks * 115, "cold %u ticks, make -j4 %u", cold.ticks, j4.ticks);
+	cr_expect_geq(warm.most_at_once, 5, "warm: light jobs run more than 4 at once");
 }

@@ -145,3 +145,32 @@ Test(tokens_file, round_trip_and_rejects)
 	cr_expect_eq(tokens_parse("4 2 1 7 9\n", &b), -EINVAL);
 	cr_expect_eq(tokens_parse("", &b), -EINVAL);
 }
+
+/* issue 15: `cd sub && $(MAKE)` — the shell under the top make waits for its
+ * sub-make; it is a wrapper, not a job, and reserves only what it holds. */
+Test(jobtable, a_shell_waiting_for_a_sub_make_is_a_wrapper_not_a_job)
+{
+	memset(&t, 0, sizeof(t));
+	struct ended e = {};
+	struct proc_reading procs[] = {
+		P(100, 1, "make", 2 * MIB), P(101, 100, "sh", 1 * MIB),    P(102, 101, "make", 2 * MIB),
+		P(103, 102, "sleep", 0),    P(104, 102, "sh", 1 * MIB),    P(105, 104, "cc1", 40 * MIB),
+		P(106, 100, "cc1", 30 * MIB),
+	};
+	map(procs, 7, 1000, &e);
+	int w = jobtable_job_of(&t, 101), s = jobtable_job_of(&t, 103), c = jobtable_job_of(&t, 104);
+	cr_assert(w >= 0 && s >= 0 && c >= 0);
+	cr_expect(t.jobs[w].wrapper, "sh 101 waits for make 102: a wrapper");
+	cr_expect_eq(t.jobs[w].expected, 1 * MIB, "a wrapper reserves what it holds, not a default job");
+	cr_expect(!jobtable_is_job(&t.jobs[w]));
+	cr_expect(!t.jobs[s].wrapper && !t.jobs[c].wrapper && !t.jobs[jobtable_job_of(&t, 106)].wrapper);
+	cr_expect_eq(t.jobs[c].rss, 41 * MIB, "the sub-make's job: sh and its cc1");
+	cr_expect(t.jobs[c].guessed, "never-seen commands: expected is the default guess");
+	cr_expect_eq(jobtable_jobs(&t), 3, "sleep, sh+cc1 and cc1 are jobs; the wrapper is not");
+	/* The sub-make ends: the shell goes on with real work (a job again). */
+	struct proc_reading after[] = { P(100, 1, "make", 2 * MIB), P(101, 100, "sh", 1 * MIB),
+					P(107, 101, "cc1", 80 * MIB) };
+	map(after, 3, 2000, &e);
+	cr_expect(!t.jobs[jobtable_job_of(&t, 101)].wrapper);
+	cr_expect_eq(jobtable_jobs(&t), 1);
+}

@@ -83,6 +83,20 @@ wait_leaf() {
 	return 1
 }
 
+# Wait up to $2 tenths of a second (default 100) for leaf $1 to hold a
+# process (cgroup.events "populated 1"). supervise writes the leaf's limits
+# before it launches the workload, not when it makes the leaf (the BPF monitor
+# loads in between, seconds under TCG): read them from outside only after this.
+wait_populated() {
+	_i=0
+	while [ $_i -lt "${2:-100}" ]; do
+		grep -qx 'populated 1' "$1/cgroup.events" 2>/dev/null && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
 # Uptime in hundredths of a second (/proc/uptime has two decimals; the "1"
 # prefix keeps a fraction like "08" from being read as octal).
 now_cs() {

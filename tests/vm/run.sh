@@ -9,7 +9,8 @@
 # Environment:
 #   OUTPUT              build directory holding supervise and tests/helpers/* (build)
 #   VM_KERNEL           a vmlinuz to boot instead of Debian's cloud kernel
-#   VM_TIMEOUT          hard limit in seconds for the whole qemu run (300)
+#   VM_TIMEOUT          hard limit in seconds for the whole qemu run (900: about
+#                       4 min when the host is idle; a loaded 2-CPU host takes several times that)
 #   VM_SMP, VM_MEM      guest CPUs (2) and memory in MiB (2048: the monitor's
 #                       tests run 20 workloads of 8..84 MiB at once)
 #   VM_CASES            only run the guest cases whose file name contains this
@@ -22,7 +23,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 OUTPUT=${OUTPUT:-build}
-VM_TIMEOUT=${VM_TIMEOUT:-300}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
 vmdir=$OUTPUT/vm

@@ -20,7 +20,8 @@ svpid=$!
 # Watch the leaf from outside while the bomb runs.
 leaf=$(wait_leaf "$CG" 50)
 maxcur=0 pmax= events=
-if [ -n "$leaf" ]; then
+# pids.max is written before the launch, not when the leaf appears.
+if [ -n "$leaf" ] && wait_populated "$leaf" 300; then
 	read -r pmax <"$leaf/pids.max" 2>/dev/null
 	i=0
 	while [ $i -lt 20 ] && [ -d "$leaf" ]; do
