@@ -336,7 +336,7 @@ static void bpf_observe(struct monitor *m, const struct reading *rd)
 		b->last_rss = rd->rss_bytes;
 		b->last_maps = rd->map_count_max;
 	}
-	ms = ms_to(b->rss_alert, rd->rss_bytes, b->rss_rate, FAST_RSS_PER_S);
+	ms = ms_to(m->urgent_rss ? m->urgent_rss : b->rss_alert, rd->rss_bytes, b->rss_rate, FAST_RSS_PER_S);
 	double mms = ms_to(b->map_alert, rd->map_count_max, b->maps_rate, FAST_MAPS_PER_S);
 	if (mms < ms)
 		ms = mms;

@@ -50,6 +50,7 @@ struct monitor {
 	size_t handed_cap;
 	uint64_t last_alert_ns;
 	uint64_t last_alert_rss;            /* the workload's summed RSS at that crossing */
+	uint64_t urgent_rss;                /* monitor_set_urgent() */
 	unsigned map_alerts;
 };
 

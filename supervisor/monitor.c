@@ -121,6 +121,11 @@ int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count
 	return m->ops->set_alerts(m, rss_bytes, map_count);
 }
 
+void monitor_set_urgent(struct monitor *m, uint64_t rss_bytes)
+{
+	m->urgent_rss = rss_bytes;
+}
+
 unsigned monitor_next_ms(const struct monitor *m)
 {
 	return m->ops->next_ms ? m->ops->next_ms(m) : 0;

@@ -110,6 +110,12 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
  * map_count (once per process). 0 turns one off. procfs checks these at each
  * sample. */
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+/* The summed RSS that needs a millisecond reaction (the pause point, else
+ * the kill point; 0: none). The bpf backend arms its per-event programs and
+ * paces its sweeps by this, not by the RSS alert, which the jobserver also
+ * sets at each point its token target would change (those decisions can wait
+ * for a sweep). 0 leaves the RSS alert to pace it. */
+void monitor_set_urgent(struct monitor *m, uint64_t rss_bytes);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

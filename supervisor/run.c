@@ -412,6 +412,8 @@ static int turn(struct run *r)
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
 	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : 0;
 	uint32_t maps = live_map_alert(r->live);
+	/* What needs a millisecond reaction: the pause point, else the kill. */
+	monitor_set_urgent(r->mon, r->jc && r->budget.pause_at ? r->budget.pause_at : r->budget.kill_at);
 	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
 		monitor_set_alerts(r->mon, rss, maps);
 		r->rss_armed = rss;
