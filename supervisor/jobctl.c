@@ -10,6 +10,7 @@
 #include "advice.h"
 #include "cgroup.h"
 #include "clients.h"
+#include "proctree.h"
 #include "footprint.h"
 #include "governor.h"
 #include "jobaudit.h"
@@ -468,7 +469,11 @@ static void kill_workload(struct jobctl *jc, const struct reading *r)
 		  format_bytes(r->peak_rss_bytes, peak, sizeof(peak)), top ? top->comm : "?", top ? top->pid : 0,
 		  format_bytes(top ? top->rss_bytes : 0, big, sizeof(big)));
 	jc->killed = true;
-	cgroup_kill(jc->cgroup);
+	/* No leaf (no writable cgroup): the workload is our process tree. */
+	if (jc->cgroup[0])
+		cgroup_kill(jc->cgroup);
+	else
+		proctree_kill(getpid());
 }
 
 void jobctl_started(struct jobctl *jc, pid_t main_pid)
