@@ -15,6 +15,8 @@ pkgs=(gcc make clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 pkgs+=(tmux prometheus chromium cmark curl)
 vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
+# cmark-gfm, python3-yaml: test_ci (the step summary's tables, action.yml)
+pkgs+=(cmark-gfm python3-yaml)
 
 missing=()
 for p in "${pkgs[@]}"; do

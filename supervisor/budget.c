@@ -5,6 +5,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "memauto.h"
 
 #define MIB (1ull << 20)
 
@@ -23,7 +24,10 @@ void budget_derive(const struct budget_input *in, struct budget *ret)
 	if (in->mem) {
 		b.margin = budget_margin(in->mem, in->fast);
 		b.pause_at = in->mem - b.margin;
-		b.enforced_by = in->kernel_memory ? BUDGET_KERNEL : in->jobs ? BUDGET_SUPERVISE : BUDGET_NONE;
+		/* Where the kernel cannot (no memory controller in the leaf, or no
+		 * leaf at all), supervise enforces from its readings, with or
+		 * without --jobs: a budget nobody enforces is no budget. */
+		b.enforced_by = in->kernel_memory ? BUDGET_KERNEL : BUDGET_SUPERVISE;
 		if (in->kernel_memory)
 			b.max = in->mem;
 		if (b.enforced_by == BUDGET_SUPERVISE)
@@ -95,5 +99,13 @@ unsigned budget_cpus(const char *cgroup_path, double cpus_opt)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		affinity = n > 0 ? (unsigned)n : 1;
 	}
-	return budget_cpus_of(affinity, cgroup_path ? cgroup_cpu_quota(cgroup_path) : 0, cpus_opt);
+	return budget_cpus_of(affinity, budget_cpu_quota(cgroup_path), cpus_opt);
+}
+
+double budget_cpu_quota(const char *cgroup_path)
+{
+	double v2 = cgroup_path ? cgroup_cpu_quota(cgroup_path) : 0, v1 = memauto_v1_cpu_quota();
+	/* The tighter of the two: a container on a v1 host carries its quota
+	 * in the v1 cpu hierarchy, read only. */
+	return v2 > 0 && (v1 <= 0 || v2 < v1) ? v2 : v1;
 }

@@ -7,7 +7,8 @@
  *                pause point, so the kernel throttles before it OOM-kills;
  *   pause point  budget - margin: the governor pauses the newest job here;
  *   kill point   the budget, only when supervise enforces it (no memory
- *                controller: hybrid hosts); 0 when the kernel does or nobody;
+ *                controller: hybrid hosts, or no leaf; with or without
+ *                --jobs); 0 when the kernel does or there is no budget;
  * and who enforces. budget_apply() writes memory.max and memory.high through
  * cgroup.h; budget_set_mem() moves all of them together.
  *
@@ -18,7 +19,7 @@
  *
  * The CPU count (one, used by --jobs auto and the advice): the CPUs the
  * supervisor may run on (affinity), capped by the cpu.max quota of the leaf
- * and its ancestors and by --cpus. */
+ * and its ancestors (or a v1 CFS quota: containers on v1 hosts) and by --cpus. */
 #pragma once
 
 #include <stdbool.h>
@@ -59,5 +60,9 @@ int budget_set_mem(struct budget *b, uint64_t mem, struct cgroup *cg, unsigned *
 /* Pure: the CPU count from its parts (affinity count, quota in CPUs and
  * --cpus, each 0 when absent). At least 1. */
 unsigned budget_cpus_of(unsigned affinity, double quota, double cpus_opt);
-/* The same, read now: sched_getaffinity and cgroup_cpu_quota(cgroup_path). */
+/* The same, read now: sched_getaffinity and budget_cpu_quota(cgroup_path). */
 unsigned budget_cpus(const char *cgroup_path, double cpus_opt);
+/* The tightest CPU quota that encloses cgroup_path (NULL: none): cpu.max of
+ * it and its ancestors, and the v1 CFS quota of our v1 cpu group where one
+ * is mounted; in CPUs, 0 when there is none. */
+double budget_cpu_quota(const char *cgroup_path);

@@ -72,16 +72,23 @@ int check(const struct config *c)
 			list[o++] = *p;
 	list[o] = '\0';
 	snprintf(fix, sizeof(fix), "boot with systemd.unified_cgroup_hierarchy=1 (or cgroup_no_v1=%s) so the "
-		 "controllers move to v2; until then --mem is not enforced by the kernel", list);
+		 "controllers move to v2; until then supervise enforces --mem itself from its readings", list);
 	line(&rep, (have & all) == all, "controllers", fix, "%s available below %s%s%s",
 	     have ? cgroup_controller_names(have, names, sizeof(names)) : "none of memory, cpu, pids",
 	     base, (have & all) == all ? "" : "; missing: ",
 	     (have & all) == all ? "" : cgroup_controller_names(all & ~have, names, sizeof(names)));
 
+	/* Without a leaf supervise still runs (procfs, --mem enforced by
+	 * itself): the fix is how to get one. */
+	static const char leaf_fix[] =
+		"a subtree delegated to you: 'systemd-run --user --scope -p Delegate=yes supervise ...', or "
+		"--cgroup-base to a cgroup you own (a container with its own cgroup namespace and a writable "
+		"/sys/fs/cgroup), or run as root; until then supervise runs without a leaf: the procfs backend "
+		"watches the process tree and supervise enforces --mem itself";
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", base);
 	bool delegatable = access(path, W_OK) == 0;
-	line(&rep, delegatable, "delegation", "run as root, or pass --cgroup-base to a subtree delegated to you",
-	     "%s is %swritable", path, delegatable ? "" : "not ");
+	line(&rep, delegatable, "delegation", leaf_fix, "%s is %swritable by uid %d", path, delegatable ? "" : "not ",
+	     (int)geteuid());
 
 	/* Make and remove a probe leaf: the one sure test of permission. */
 	uint32_t id = 0;
@@ -90,15 +97,17 @@ int check(const struct config *c)
 	snprintf(sdir, sizeof(sdir), "%s/supervise", base);
 	snprintf(leaf, sizeof(leaf), "%s/check-%08x", sdir, id);
 	bool made_sdir = mkdir(sdir, 0755) == 0;
-	int err = 0;
-	if (mkdir(leaf, 0755) < 0)
+	int err = made_sdir || errno == EEXIST ? 0 : errno;
+	if (err)
+		snprintf(leaf, sizeof(leaf), "%s", sdir);   /* the mkdir that failed */
+	else if (mkdir(leaf, 0755) < 0)
 		err = errno;
 	else
 		rmdir(leaf);
 	if (made_sdir)
 		rmdir(sdir);
 	errno = err;
-	line(&rep, err == 0, "create leaves", "run as root, or pass --cgroup-base to a subtree delegated to you",
+	line(&rep, err == 0, "create leaves", delegatable ? leaf_fix : "see delegation above",
 	     err ? "mkdir %s: %m" : "yes, under %s", err ? leaf : sdir);
 
 	/* Where runs are recorded: refused when another user could plant runs in it. */
@@ -116,11 +125,12 @@ int check(const struct config *c)
 	int tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL);
 	int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	libbpf_set_print(old);
-	errno = tp < 0 ? -tp : rb < 0 ? -rb : 0;
-	line(&rep, tp == 1 && rb == 1, "BPF",
-	     "run as root (CAP_BPF and CAP_PERFMON) with kernel.unprivileged_bpf_disabled as set; until then the "
-	     "procfs backend is used",
-	     tp == 1 && rb == 1 ? "programs and ring buffers load" : "cannot load programs or ring buffers (%m)");
+	errno = tp < 0 ? -tp : rb < 0 ? -rb : EPERM;
+	line(&rep, tp == 1 && rb == 1 && err == 0, "BPF",
+	     "run with CAP_BPF and CAP_PERFMON (or as root) and a cgroup leaf; until then the procfs backend is used",
+	     tp == 1 && rb == 1 && err == 0 ? "programs and ring buffers load"
+	     : tp == 1 && rb == 1		 ? "programs load, but the probes track a cgroup leaf and there is none"
+					 : "cannot load programs or ring buffers as uid %d (%m)", (int)geteuid());
 
 	uint64_t mmc = read_max_map_count();
 	/* Not a degradation: supervise watches against whatever the limit is. */

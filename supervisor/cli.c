@@ -110,8 +110,10 @@ void cli_usage(FILE *f)
 	      "signals to it, and remove the leaf when it ends.\n"
 	      "\n"
 	      "Options:\n"
-	      "  --mem SIZE           memory budget: memory.max where the v2 memory controller\n"
-	      "                       exists (otherwise supervise says it is not enforced)\n"
+	      "  --mem SIZE|auto      memory budget: memory.max where the v2 memory controller\n"
+	      "                       exists, else enforced by supervise from its readings;\n"
+	      "                       auto: the tightest enclosing cgroup limit or MemAvailable,\n"
+	      "                       less a reserve (said with -v)\n"
 	      "  --mem-high SIZE      memory.high: the kernel throttles and reclaims above it\n"
 	      "  --cpus N             CPU quota in CPUs (0.5, 2): cpu.max \"N*100000 100000\"\n"
 	      "  --pids N             pids.max: at most N tasks in the workload (1 to 4194304)\n"
@@ -289,9 +291,15 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	for (int opt; (opt = getopt_long(argc, argv, optstring, options, NULL)) != -1;) {
 		switch (opt) {
 		case OPT_MEM:
-			if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
-				return r;
-			warn_tiny("--mem", optarg, &c.mem);
+			/* auto: the tightest enclosing limit (memauto.h), read at start. */
+			if (c.command == CMD_RUN && streq(optarg, "auto")) {
+				c.mem_auto = true;
+			} else {
+				if ((r = parse_size_opt("--mem", optarg, &c.mem)) < 0)
+					return r;
+				warn_tiny("--mem", optarg, &c.mem);
+				c.mem_auto = false;
+			}
 			c.has_mem = true;
 			c.mem_arg = optarg;
 			break;
@@ -538,7 +546,7 @@ int cli_parse(int argc, char **argv, struct config *ret)
 	if (!argv[optind][0])
 		return bad("the command after '--' is an empty string");
 
-	if (c.has_mem && c.has_mem_high && !c.mem.is_percent && !c.mem_high.is_percent &&
+	if (c.has_mem && !c.mem_auto && c.has_mem_high && !c.mem.is_percent && !c.mem_high.is_percent &&
 	    c.mem_high.bytes > c.mem.bytes)
 		return bad("--mem-high (%s) is above --mem (%s); memory.high must be at or below memory.max",
 			   c.mem_high_arg, c.mem_arg);

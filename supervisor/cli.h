@@ -18,6 +18,7 @@ struct config {
 	enum command command;
 	struct size_arg mem, mem_high;
 	bool has_mem, has_mem_high;
+	bool mem_auto;              /* --mem auto: mem is resolved at start (memauto.h) */
 	const char *mem_arg, *mem_high_arg;    /* as given, for messages */
 	double cpus;                /* 0: not set */
 	uint64_t pids;              /* 0: not set */

@@ -10,6 +10,7 @@
 #include "advice.h"
 #include "cgroup.h"
 #include "clients.h"
+#include "proctree.h"
 #include "footprint.h"
 #include "governor.h"
 #include "jobaudit.h"
@@ -389,6 +390,13 @@ size_t jobctl_env(const struct jobctl *jc, struct launch_var *ret, size_t size)
 	return n;
 }
 
+bool jobctl_needs_turns(const struct jobctl *jc)
+{
+	/* Paused jobs (the progress rule's window, resumes) and a narrowing
+	 * under way are acted on within a tick, whatever else holds still. */
+	return jc && !jc->killed && (jobtable_paused(&jc->jt) || jc->narrow_at_ns);
+}
+
 char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
 {
 	return jc && jc->argv ? jc->argv : argv;
@@ -458,7 +466,11 @@ static void kill_workload(struct jobctl *jc, const struct reading *r)
 		  format_bytes(r->peak_rss_bytes, peak, sizeof(peak)), top ? top->comm : "?", top ? top->pid : 0,
 		  format_bytes(top ? top->rss_bytes : 0, big, sizeof(big)));
 	jc->killed = true;
-	cgroup_kill(jc->cgroup);
+	/* No leaf (no writable cgroup): the workload is our process tree. */
+	if (jc->cgroup[0])
+		cgroup_kill(jc->cgroup);
+	else
+		proctree_kill(getpid());
 }
 
 void jobctl_started(struct jobctl *jc, pid_t main_pid)
@@ -795,7 +807,9 @@ static void narrow(struct jobctl *jc, uint64_t now)
 		jobtable_signal(&jc->jt, (size_t)k, SIGSTOP);
 		log_info("jobserver: %u jobs run, the maximum is %u: pausing job %d (%s), the newest, until another ends",
 			 running, jc->cfg.max_jobs, (int)j->root, j->comm);
-	} else if (running < jc->cfg.max_jobs && oldest < jc->jt.nr_jobs) {
+	} else if (oldest == jc->jt.nr_jobs) {
+		jc->narrow_at_ns = 0;   /* narrowed, none waits: done */
+	} else if (running < jc->cfg.max_jobs) {
 		struct job *j = &jc->jt.jobs[oldest];
 		j->paused = j->narrowed = false;
 		jobtable_signal(&jc->jt, oldest, SIGCONT);

@@ -52,6 +52,9 @@ size_t jobctl_env(const struct jobctl *jc, struct launch_var *ret, size_t size);
 /* The command to launch: argv, or a copy with -jN for a client that reads no
  * jobserver (ninja < 1.13); owned by jc. */
 char *const *jobctl_argv(const struct jobctl *jc, char *const *argv);
+/* Jobs are paused or a narrowing is under way: the loop must not stretch its
+ * period (the progress rule and narrowing act within a tick). */
+bool jobctl_needs_turns(const struct jobctl *jc);
 int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2]);
 void jobctl_started(struct jobctl *jc, pid_t main_pid);
 /* The reading of this turn: jobs, decision, actions, audit, observers. */

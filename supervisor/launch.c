@@ -66,7 +66,8 @@ int launch_workload(const struct launch *l, pid_t *ret_pid, int *ret_pidfd, int 
 	int pidfd = -1;
 	pid_t parent = getpid();
 	struct clone_args args = {
-		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+		/* No leaf (cgroup_fd < 0): the child stays in our cgroup. */
+		.flags = (l->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0) | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)l->cgroup_fd,

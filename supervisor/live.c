@@ -183,6 +183,13 @@ int live_open(const struct live_options *o, struct live **ret)
 	l->o = *o;
 	l->control_fd = -1;
 	l->budget.cpus = c->cpus;
+	/* No --cpus: an enclosing cpu.max (a container's, a CI slice's) is the
+	 * quota runtimes should follow, as Go and Rust read it themselves. */
+	if (!(c->cpus > 0)) {
+		double q = budget_cpu_quota(o->cg->path[0] ? o->cg->path : o->base[0] ? o->base : NULL);
+		if (q > 0)
+			l->budget.cpus = q;
+	}
 
 	if (c->cpus > 0 && !(o->cg->controllers & CGROUP_CPU))
 		log_warn("advice: without cpu.max, code that reads the CPU quota (Rust's available_parallelism, "

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "proc.h"
+#include "proctree.h"
 #include "util.h"
 #include "monitor-internal.h"
 
@@ -211,7 +212,8 @@ static int sample(struct monitor *m)
 	s->sampled_ns = now_ns();
 	s->rss_bytes = 0;
 	s->nr_live = 0;
-	r = cgroup_walk_procs(m->cgroup_path, sample_one, m);
+	/* No leaf (no writable cgroup): the workload is our process tree. */
+	r = m->cgroup_path[0] ? cgroup_walk_procs(m->cgroup_path, sample_one, m) : proctree_walk(getpid(), sample_one, m);
 	if (r < 0)
 		return log_errno(r, "monitor: sampling %s failed: %m", m->cgroup_path);
 	for (i = j = 0; i < s->n; i++) {

@@ -58,7 +58,13 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret)
 	const char *why;
 	int r;
 
-	if (!o->cgroup_path || stat(o->cgroup_path, &st) < 0)
+	/* "": no leaf; procfs watches our process tree instead (proctree.h). */
+	bool tree = o->cgroup_path && !o->cgroup_path[0];
+	if (tree && o->backend == MONITOR_BPF)
+		return log_errno(-EOPNOTSUPP, "monitor: the bpf backend tracks a cgroup leaf and there is none");
+	if (tree)
+		st.st_ino = 0;
+	else if (!o->cgroup_path || stat(o->cgroup_path, &st) < 0)
 		return log_errno(o->cgroup_path ? -errno : -EINVAL, "monitor: cannot watch cgroup %s: %m",
 				 o->cgroup_path ? o->cgroup_path : "(none)");
 	m = calloc(1, sizeof(*m));
@@ -70,7 +76,7 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret)
 	/* The v2 cgroup id BPF sees (cgroup->kn->id) is the directory's inode. */
 	m->cgroup_id = st.st_ino;
 
-	switch (o->backend) {
+	switch (tree ? MONITOR_PROCFS : o->backend) {
 	case MONITOR_BPF:
 		r = monitor_bpf_open(m);
 		break;

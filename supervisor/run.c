@@ -18,12 +18,15 @@
 
 #include "budget.h"
 #include "cgroup.h"
+#include "ci.h"
 #include "guard.h"
 #include "jobctl.h"
 #include "launch.h"
 #include "live.h"
 #include "log.h"
+#include "memauto.h"
 #include "proc.h"
+#include "proctree.h"
 #include "monitor.h"
 #include "observe.h"
 #include "run.h"
@@ -43,11 +46,15 @@ struct run {
 	struct run_info info;
 	struct cgroup_limits limits;    /* cpu.max, pids.max; memory is the budget's */
 	struct budget budget;
+	const char *budget_source;      /* the summary's memory.budget_source */
 	struct cgroup cg;
+	bool no_leaf;                   /* no writable cgroup: the workload is our process tree */
+	bool killed;                    /* killed at the budget by run.c (without --jobs) */
 	struct guard guard;
 	struct monitor *mon;
 	struct jobctl *jc;
 	struct live *live;
+	struct ci *ci;                  /* GitHub/GitLab output; NULL outside CI */
 	struct sandbox *sb;
 	struct observe *obs;            /* --log, --metrics-file */
 	struct reading final;
@@ -99,8 +106,21 @@ static int resolve_limits(struct run *r)
 	if ((c->has_mem && c->mem.is_percent) || (c->has_mem_high && c->mem_high.is_percent))
 		ref = cgroup_memory_reference(r->base);
 	struct budget_input *in = &r->budget.in;
-	if (c->has_mem)
+	if (c->mem_auto) {
+		struct memauto ma;
+		int ret = memauto_resolve(&ma);
+		if (ret < 0)
+			return ret;
+		char b[32], l[32], res[32];
+		log_info("memory: --mem auto: budget %s = %s (%s) less a reserve of %s for supervise and the runner",
+			 format_bytes(ma.budget, b, sizeof(b)), format_bytes(ma.limit, l, sizeof(l)), ma.where,
+			 format_bytes(ma.reserve, res, sizeof(res)));
+		in->mem = ma.budget;
+		r->budget_source = memauto_source_name(ma.source);
+	} else if (c->has_mem) {
 		in->mem = size_resolve(&c->mem, ref);
+		r->budget_source = "option";
+	}
 	if (c->has_mem_high)
 		in->mem_high = size_resolve(&c->mem_high, ref);
 	in->jobs = c->has_jobs;
@@ -126,8 +146,13 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 	char names[64], what[256] = "";
 	size_t o = 0;
 	const struct config *c = r->cfg;
-	/* With --jobs, supervise enforces the budget itself (jobctl says so). */
-	if (c->has_jobs && c->has_mem)
+	/* --mem is enforced by supervise where the kernel cannot (jobctl says
+	 * so with --jobs, this function without); --mem-high stays missing. */
+	if (c->has_mem && (missing & CGROUP_MEMORY) && !c->has_jobs && !r->no_leaf)
+		log_warn("memory: the kernel cannot enforce --mem %s here (no v2 memory controller below %s); "
+			 "supervise enforces it from its %s readings and kills the workload at the budget",
+			 c->mem_arg, r->base, monitor_backend_name(r->mon));
+	if (c->has_mem && !c->has_mem_high)
 		missing &= ~CGROUP_MEMORY;
 	if (!missing)
 		return;
@@ -144,7 +169,7 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 		 "below %s (on hybrid hosts %s bound to cgroup v1)%s",
 		 what, cgroup_controller_names(missing, names, sizeof(names)), plural ? "s are" : " is", r->base,
 		 plural ? "they are" : "it is",
-		 (missing & CGROUP_MEMORY) && c->has_mem ? "; memory.enforced_by is \"none\"" : "");
+		 (missing & CGROUP_MEMORY) && c->has_mem_high ? "; supervise enforces --mem, not --mem-high" : "");
 }
 
 static int make_id(char *ret, size_t size)
@@ -179,6 +204,13 @@ static int apply_limits(struct run *r)
 	r->budget.in.kernel_memory = (r->cg.controllers & CGROUP_MEMORY) != 0;
 	r->budget.in.fast = r->cfg->backend != MONITOR_PROCFS;
 	budget_derive(&r->budget.in, &r->budget);
+	if (r->no_leaf) {
+		/* Nothing to write to: everything asked of the kernel is missing. */
+		missing = (r->limits.cpu_quota_us ? CGROUP_CPU : 0) | (r->limits.pids_max ? CGROUP_PIDS : 0) |
+			  (r->budget.in.mem || r->budget.in.mem_high ? CGROUP_MEMORY : 0);
+		warn_unenforced(r, missing);
+		return 0;
+	}
 	if ((ret = budget_apply(&r->budget, &r->cg, &mem_missing)) < 0)
 		return ret;
 	if ((ret = cgroup_apply_limits(&r->cg, &r->limits, &missing)) < 0)
@@ -197,6 +229,34 @@ static int budget_backend(struct run *r)
 	r->budget.in.fast = fast;
 	budget_derive(&r->budget.in, &r->budget);
 	return budget_apply(&r->budget, &r->cg, NULL);
+}
+
+/* Is a leaf below base possible for us? Asked before trying, so that a
+ * plain user (or a container with a read-only cgroupfs) gets one line
+ * saying so instead of a failed mkdir. false with errno set when not. */
+static bool leaf_possible(const char *base)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/supervise", base);
+	return access(dir, F_OK) == 0 ? access(dir, W_OK) == 0 : access(base, W_OK) == 0;
+}
+
+static int setup_leaf(struct run *r)
+{
+	int ret;
+	/* The memory controller always, where available: memory.peak and
+	 * memory.events (OOM kills) are worth reading without a limit too. */
+	unsigned want = CGROUP_MEMORY;
+	if (r->limits.cpu_quota_us)
+		want |= CGROUP_CPU;
+	if (r->limits.pids_max)
+		want |= CGROUP_PIDS;
+	if ((ret = cgroup_create(r->info.cgroup, want, &r->cg)) < 0)
+		return ret;
+	rundir_mark_leaf(r->cg.path, &r->info);
+	/* The guard right after the leaf: from here on, whatever kills
+	 * supervise, the leaf does not outlive it. */
+	return guard_start(r->cg.path, r->run_dir, &r->guard);
 }
 
 static int setup(struct run *r)
@@ -227,13 +287,22 @@ static int setup(struct run *r)
 		return ret;
 	if ((ret = sandbox_prepare(c, &r->sb)) < 0)
 		return ret;
-	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0)
+	if ((ret = cgroup_resolve_base(c->cgroup_base, r->base, sizeof(r->base))) < 0 && c->cgroup_base)
 		return ret;
+	int leaf_errno = ret < 0 ? -ret : 0;
+	r->no_leaf = ret < 0 || !leaf_possible(r->base);
+	if (r->no_leaf && !leaf_errno)
+		leaf_errno = errno;
+	if (r->no_leaf && c->cgroup_base)
+		return log_errno(-EACCES, "cgroup: --cgroup-base %s is not writable by uid %d; pass a subtree "
+					  "delegated to you, or leave --cgroup-base out to run without a leaf",
+				 r->base, (int)geteuid());
 	if ((ret = resolve_limits(r)) < 0)
 		return ret;
 
 	/* Whatever a SIGKILLed supervisor left goes first. */
-	rundir_gc(r->base);
+	if (!r->no_leaf)
+		rundir_gc(r->base);
 
 	char id[16];
 	make_id(id, sizeof(id));
@@ -248,34 +317,35 @@ static int setup(struct run *r)
 	if ((ret = rundir_claim(&r->info, c->name != NULL, r->base, id, r->run_dir, sizeof(r->run_dir))) < 0)
 		return ret;
 	r->have_run_dir = true;
-
-	/* The memory controller always, where available: memory.peak and
-	 * memory.events (OOM kills) are worth reading without a limit too. */
-	unsigned want = CGROUP_MEMORY;
-	if (r->limits.cpu_quota_us)
-		want |= CGROUP_CPU;
-	if (r->limits.pids_max)
-		want |= CGROUP_PIDS;
-	if ((ret = cgroup_create(r->info.cgroup, want, &r->cg)) < 0)
-		return ret;
-	rundir_mark_leaf(r->cg.path, &r->info);
-	/* The guard right after the leaf: from here on, whatever kills
-	 * supervise, the leaf does not outlive it. */
-	if ((ret = guard_start(r->cg.path, r->run_dir, &r->guard)) < 0)
+	if (r->no_leaf)
+		r->info.cgroup[0] = '\0';
+	else if ((ret = setup_leaf(r)) < 0)
 		return ret;
 	if ((ret = apply_limits(r)) < 0)
 		return ret;
 
-	/* Watch before launch: the first process is tracked from its start. */
-	if ((ret = monitor_open(c->backend, r->cg.path, &r->mon)) < 0)
+	/* Watch before launch: the first process is tracked from its start.
+	 * Without a leaf only procfs can: the bpf probes track a cgroup. */
+	if ((ret = monitor_open(r->no_leaf ? MONITOR_PROCFS : c->backend, r->no_leaf ? "" : r->cg.path, &r->mon)) < 0)
 		return ret;
+	errno = leaf_errno;
+	if (r->no_leaf)
+		log_warn("cgroup: no leaf (%s is not writable by uid %d: %m): the workload runs in supervise's "
+			 "own cgroup, watched by the procfs backend (no BPF: it tracks a leaf), killed as a process "
+			 "tree; no --cpus/--pids%s; 'supervise check' names the fix",
+			 r->base[0] ? r->base : "no cgroup v2 mount", (int)geteuid(),
+			 c->has_mem ? "; --mem is enforced by supervise from its readings" : "");
 	snprintf(r->info.backend, sizeof(r->info.backend), "%s", monitor_backend_name(r->mon));
 	rundir_update(r->run_dir, &r->info);
 	if ((ret = budget_backend(r)) < 0)
 		return ret;
-	log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
+	if (!r->no_leaf)
+		log_info("cgroup: running %s in %s", c->argv[0], r->cg.path);
 
-	unsigned cpus = budget_cpus(r->cg.path, c->cpus);
+	/* The CPU count: the leaf's quota and its ancestors', or without a
+	 * leaf our own cgroup's (a container's cpu.max is there). */
+	const char *cpu_cg = r->no_leaf ? (r->base[0] ? r->base : NULL) : r->cg.path;
+	unsigned cpus = budget_cpus(cpu_cg, c->cpus);
 	struct launch_var env[8];
 	size_t nr_env = 0;
 	if (c->has_jobs) {
@@ -286,7 +356,8 @@ static int setup(struct run *r)
 			.cpus = cpus,
 			.job_mem = c->has_job_mem ? c->job_mem.bytes : 0,
 			.style = c->jobserver_style,
-			.status_line = !c->quiet && isatty(STDERR_FILENO),
+			/* CI logs are files: no live line (CI=true says so). */
+			.status_line = !c->quiet && isatty(STDERR_FILENO) && !ci_detected(),
 			.announce = !c->quiet,
 		};
 		if ((ret = jobctl_open(&jcfg, &r->budget, c->argv, r->run_dir, r->cg.path, &r->jc)) < 0)
@@ -297,7 +368,7 @@ static int setup(struct run *r)
 	/* The jobserver's variables go to the launch environment only. */
 	struct live_options lo = { .cfg = c, .run_dir = r->run_dir, .base = r->base, .cg = &r->cg,
 				   .budget = &r->budget, .limits = &r->limits, .info = &r->info,
-				   .cpus = budget_cpus(r->cg.path, 0), .env = env, .nr_env = nr_env };
+				   .cpus = budget_cpus(cpu_cg, 0), .env = env, .nr_env = nr_env };
 	if ((ret = live_open(&lo, &r->live)) < 0)
 		return ret;
 	struct observe_options oo = { .cfg = c, .run_dir = r->run_dir, .info = &r->info, .mon = r->mon };
@@ -322,6 +393,7 @@ static int launch(struct run *r, int *ret_status)
 			    .envp = sandbox_env(r->sb, live_launch_env(r->live)), .sandbox = r->sb,
 			    .inherit_fds = fds, .nr_inherit_fds = r->jc ? jobctl_inherit_fds(r->jc, fds) : 0 };
 	r->t0 = now_ns();
+	r->ci = ci_open(r->t0);
 	int ret = launch_workload(&l, &r->pid, &r->pidfd, &exec_errno);
 	if (ret < 0)
 		return ret;
@@ -365,7 +437,9 @@ static int arm_clock(struct run *r, const struct reading *rd)
 		ms = JOBS_PERIOD_MS;
 	if (observe_period_ms(r->obs) < ms)
 		ms = observe_period_ms(r->obs);
-	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live);
+	/* Paused jobs or a narrowing under way: jobctl acts within a tick. */
+	bool still = rd && r->have_last && holds_still(rd, &r->last) && !live_hold_tokens(r->live) &&
+		     !jobctl_needs_turns(r->jc);
 	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
@@ -379,6 +453,37 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	struct itimerspec its = { .it_interval = { ms / 1000, (ms % 1000) * 1000000L },
 				  .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
 	return timerfd_settime(r->timer_fd, 0, &its, NULL) < 0 ? log_errno(-errno, "run: timerfd failed: %m") : 0;
+}
+
+/* Kill the whole workload: the leaf, or without one our process tree. */
+static void kill_workload(struct run *r)
+{
+	if (r->no_leaf)
+		proctree_kill(getpid());
+	else
+		cgroup_kill(r->cg.path);
+}
+
+/* Without --jobs (jobctl enforces with it), the kill point of a budget the
+ * kernel does not enforce: the whole workload, as memory.oom.group would. */
+static void enforce_budget(struct run *r, const struct reading *rd)
+{
+	uint64_t rss = rd->alert_rss_bytes > rd->rss_bytes ? rd->alert_rss_bytes : rd->rss_bytes;
+	if (r->jc || r->killed || !r->budget.kill_at || rss < r->budget.kill_at)
+		return;
+	const struct proc_reading *top = NULL;
+	for (size_t i = 0; i < rd->nr_proc_readings; i++)
+		if (!top || rd->procs[i].rss_bytes > top->rss_bytes)
+			top = &rd->procs[i];
+	char budget[32], now[32], peak[32], big[32], comm[ESCAPED_SIZE(MONITOR_COMM_LEN)];
+	log_error("memory: the workload reached the budget %s (summed RSS %s, peak %s); killing it (largest "
+		  "process: %s, pid %u, %s). The kernel does not enforce memory here; raise --mem",
+		  format_bytes(r->budget.in.mem, budget, sizeof(budget)), format_bytes(rss, now, sizeof(now)),
+		  format_bytes(rss > rd->peak_rss_bytes ? rss : rd->peak_rss_bytes, peak, sizeof(peak)),
+		  escape_text(top ? top->comm : "?", comm, sizeof(comm)), top ? top->pid : 0,
+		  format_bytes(top ? top->rss_bytes : 0, big, sizeof(big)));
+	r->killed = true;
+	kill_workload(r);
 }
 
 /* One turn: one reading, handed to every consumer, then the thresholds
@@ -396,14 +501,16 @@ static int turn(struct run *r)
 		return arm_clock(r, NULL);
 	}
 	r->reading_failed = false;
+	enforce_budget(r, &rd);
 	live_on_reading(r->live, &rd);
+	ci_on_reading(r->ci, &rd);
 	if (r->jc) {
 		jobctl_hold_tokens(r->jc, live_hold_tokens(r->live));
 		jobctl_on_reading(r->jc, &rd);
 	}
 	observe_on_reading(r->obs, &rd);
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
-	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : 0;
+	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : r->killed ? 0 : r->budget.kill_at;
 	uint32_t maps = live_map_alert(r->live);
 	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
 		monitor_set_alerts(r->mon, rss, maps);
@@ -487,6 +594,12 @@ static void read_final(void *userdata)
 		r->have_final = monitor_read_final(r->mon, &r->final) == 0;
 }
 
+static int any_alive(pid_t pid, void *userdata)
+{
+	struct proc_stat st;
+	return proc_read_stat(pid, &st) == 0 && st.state != 'Z' && st.state != 'X' ? -EEXIST : 0;
+}
+
 /* Read what the leaf can tell before it goes, kill what is left, remove it.
  * Every step runs even when an earlier one failed. */
 static void teardown(struct run *r)
@@ -499,6 +612,15 @@ static void teardown(struct run *r)
 		closep(&r->cg.fd);
 		cgroup_kill_remove(r->cg.path, &(struct cgroup_teardown){ .timeout_ms = 5000, .reap = reap,
 									 .emptied = read_final, .userdata = r });
+	} else if (r->no_leaf && r->mon) {
+		/* What the workload left running goes with it, as with a leaf. */
+		proctree_kill(getpid());
+		for (int i = 0; i < 500 && proctree_walk(getpid(), any_alive, NULL) == -EEXIST; i++) {
+			reap(r);
+			usleep(10000);
+		}
+		reap(r);
+		read_final(r);
 	}
 	live_close(r->live);
 	r->live = NULL;
@@ -516,7 +638,7 @@ static int final_status(struct run *r, int status)
 	char limit[32], peak[32];
 	bool signaled = r->exited && WIFSIGNALED(r->wstatus);
 	/* jobctl said why (budget, peak, largest process) when it killed. */
-	if (jobctl_killed(r->jc)) {
+	if (jobctl_killed(r->jc) || r->killed) {
 		r->killed_by = "supervise";
 		return EXIT_KILLED;
 	}
@@ -574,20 +696,27 @@ int run(const struct config *cfg)
 		.wall_seconds = wall,
 		.has_budget = r.budget.in.mem != 0,
 		.budget_bytes = r.budget.in.mem,
+		.budget_source = r.budget_source,
 		.enforced_by = budget_enforcer_name(r.budget.enforced_by),
 		.has_cgroup_peak = r.has_peak,
 		.peak_cgroup_bytes = r.peak,
 		.oom_kills = r.oom_kills,
 		.max_map_count = read_max_map_count(),
 		.final = r.have_final ? &r.final : NULL,
+		.killed_at_budget = jobctl_killed(r.jc) || r.killed || (r.oom_kills && status == EXIT_KILLED),
 	};
 	jobctl_summary(r.jc, &s.jobs);
 	sandbox_report(r.sb, &s.sandbox);
-	if (!cfg->quiet && r.have_final)
+	if (!cfg->quiet && r.have_final) {
+		ci_section_begin(r.ci, stderr, s.name);
 		summary_print(&s, stderr);
+		ci_section_end(r.ci, stderr);
+	}
+	ci_finish(r.ci, &s);
+	ci_close(r.ci);
 	if (cfg->summary_json)
 		summary_write(&s, cfg->summary_json);
-	observe_close(r.obs, &s, jobctl_killed(r.jc));
+	observe_close(r.obs, &s, jobctl_killed(r.jc) || r.killed);
 	jobctl_close(r.jc);
 	sandbox_free(r.sb);
 	if (r.mon)

@@ -152,6 +152,8 @@ char *summary_json(const struct run_summary *s)
 
 	json_object *mem = json_object_new_object();
 	json_object_object_add(mem, "budget_bytes", u64_or_null(s->has_budget, s->budget_bytes));
+	json_object_object_add(mem, "budget_source",
+			       s->has_budget && s->budget_source ? json_object_new_string(s->budget_source) : NULL);
 	json_object_object_add(mem, "enforced_by", json_object_new_string(s->enforced_by ? s->enforced_by : "none"));
 	json_object_object_add(mem, "peak_rss_bytes", u64_or_null(f, f ? f->peak_rss_bytes : 0));
 	json_object_object_add(mem, "peak_cgroup_bytes", u64_or_null(s->has_cgroup_peak, s->peak_cgroup_bytes));

@@ -20,6 +20,7 @@ struct run_summary {
 	double wall_seconds;
 	bool has_budget;
 	uint64_t budget_bytes;
+	const char *budget_source;    /* "option" | "cgroup" | "meminfo" | NULL */
 	const char *enforced_by;      /* "kernel" | "supervise" | "none" */
 	bool has_cgroup_peak;
 	uint64_t peak_cgroup_bytes;   /* memory.peak */
@@ -27,6 +28,7 @@ struct run_summary {
 	uint64_t max_map_count;       /* vm.max_map_count */
 	const struct reading *final;  /* NULL when no monitor ran */
 	struct jobs_summary jobs;     /* style NULL or "none": no jobserver ran */
+	bool killed_at_budget;        /* by supervise, or OOM-killed by the kernel at memory.max */
 	struct sandbox_report sandbox;  /* !active: no sandbox option */
 };
 

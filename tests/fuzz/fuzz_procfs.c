@@ -59,13 +59,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* The value of the line that starts with key, as the kernel writes it
- * ("VmRSS:\t    1234 kB"); 0 when there is none. */
+ * ("VmRSS:\t    1234 kB": kB counts 1024, no unit counts 1); 0 when there
+ * is none. What matters is where it comes from: that line and no other. */
 static uint64_t anchored_kb(const char *text, const char *key)
 {
 	size_t klen = strlen(key);
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		if (!strncmp(l, key, klen))
-			return strtoull(l + klen, NULL, 10) * 1024;
+		if (!strncmp(l, key, klen)) {
+			char *end;
+			uint64_t n = strtoull(l + klen, &end, 10);
+			if (end == l + klen)
+				return 0;
+			end += strspn(end, " \t");
+			return strncmp(end, "kB", 2) == 0 ? n * 1024 : n;
+		}
 	return 0;
 }
 

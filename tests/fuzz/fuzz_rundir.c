@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "fuzz.h"
 #include "rundir.h"
 
@@ -33,10 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(ri.name, '\0', sizeof(ri.name)));
 		FUZZ_CHECK(memchr(ri.cgroup, '\0', sizeof(ri.cgroup)));
 		FUZZ_CHECK(memchr(ri.backend, '\0', sizeof(ri.backend)));
-		/* The leaf gc kills and removes: never a path relative to
-		 * whatever directory gc runs in ("cgroup": null once came
-		 * back as "(null)"). */
-		FUZZ_CHECK(ri.cgroup[0] == '\0' || ri.cgroup[0] == '/');
+		/* The leaf gc would kill and remove: the file may say anything
+		 * ("cgroup": null once came back as "(null)", "cgroup": 5 comes
+		 * back as "5"), the check gc makes before using it
+		 * (cgroup_validate_leaf) passes only an absolute, canonical
+		 * path inside the v2 mount, in a supervise/ directory. */
+		const char *mount;
+		if (ri.cgroup[0] && cgroup_validate_leaf(ri.cgroup) == 0 && cgroup_v2_mount(&mount) == 0)
+			FUZZ_CHECK(ri.cgroup[0] == '/' && !strncmp(ri.cgroup, mount, strlen(mount)) &&
+				   strstr(ri.cgroup, "/supervise/"));
 		/* run_owner_alive() with whatever pid the file claims: reads
 		 * /proc only, kills nothing. */
 		(void)run_owner_alive(&ri);

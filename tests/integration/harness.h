@@ -431,6 +431,10 @@ H_FN void h_setup(void)
 {
 	memset(&H, 0, sizeof(H));
 	memset(h_started, 0, sizeof(h_started));
+	/* Run in GitHub/GitLab CI, every supervise would append to the job's
+	 * summary and print workflow commands into the outputs tests compare:
+	 * tests that want them (test_ci) set them themselves. */
+	unsetenv("GITHUB_ACTIONS"), unsetenv("GITHUB_STEP_SUMMARY"), unsetenv("GITLAB_CI"), unsetenv("CI");
 
 	/* Subtree name from the criterion test: one per test, one per process. */
 	snprintf(H.tname, sizeof(H.tname), "%s.%s", criterion_current_test->category,

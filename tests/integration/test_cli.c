@@ -123,7 +123,10 @@ Test(cli, good_sizes)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct h_proc p;
 		h_run(&p, "--mem", sizes[i], "--cgroup-base", H.base, "--", "true");
-		H_ASSERT_EXIT(&p, 0);
+		/* Accepted; a budget below what `true` maps is enforced (137), by
+		 * the kernel or, where it cannot, by supervise. */
+		H_ASSERT(&p, h_exited_with(&p, 0) || (strstr(sizes[i], "512K") && h_exited_with(&p, 137)),
+			 "--mem %s should be accepted", sizes[i]);
 		h_proc_free(&p);
 	}
 }

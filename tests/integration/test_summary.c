@@ -112,9 +112,9 @@ static struct json_object *load_and_check(const char *path, const struct h_proc 
 	else
 		cr_assert(is_int(v) && json_object_get_int64(v) == budget,
 			  "summary: memory.budget_bytes should be %lld\n%s", (long long)budget, text);
-	/* Until BPF enforcement lands: the kernel where the v2 memory controller is, else nobody. */
+	/* The kernel where the v2 memory controller is, else supervise itself. */
 	v = member(mem, "memory", "enforced_by", text);
-	const char *want = budget < 0 ? NULL : h_base_has_controller("memory") ? "kernel" : "none";
+	const char *want = budget < 0 ? NULL : h_base_has_controller("memory") ? "kernel" : "supervise";
 	cr_assert(json_object_is_type(v, json_type_string), "summary: memory.enforced_by should be a string\n%s",
 		  text);
 	if (want)

@@ -38,7 +38,7 @@ Test(budget, kernel_enforces_and_throttles_at_the_pause_point_with_jobs)
 	cr_expect_eq(b.high, 3 * GIB, "the user's --mem-high wins");
 }
 
-Test(budget, hybrid_host_supervise_enforces_only_with_jobs)
+Test(budget, hybrid_host_supervise_enforces_with_or_without_jobs)
 {
 	struct budget b = derive(2 * GIB, 0, true, false, false);
 	cr_expect_eq(b.max, 0, "nothing to write without the controller");
@@ -47,8 +47,8 @@ Test(budget, hybrid_host_supervise_enforces_only_with_jobs)
 	cr_expect_eq(b.pause_at, 2 * GIB - 256 * MIB);
 	cr_expect_str_eq(budget_enforcer_name(b.enforced_by), "supervise");
 	b = derive(2 * GIB, 0, false, false, true);
-	cr_expect_str_eq(budget_enforcer_name(b.enforced_by), "none");
-	cr_expect_eq(b.kill_at, 0);
+	cr_expect_str_eq(budget_enforcer_name(b.enforced_by), "supervise", "issue 10: without --jobs too");
+	cr_expect_eq(b.kill_at, 2 * GIB);
 	b = derive(0, 0, true, true, true);
 	cr_expect_str_eq(budget_enforcer_name(b.enforced_by), "none");
 	cr_expect_eq(b.pause_at, 0);
