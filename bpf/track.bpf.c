@@ -29,6 +29,12 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 page_size = 4096;
 const volatile __u32 nr_cpus = 1;       /* possible CPUs, for the exact per-CPU sum */
 
+/* rss_stat moves a workload's sum when one of its processes' RSS has moved
+ * by this much since it last did (include/track.h, track_proc.rss_bytes):
+ * between sweeps, the sum is within nr_procs x RSS_QUANTUM of the sum of its
+ * processes' member figures (docs/probes.md). */
+#define RSS_QUANTUM (256 * 1024)
+
 /* Generation of the iter/task sweep; entries not seen by two sweeps in a row
  * belong to processes that are gone (a missed exit) and are dropped. */
 __u64 sweep_gen;
@@ -666,7 +672,7 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	struct track_workload *w;
 	struct track_proc *p;
 	__u64 key = (__u64)mm;
-	__s64 v, old;
+	__s64 v, old, delta;
 	__u64 rss;
 
 	if (!mm_maybe_tracked(mm))
@@ -678,16 +684,26 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 		return 0;
 	v = pages_to_bytes(mm_counter(mm, member, false));
 	old = p->member_bytes[member & 3];
+	/* 6.2+: the counter's global part moves once per per-CPU batch (32
+	 * pages here), so most events end on this load and compare. */
+	if (v == old)
+		return 0;
 	p->member_bytes[member & 3] = v;
 	if (member == TRACK_SWAP)
 		return 0;
 	rss = rss_of(p);
-	p->rss_bytes = rss;
 	if (rss > p->peak_rss_bytes)
 		p->peak_rss_bytes = rss;
+	/* The workload's sum moves by whole quanta of a process's RSS
+	 * (rss_bytes is what this process has put in the sum): no workload
+	 * lookup, atomic add or threshold lookup in between. */
+	delta = (__s64)rss - (__s64)p->rss_bytes;
+	if (delta < RSS_QUANTUM && delta > -RSS_QUANTUM)
+		return 0;
+	p->rss_bytes = rss;
 	w = counted_workload(p);
 	if (w)
-		workload_add_rss(w, p, v - old);
+		workload_add_rss(w, p, delta);
 	return 0;
 }
 
@@ -745,8 +761,17 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
-	if (task->mm && task->mm->mm_users.counter > 0)
-		proc_set_map_count(p, counted_workload(p), task->mm->map_count);
+	if (task->mm && task->mm->mm_users.counter > 0) {
+		struct track_workload *w = counted_workload(p);
+
+		/* 6.18: the mm is whole yet. Its last figures, which between
+		 * sweeps (the hot programs detached) nothing else has read. */
+		if (w)
+			workload_add_rss(w, p, proc_sync_rss(p, task->mm, false));
+		else
+			proc_sync_rss(p, task->mm, false);
+		proc_set_map_count(p, w, task->mm->map_count);
+	}
 	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
 	return 0;
 }

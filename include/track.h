@@ -78,6 +78,13 @@ struct track_thresholds {
 	track_u32 map_alert;
 	track_u64 rss_alert_bytes;
 	track_u64 rss_alert_seq;
+	/* Nonzero: this workload is near a threshold and wants the per-event
+	 * programs (rss_stat, mmap_lock_released) attached. Read by user space
+	 * only (probes.c counts the live workloads that want them: the arm is
+	 * reference-counted by state, so a killed supervisor's wish dies with
+	 * its registration); BPF never looks at it. */
+	track_u32 armed;
+	track_u32 _pad;
 };
 
 /* Map "procs", key: the address of the process's mm_struct (rss_stat and
@@ -92,7 +99,11 @@ struct track_proc {
 	track_u64 cgroup;           /* cgroup id the process was found in */
 	track_u64 start_ns;         /* the thread group leader's start_time, CLOCK_MONOTONIC */
 	track_s64 member_bytes[TRACK_NR_MEMBERS];  /* by enum track_member */
-	track_u64 rss_bytes;        /* file + anon + shmem */
+	/* What this process has put in its workload's sum: file + anon + shmem
+	 * as of the last sweep, exec or fork, or the last rss_stat that moved
+	 * it by RSS_QUANTUM (256 KiB) or more. The process's own figure is the
+	 * sum of member_bytes (always fresh). */
+	track_u64 rss_bytes;
 	track_u64 peak_rss_bytes;
 	track_u32 map_count;
 	track_u32 peak_map_count;

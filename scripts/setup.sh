@@ -17,6 +17,10 @@ vm_pkgs=(qemu-system-x86 busybox-static cpio gzip)
 [ "${1:-}" = "--vm" ] && pkgs+=("${vm_pkgs[@]}")
 # cmark-gfm, python3-yaml: test_ci (the step summary's tables, action.yml)
 pkgs+=(cmark-gfm python3-yaml)
+# The real build shapes (test_realbuild: cmake with both generators, an old
+# ninja, libtool trees), the sandbox's tests (strace under --sandbox, setcap
+# for a file-capability binary), users made by the multi-user tests.
+pkgs+=(cmake ninja-build libtool strace libcap2-bin python3 passwd util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do

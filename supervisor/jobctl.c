@@ -317,8 +317,11 @@ int jobctl_open(const struct jobctl_config *cfg, const struct budget *b, char *c
 	jc->js = (struct jobserver)JOBSERVER_INIT;
 	snprintf(jc->cgroup, sizeof(jc->cgroup), "%s", cgroup_path);
 
+	/* auto: up to 4x the CPUs (or the quota); follow_cpu() starts at the
+	 * CPUs and goes beyond only while the leaf's CPU pressure is low (jobs
+	 * that wait on I/O or sleep), memory bounding it as for any range. */
 	if (jc->cfg.jobs_auto && !jc->cfg.max_jobs)
-		jc->cfg.max_jobs = cfg->cpus ? cfg->cpus : 1;
+		jc->cfg.max_jobs = 4 * (cfg->cpus ? cfg->cpus : 1);
 	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
 		jc->cfg.max_jobs = jc->cfg.min_jobs;
 	jc->cpus = cfg->cpus ? cfg->cpus : 1;

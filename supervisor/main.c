@@ -36,15 +36,9 @@ static int gc(const struct config *c)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int dispatch(const struct config *c)
 {
-	struct config c;
-	if (cli_parse(argc, argv, &c) < 0)
-		return EXIT_SUPERVISE_FAILURE;
-	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
-	footprint_use_file(c.footprints);
-
-	switch (c.command) {
+	switch (c->command) {
 	case CMD_HELP:
 		cli_usage(stdout);
 		return 0;
@@ -52,27 +46,40 @@ int main(int argc, char **argv)
 		printf("supervise %s\n", SUPERVISE_VERSION);
 		return 0;
 	case CMD_CHECK:
-		return check(&c);
+		return check(c);
 	case CMD_GC:
-		return gc(&c);
+		return gc(c);
 	case CMD_LS:
-		return ls_command(&c);
+		return ls_command(c);
 	case CMD_STAT:
-		return stat_command(&c);
+		return stat_command(c);
 	case CMD_SET:
-		return set_command(&c);
+		return set_command(c);
 	case CMD_PRINT_PROFILE:
-		return profile_print(&c, stdout);
+		return profile_print(c, stdout);
 	case CMD_FOOTPRINTS:
-		return footprints_command(&c);
+		return footprints_command(c);
 	case CMD_TOP:
-		return top_command(&c);
+		return top_command(c);
 	case CMD_EXPORTER:
-		return exporter_command(&c);
+		return exporter_command(c);
 	case CMD_REPORT:
-		return report_command(&c);
+		return report_command(c);
 	case CMD_RUN:
 		break;
 	}
-	return run(&c);
+	return run(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	if (cli_parse(argc, argv, &c) < 0)
+		return EXIT_SUPERVISE_FAILURE;
+	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
+	footprint_use_file(c.footprints);
+	int status = dispatch(&c);
+	/* The config's profile strings live until the command is done. */
+	profile_free(c.loaded_profile);
+	return status;
 }

@@ -14,16 +14,55 @@
 #include "probes.h"
 
 #define RINGBUF_BYTES (256 * 1024)
-#define DEFAULT_SWEEP_MS 1000
+
+/* Adaptive probing (docs/probes.md, "Adaptive probing"). Far from every
+ * threshold the figures come from the iter/task sweep alone; the sweep runs
+ * again before usage growing at the assumed rate could reach the nearest
+ * threshold (half that time: the loop's turn and a sweep take time too).
+ * When that time falls under ARM_MS the per-event programs are attached, and
+ * crossings are seen as they happen; they are detached again once it is over
+ * DISARM_MS (hysteresis: no attach/detach flapping at the edge). The assumed
+ * rate is the fastest growth seen lately, never less than 1 GiB/s of RSS (a
+ * memset of fresh pages runs at ~1-2 GiB/s on this machine) or 20,000
+ * mappings/s: the map_count warning (80 % of vm.max_map_count) leads the
+ * limit by a fifth of it, it needs no millisecond reaction, and a floor of
+ * 100,000/s had every run sweep 3-4 times a second at 1,000 mappings
+ * (bench/steady.py: 0.68 % of a core instead of 0.24 %); a faster grower is
+ * caught by its observed rate at the next sweep. */
+#define FAST_RSS_PER_S   (1ull << 30)
+#define FAST_MAPS_PER_S  20000ull
+#define SWEEP_MIN_MS     50
+#define SWEEP_MAX_MS     1000   /* as before adaptive probing: a peak held 1 s is seen */
+#define ARMED_SWEEP_MS   1000   /* armed: the sweep only re-syncs */
+#define ARM_MS           200
+#define DISARM_MS        1000
+#define STALE_CHECK_MS   10000  /* how often an unarmed run looks for a killed run's arm */
+/* A run's first fresh readings come at the fastest pace: a workload grows
+ * most as it starts (exec, libraries, a build's first jobs), and until two
+ * sweeps apart nothing is known of its rate. maps-test 50000 reaches its
+ * peak in ~0.1 s and holds it 0.3 s: seen growing, it is armed in time. */
+#define YOUNG_SWEEPS     10
 
 struct bpf_monitor {
-	struct probes probes;
-	int thresholds_fd;          /* pinned "thresholds": only user space writes it */
+	struct probes probes;       /* probes.thresholds_fd: only user space writes it */
 	uint64_t alert_seq;         /* arming count of the RSS alert */
 	int rb_fd;
 	struct ring_buffer *rb;
 	uint64_t last_sweep_ns;
 	int nr_events;
+
+	/* Adaptive probing. */
+	uint64_t rss_alert, map_alert;     /* what set_alerts armed (0: off) */
+	bool swept;                        /* this turn's reading follows a sweep */
+	bool always_armed;                 /* sweep_ms < 0: tracepoints only */
+	bool want_armed;                   /* our wish, as written in "thresholds" */
+	bool settled;                      /* the links match the wish (probes_arm succeeded) */
+	uint64_t last_ns, last_rss;        /* the last fresh reading */
+	uint32_t last_maps;
+	double rss_rate, maps_rate;        /* fastest growth seen lately, per second */
+	unsigned sweep_every_ms;           /* the cadence now */
+	uint64_t stale_check_ns;
+	unsigned nr_fresh;                 /* fresh readings so far (YOUNG_SWEEPS) */
 };
 
 const char *monitor_bpf_unavailable(void)
@@ -56,6 +95,17 @@ static inline struct bpf_monitor *B(struct monitor *m)
 	return m->backend;
 }
 
+/* A process's RSS from its member figures: rss_bytes is what it has put in
+ * the workload's sum, which moves in quanta (bpf/track.bpf.c, RSS_QUANTUM). */
+static uint64_t rss_of_members(const track_s64 *m)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < TRACK_NR_MEMBERS; i++)
+		if (i != TRACK_SWAP && m[i] > 0)
+			s += m[i];
+	return s;
+}
+
 static void proc_from_event(const struct track_event *e, struct proc_reading *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -63,7 +113,7 @@ static void proc_from_event(const struct track_event *e, struct proc_reading *re
 	ret->ppid = e->ppid;
 	memcpy(ret->comm, e->comm, sizeof(ret->comm));
 	ret->comm[sizeof(ret->comm) - 1] = '\0';
-	ret->rss_bytes = e->rss_bytes;
+	ret->rss_bytes = rss_of_members(e->member_bytes);
 	ret->rss_file_bytes = e->member_bytes[TRACK_FILE] > 0 ? e->member_bytes[TRACK_FILE] : 0;
 	ret->rss_anon_bytes = e->member_bytes[TRACK_ANON] > 0 ? e->member_bytes[TRACK_ANON] : 0;
 	ret->rss_shmem_bytes = e->member_bytes[TRACK_SHMEM] > 0 ? e->member_bytes[TRACK_SHMEM] : 0;
@@ -120,7 +170,7 @@ static void proc_from_map(const struct track_proc *t, struct proc_reading *ret)
 	ret->ppid = t->ppid;
 	memcpy(ret->comm, t->comm, sizeof(ret->comm));
 	ret->comm[sizeof(ret->comm) - 1] = '\0';
-	ret->rss_bytes = t->rss_bytes;
+	ret->rss_bytes = rss_of_members(t->member_bytes);
 	ret->rss_file_bytes = t->member_bytes[TRACK_FILE] > 0 ? t->member_bytes[TRACK_FILE] : 0;
 	ret->rss_anon_bytes = t->member_bytes[TRACK_ANON] > 0 ? t->member_bytes[TRACK_ANON] : 0;
 	ret->rss_shmem_bytes = t->member_bytes[TRACK_SHMEM] > 0 ? t->member_bytes[TRACK_SHMEM] : 0;
@@ -187,15 +237,16 @@ static int add_to_monitor(void *userdata, const struct proc_reading *p)
 static int bpf_refresh(struct monitor *m, bool urgent)
 {
 	struct bpf_monitor *b = B(m);
-	int sweep_ms = m->opts.sweep_ms ? m->opts.sweep_ms : DEFAULT_SWEEP_MS;
 	uint64_t now = now_ns();
 	int r;
 
-	if (!urgent && sweep_ms > 0 && now - b->last_sweep_ns >= (uint64_t)sweep_ms * 1000000) {
+	b->swept = false;
+	if (!urgent && !b->always_armed && now - b->last_sweep_ns >= (uint64_t)b->sweep_every_ms * 1000000) {
 		r = probes_sweep(&b->probes, NULL);
 		if (r < 0)
 			return r;
 		b->last_sweep_ns = now;
+		b->swept = true;
 	}
 	r = bpf_dispatch(m);
 	return r < 0 ? r : 0;
@@ -218,33 +269,117 @@ static int bpf_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_co
 {
 	struct bpf_monitor *b = B(m);
 	struct track_thresholds t = { .version = TRACK_VERSION, .map_alert = map_count,
-				      .rss_alert_bytes = rss_bytes, .rss_alert_seq = ++b->alert_seq };
-	int r = bpf_map_update_elem(b->thresholds_fd, &m->cgroup_id, &t, BPF_ANY);
+				      .rss_alert_bytes = rss_bytes, .rss_alert_seq = ++b->alert_seq,
+				      .armed = b->want_armed };
+	int r = bpf_map_update_elem(b->probes.thresholds_fd, &m->cgroup_id, &t, BPF_ANY);
 	if (r < 0)
 		return log_errno(r, "monitor: setting alerts failed: %m");
+	b->rss_alert = rss_bytes;
+	b->map_alert = map_count;
+	/* A threshold moved: the next turn paces by it, not in two seconds. */
+	b->sweep_every_ms = SWEEP_MIN_MS;
 	return 0;
 }
 
-/* Open the pinned thresholds map, drop entries of workloads no longer
- * registered (a supervisor that was killed), and start this one's at "off". */
+/* How soon (ms) usage at the assumed rate could reach threshold from now_v. */
+static double ms_to(uint64_t threshold, uint64_t now_v, double rate, double floor_rate)
+{
+	if (!threshold)
+		return 1e12;
+	if (now_v >= threshold)
+		return 0;
+	return (double)(threshold - now_v) * 1000.0 / (rate > floor_rate ? rate : floor_rate);
+}
+
+static void set_wish(struct monitor *m, bool want, bool blocking)
+{
+	struct bpf_monitor *b = B(m);
+	int r;
+
+	if (want == b->want_armed && b->settled)
+		return;
+	b->want_armed = want;
+	r = probes_arm(&b->probes, m->cgroup_id, want, blocking);
+	/* -EAGAIN: another supervise holds the set's lock; again next turn. */
+	b->settled = r == 0;
+	if (r == 0)
+		log_debug("monitor: per-event probes %s for this workload", want ? "wanted" : "not wanted");
+}
+
+/* Pace the sweeps and arm or disarm from the turn's reading. */
+static void bpf_observe(struct monitor *m, const struct reading *rd)
+{
+	struct bpf_monitor *b = B(m);
+	uint64_t now = rd->ts_ns;
+	bool fresh = b->swept || (b->want_armed && b->settled);
+	double ms;
+
+	if (b->always_armed) {
+		if (!b->settled)
+			set_wish(m, true, false);
+		return;
+	}
+	/* Growth only counts between fresh figures: between two sweeps an
+	 * unarmed reading holds still. The fastest growth halves at each
+	 * fresh reading that does not renew it. */
+	if (fresh && b->last_ns && now > b->last_ns) {
+		double dt = (now - b->last_ns) / 1e9;
+		double rr = rd->rss_bytes > b->last_rss ? (rd->rss_bytes - b->last_rss) / dt : 0;
+		double mr = rd->map_count_max > b->last_maps ? (rd->map_count_max - b->last_maps) / dt : 0;
+
+		b->rss_rate = rr > b->rss_rate / 2 ? rr : b->rss_rate / 2;
+		b->maps_rate = mr > b->maps_rate / 2 ? mr : b->maps_rate / 2;
+	}
+	if (fresh) {
+		b->nr_fresh++;
+		b->last_ns = now;
+		b->last_rss = rd->rss_bytes;
+		b->last_maps = rd->map_count_max;
+	}
+	ms = ms_to(m->urgent_rss ? m->urgent_rss : b->rss_alert, rd->rss_bytes, b->rss_rate, FAST_RSS_PER_S);
+	double mms = ms_to(b->map_alert, rd->map_count_max, b->maps_rate, FAST_MAPS_PER_S);
+	if (mms < ms)
+		ms = mms;
+	set_wish(m, ms < ARM_MS || (b->want_armed && ms < DISARM_MS), false);
+	if (b->want_armed && b->settled)
+		b->sweep_every_ms = ARMED_SWEEP_MS;
+	else
+		b->sweep_every_ms = ms / 2 < SWEEP_MIN_MS ? SWEEP_MIN_MS : ms / 2 > SWEEP_MAX_MS ? SWEEP_MAX_MS : (unsigned)(ms / 2);
+	if (b->nr_fresh < YOUNG_SWEEPS && !(b->want_armed && b->settled))
+		b->sweep_every_ms = SWEEP_MIN_MS;
+	if (m->opts.sweep_ms > 0 && (unsigned)m->opts.sweep_ms < b->sweep_every_ms)
+		b->sweep_every_ms = m->opts.sweep_ms;
+	/* A supervise SIGKILLed while armed leaves the programs attached
+	 * until someone settles the links again: look now and then. */
+	if (!b->want_armed && now - b->stale_check_ns >= (uint64_t)STALE_CHECK_MS * 1000000) {
+		b->stale_check_ns = now;
+		if (probes_armed() && probes_arm(&b->probes, m->cgroup_id, false, false) == 0)
+			log_debug("monitor: settled the per-event probes after a run that ended while armed");
+	}
+}
+
+static unsigned bpf_next_ms(const struct monitor *m)
+{
+	const struct bpf_monitor *b = m->backend;
+	return b->always_armed ? 0 : b->sweep_every_ms;
+}
+
+/* Drop the thresholds of workloads no longer registered (a supervisor that
+ * was killed), and start this one's at "off". */
 static int open_thresholds(struct bpf_monitor *b, uint64_t cgroup_id)
 {
-	char path[PATH_MAX];
 	uint64_t key, next, *prev = NULL;
 	struct track_workload w;
 	struct track_thresholds off = { .version = TRACK_VERSION };
+	int fd = b->probes.thresholds_fd;
 
-	snprintf(path, sizeof(path), "%s/thresholds", probes_pin_dir());
-	b->thresholds_fd = bpf_obj_get(path);
-	if (b->thresholds_fd < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", path);
-	while (bpf_map_get_next_key(b->thresholds_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(b->probes.workloads_fd, &key, &w) < 0)
-			bpf_map_delete_elem(b->thresholds_fd, &key);
+			bpf_map_delete_elem(fd, &key);
 	}
-	int r = bpf_map_update_elem(b->thresholds_fd, &cgroup_id, &off, BPF_ANY);
+	int r = bpf_map_update_elem(fd, &cgroup_id, &off, BPF_ANY);
 	return r < 0 ? log_errno(r, "monitor: registering thresholds failed: %m") : 0;
 }
 
@@ -254,10 +389,9 @@ static void bpf_close(struct monitor *m)
 
 	if (!b)
 		return;
-	if (b->thresholds_fd >= 0) {
-		bpf_map_delete_elem(b->thresholds_fd, &m->cgroup_id);
-		close(b->thresholds_fd);
-	}
+	/* Our wish goes first: unregister settles the links for the rest. */
+	if (b->probes.thresholds_fd >= 0)
+		bpf_map_delete_elem(b->probes.thresholds_fd, &m->cgroup_id);
 	probes_unregister(&b->probes, m->cgroup_id);
 	ring_buffer__free(b->rb);
 	if (b->rb_fd >= 0)
@@ -273,6 +407,8 @@ static const struct monitor_ops bpf_ops = {
 	.refresh = bpf_refresh,
 	.read = bpf_read,
 	.set_alerts = bpf_set_alerts,
+	.observe = bpf_observe,
+	.next_ms = bpf_next_ms,
 	.close = bpf_close,
 };
 
@@ -285,7 +421,8 @@ int monitor_bpf_open(struct monitor *m)
 	if (!b)
 		return -ENOMEM;
 	b->probes = (struct probes)PROBES_INIT;
-	b->thresholds_fd = -1;
+	b->always_armed = m->opts.sweep_ms < 0;
+	b->sweep_every_ms = SWEEP_MIN_MS;
 	m->backend = b;
 	m->ops = &bpf_ops;
 	probes_log_init();
@@ -307,6 +444,12 @@ int monitor_bpf_open(struct monitor *m)
 	r = open_thresholds(b, m->cgroup_id);
 	if (r < 0)
 		goto fail;
+	if (b->always_armed) {
+		r = probes_arm(&b->probes, m->cgroup_id, true, true);
+		if (r < 0)
+			goto fail;
+		b->want_armed = b->settled = true;
+	}
 	/* Processes already in the cgroup (or moved in before launch). */
 	r = probes_sweep(&b->probes, NULL);
 	if (r < 0)

@@ -19,6 +19,12 @@ struct monitor_ops {
 	 * No side effects. */
 	int (*read)(struct monitor *m, struct reading *ret);
 	int (*set_alerts)(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+	/* Optional: the turn's reading, to pace the next ones (bpf: the sweep
+	 * cadence and arming the per-event programs). */
+	void (*observe)(struct monitor *m, const struct reading *r);
+	/* Optional: the longest the loop should wait for its next turn (0: no
+	 * wish). */
+	unsigned (*next_ms)(const struct monitor *m);
 	void (*close)(struct monitor *m);
 };
 
@@ -44,6 +50,7 @@ struct monitor {
 	size_t handed_cap;
 	uint64_t last_alert_ns;
 	uint64_t last_alert_rss;            /* the workload's summed RSS at that crossing */
+	uint64_t urgent_rss;                /* monitor_set_urgent() */
 	unsigned map_alerts;
 };
 

@@ -127,6 +127,16 @@ int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count
 	return m->ops->set_alerts(m, rss_bytes, map_count);
 }
 
+void monitor_set_urgent(struct monitor *m, uint64_t rss_bytes)
+{
+	m->urgent_rss = rss_bytes;
+}
+
+unsigned monitor_next_ms(const struct monitor *m)
+{
+	return m->ops->next_ms ? m->ops->next_ms(m) : 0;
+}
+
 bool monitor_crossed(const struct monitor *m)
 {
 	return m->last_alert_ns || m->map_alerts;
@@ -142,6 +152,8 @@ int monitor_turn(struct monitor *m, struct reading *ret)
 	r = monitor_read(m, ret);
 	if (r < 0)
 		return r;
+	if (m->ops->observe)
+		m->ops->observe(m, ret);
 	/* Hand out what happened since the last turn, and start afresh: the
 	 * exits move to a buffer that lives until the next turn. */
 	ret->alert_ns = m->last_alert_ns;

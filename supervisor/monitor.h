@@ -75,6 +75,10 @@ bool monitor_crossed(const struct monitor *m);
 /* The loop's turn: take in events, re-sync when due (bpf sweep, procfs
  * sample), read, and hand out what happened since the last turn. */
 int monitor_turn(struct monitor *m, struct reading *ret);
+/* The longest the loop should wait before its next turn for the figures to
+ * stay as fresh as the nearest threshold needs (bpf: the adaptive sweep
+ * cadence, docs/probes.md); 0: no wish. */
+unsigned monitor_next_ms(const struct monitor *m);
 /* The figures as they are now; no side effects. */
 int monitor_read(struct monitor *m, struct reading *ret);
 /* After the workload ended: peaks and the per-process table including exited
@@ -90,8 +94,13 @@ struct monitor_options {
 	/* procfs: sampling period of the timerfd (0: 100 ms). */
 	unsigned period_ms;
 	/* bpf: how often monitor_turn() re-syncs with the iter/task sweep
-	 * (exact RSS, processes moved in from outside); 0: 1000 ms; a negative
-	 * value never (the figures then come from the tracepoints alone). */
+	 * (exact RSS, processes moved in from outside). 0: adaptive — the
+	 * per-event programs are attached only near a threshold and the sweep
+	 * runs at a cadence set by how soon usage could reach the nearest one
+	 * (50 ms to 1 s); a positive value: adaptive, but never a longer gap
+	 * than that; a negative value: never sweep after the first, the
+	 * per-event programs always attached (the figures come from the
+	 * tracepoints alone). */
 	int sweep_ms;
 };
 
@@ -101,6 +110,12 @@ int monitor_open_with(const struct monitor_options *o, struct monitor **ret);
  * map_count (once per process). 0 turns one off. procfs checks these at each
  * sample. */
 int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count);
+/* The summed RSS that needs a millisecond reaction (the pause point, else
+ * the kill point; 0: none). The bpf backend arms its per-event programs and
+ * paces its sweeps by this, not by the RSS alert, which the jobserver also
+ * sets at each point its token target would change (those decisions can wait
+ * for a sweep). 0 leaves the RSS alert to pace it. */
+void monitor_set_urgent(struct monitor *m, uint64_t rss_bytes);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

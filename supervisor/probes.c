@@ -25,11 +25,14 @@
 #define BPFFS_MOUNT "/sys/fs/bpf"
 #define BPFFS_MARK "mounted_by_supervise"   /* bpffs refuses names with dots */
 
-static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events" };
-/* Every name supervise pins (the link names below and the names of the
- * object's maps): the only ones it ever unlinks. */
-static const char *const link_names[] = { "link_newtask", "link_exec", "link_rss_stat", "link_mmap_unlock",
-					  "link_exit", "link_exit_mmap", "link_sweep" };
+static const char *const map_names[] = { "meta", "workloads", "procs", "pids", "events", "thresholds" };
+/* Every name supervise pins (the link and program names below and the names
+ * of the object's maps): the only ones it ever unlinks. The first five links
+ * are attached for the set's life (rare events and the sweep); the hot ones
+ * (hot_link_names) only while armed. */
+static const char *const link_names[] = { "link_newtask", "link_exec", "link_exit", "link_exit_mmap", "link_sweep" };
+static const char *const hot_link_names[] = { "link_rss_stat", "link_mmap_unlock" };
+static const char *const hot_prog_names[] = { "prog_rss_stat", "prog_mmap_unlock" };
 
 static bool is_map_of_ours(const char *name)
 {
@@ -59,6 +62,9 @@ static bool is_our_pin(const char *name)
 {
 	for (size_t i = 0; i < ELEMENTSOF(link_names); i++)
 		if (streq(name, link_names[i]))
+			return true;
+	for (size_t i = 0; i < ELEMENTSOF(hot_link_names); i++)
+		if (streq(name, hot_link_names[i]) || streq(name, hot_prog_names[i]))
 			return true;
 	for (size_t i = 0; i < ELEMENTSOF(map_names); i++)
 		if (streq(name, map_names[i]))
@@ -240,7 +246,8 @@ static bool owner_alive(uint64_t id, const struct track_workload *w)
 
 void probes_close(struct probes *p)
 {
-	int *fds[] = { &p->meta_fd, &p->workloads_fd, &p->procs_fd, &p->pids_fd, &p->events_fd, &p->sweep_link_fd };
+	int *fds[] = { &p->meta_fd,	&p->workloads_fd, &p->procs_fd,	    &p->pids_fd,
+		       &p->events_fd,	&p->thresholds_fd, &p->sweep_link_fd };
 
 	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
 		if (*fds[i] >= 0)
@@ -257,8 +264,10 @@ static void probes_closep(struct probes *p)
 static int open_pins(const char *dir, struct probes *ret)
 {
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
-	int *fds[] = { &p.meta_fd, &p.workloads_fd, &p.procs_fd, &p.pids_fd, &p.events_fd };
+	int *fds[] = { &p.meta_fd, &p.workloads_fd, &p.procs_fd, &p.pids_fd, &p.events_fd, &p.thresholds_fd };
 	char path[PATH_MAX];
+
+	_Static_assert(ELEMENTSOF(fds) == ELEMENTSOF(map_names), "a map name without an fd");
 
 	for (size_t i = 0; i < ELEMENTSOF(map_names); i++) {
 		pin_path(path, sizeof(path), dir, map_names[i]);
@@ -324,6 +333,11 @@ static int load_and_pin(const char *dir)
 	obj->rodata->page_size = sysconf(_SC_PAGESIZE);
 	r = libbpf_num_possible_cpus();
 	obj->rodata->nr_cpus = r > 0 ? r : 1;
+	/* The hot programs fire on every page fault and mmap-lock release of
+	 * every process on the host: they are attached only while some
+	 * workload is near a threshold (probes_arm). */
+	bpf_program__set_autoattach(obj->progs.on_rss_stat, false);
+	bpf_program__set_autoattach(obj->progs.on_mmap_unlock, false);
 	r = track_bpf__load(obj);
 	if (r < 0)
 		return log_errno(r, "monitor: loading BPF programs failed: %m (run with -v for the verifier log)");
@@ -344,14 +358,22 @@ static int load_and_pin(const char *dir)
 	}
 	{
 		/* In the order of link_names. */
-		struct bpf_link *links[] = { obj->links.on_newtask, obj->links.on_exec, obj->links.on_rss_stat,
-					     obj->links.on_mmap_unlock, obj->links.on_exit, obj->links.on_exit_mmap,
-					     obj->links.sweep };
+		struct bpf_link *links[] = { obj->links.on_newtask, obj->links.on_exec, obj->links.on_exit,
+					     obj->links.on_exit_mmap, obj->links.sweep };
+		struct bpf_program *hot[] = { obj->progs.on_rss_stat, obj->progs.on_mmap_unlock };
 		_Static_assert(ELEMENTSOF(links) == ELEMENTSOF(link_names), "a link without a pin name");
+		_Static_assert(ELEMENTSOF(hot) == ELEMENTSOF(hot_prog_names), "a program without a pin name");
 
 		for (size_t i = 0; i < ELEMENTSOF(links); i++) {
 			pin_path(path, sizeof(path), dir, link_names[i]);
 			r = bpf_link__pin(links[i], path);
+			if (r < 0)
+				goto fail;
+		}
+		/* Pinned so that any supervise can attach them later. */
+		for (size_t i = 0; i < ELEMENTSOF(hot); i++) {
+			pin_path(path, sizeof(path), dir, hot_prog_names[i]);
+			r = bpf_program__pin(hot[i], path);
 			if (r < 0)
 				goto fail;
 		}
@@ -480,6 +502,99 @@ static int reap_dead(struct probes *p, size_t *ret_left)
 	return total;
 }
 
+/* Attach or detach the hot programs to match the live workloads' wishes:
+ * attached while at least one registered workload has "armed" set in
+ * "thresholds". A wish left by a killed supervisor counts for nothing once
+ * reap_dead dropped its registration. Lock held. */
+static int settle_arm(struct probes *p, const char *dir)
+{
+	uint64_t key, next, *prev = NULL;
+	struct track_thresholds t;
+	struct track_workload w;
+	char path[PATH_MAX], prog_path[PATH_MAX];
+	bool want = false;
+	int r;
+
+	if (!on_bpffs(dir))
+		return log_errno(-ENOTDIR, "monitor: %s is not on bpffs (check SUPERVISE_BPF_PIN_DIR)", dir);
+	while (!want && bpf_map_get_next_key(p->thresholds_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		want = bpf_map_lookup_elem(p->thresholds_fd, &key, &t) == 0 && t.armed &&
+		       bpf_map_lookup_elem(p->workloads_fd, &key, &w) == 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(hot_link_names); i++) {
+		pin_path(path, sizeof(path), dir, hot_link_names[i]);
+		bool have = access(path, F_OK) == 0;
+		if (want == have)
+			continue;
+		if (!want) {
+			/* The pin held the only reference: the program detaches. */
+			if (unlink(path) < 0 && errno != ENOENT)
+				return log_errno(-errno, "monitor: detaching %s failed: %m", path);
+			log_debug("monitor: detached %s (no workload near a threshold)", hot_prog_names[i]);
+			continue;
+		}
+		pin_path(prog_path, sizeof(prog_path), dir, hot_prog_names[i]);
+		_cleanup_close_ int prog = bpf_obj_get(prog_path);
+		if (prog < 0)
+			return log_errno(-errno, "monitor: opening %s failed: %m", prog_path);
+		_cleanup_close_ int link = bpf_raw_tracepoint_open(NULL, prog);
+		if (link < 0)
+			return log_errno(link, "monitor: attaching %s failed: %m", prog_path);
+		r = bpf_obj_pin(link, path);
+		if (r < 0)
+			return log_errno(r, "monitor: pinning %s failed: %m", path);
+		log_debug("monitor: attached %s (a workload is near a threshold)", hot_prog_names[i]);
+	}
+	return 0;
+}
+
+static void parent_of(const char *dir, char *parent, size_t size)
+{
+	char *slash;
+
+	snprintf(parent, size, "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = '\0';
+}
+
+int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking)
+{
+	const char *dir = probes_pin_dir();
+	struct track_thresholds t = { .version = TRACK_VERSION };
+	char parent[PATH_MAX];
+	int r;
+
+	/* The wish first, kept with the rest of the value (this process is
+	 * the only writer of its key): whoever settles next sees it. */
+	if (bpf_map_lookup_elem(p->thresholds_fd, &cgroup_id, &t) < 0 && errno != ENOENT)
+		return log_errno(-errno, "monitor: reading the thresholds failed: %m");
+	t.armed = want;
+	r = bpf_map_update_elem(p->thresholds_fd, &cgroup_id, &t, BPF_ANY);
+	if (r < 0)
+		return log_errno(r, "monitor: saying the workload is %s a threshold failed: %m", want ? "near" : "far from");
+	parent_of(dir, parent, sizeof(parent));
+	_cleanup_close_ int lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0)
+		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
+	/* Never wait in the loop for a start that loads the set (~150 ms). */
+	if (flock(lock, LOCK_EX | (blocking ? 0 : LOCK_NB)) < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : log_errno(-errno, "monitor: locking %s failed: %m", parent);
+	if (!still_mounted(lock, parent))
+		return log_errno(-ESTALE, "monitor: the bpffs at %s went away", parent);
+	return settle_arm(p, dir);
+}
+
+bool probes_armed(void)
+{
+	char path[PATH_MAX];
+
+	pin_path(path, sizeof(path), probes_pin_dir(), hot_link_names[0]);
+	return access(path, F_OK) == 0;
+}
+
 int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 {
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
@@ -529,6 +644,8 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	}
 
 	reap_dead(&p, &left);
+	/* A killed supervisor's arm dies with its registration. */
+	settle_arm(&p, dir);
 
 	w.owner_pid = getpid();
 	w.owner_start = proc_start_time(getpid());
@@ -556,11 +673,12 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 
 	if (p->workloads_fd < 0)
 		return 0;
-	snprintf(parent, sizeof(parent), "%s", dir);
-	*strrchr(parent, '/') = '\0';
+	parent_of(dir, parent, sizeof(parent));
 	lock = lock_parent(parent);
 	r = drop_workload(p, cgroup_id);
 	reap_dead(p, &left);
+	if (left > 0 && lock >= 0)
+		settle_arm(p, dir);
 	/* Last one out: only if the pins are still the set we hold. */
 	if (left == 0 && lock >= 0) {
 		uint32_t version;
@@ -585,8 +703,7 @@ int probes_gc(void)
 	int r;
 
 	probes_log_init();
-	snprintf(parent, sizeof(parent), "%s", dir);
-	*strrchr(parent, '/') = '\0';
+	parent_of(dir, parent, sizeof(parent));
 	if (access(dir, F_OK) < 0) {
 		/* No set pinned: a mount we made may still be up (a killed run). */
 		lock = lock_parent(parent);
@@ -612,7 +729,8 @@ int probes_gc(void)
 	if (left == 0) {
 		unpin_all(dir);
 		release_bpffs(parent);
-	}
+	} else
+		settle_arm(&p, dir);
 	return r;
 }
 

@@ -12,11 +12,11 @@
 #include "track.h"
 
 struct probes {
-	int meta_fd, workloads_fd, procs_fd, pids_fd, events_fd;
+	int meta_fd, workloads_fd, procs_fd, pids_fd, events_fd, thresholds_fd;
 	int sweep_link_fd;          /* iter/task link: bpf_iter_create() runs a sweep */
 };
 
-#define PROBES_INIT { -1, -1, -1, -1, -1, -1 }
+#define PROBES_INIT { -1, -1, -1, -1, -1, -1, -1 }
 
 const char *probes_pin_dir(void);
 /* Route libbpf's messages through supervise's log level (quiet; -v: warnings
@@ -34,6 +34,18 @@ int probes_open_pinned(struct probes *ret);
 void probes_close(struct probes *p);
 /* Run one iter/task sweep; ret_gen: the sweep's generation. */
 int probes_sweep(struct probes *p, uint64_t *ret_gen);
+/* Say whether cgroup_id (registered by this process) wants the per-event
+ * programs (rss_stat, mmap_lock_released) attached, and attach or detach them
+ * to match every live registration's wish: they are attached while at least
+ * one live workload wants them. The wish lives in the workload's entry of
+ * "thresholds" (its "armed" field: the rest of the value is kept), so it dies
+ * with the registration: register, unregister and gc settle the links too,
+ * after reaping the dead. blocking false: when another supervise holds the
+ * set's lock, return -EAGAIN and leave the links as they are (call again).
+ * 0 or -errno (logged, but -EAGAIN). */
+int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking);
+/* Are the per-event programs attached now (their link pins exist)? */
+bool probes_armed(void);
 /* Drop dead registrations; unpin when empty. Returns how many were dropped. */
 int probes_gc(void);
 

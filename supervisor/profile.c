@@ -590,7 +590,11 @@ int profile_apply(const char *name_or_path, struct config *c)
 
 	struct profile *p;
 	char err[1024];
+	p = NULL;
 	if (profile_parse(text, len, path, &p, err, sizeof(err)) < 0 || profile_apply_to(p, c, err, sizeof(err)) < 0) {
+		/* The command is refused: nothing uses what the profile set. */
+		if (c->loaded_profile != p)
+			profile_free(p);
 		log_error("profile: %s", err);
 		fprintf(stderr, "Try 'supervise --help' and docs/sandbox.md for the keys and their values.\n");
 		return -EINVAL;

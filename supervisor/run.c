@@ -150,8 +150,8 @@ static void warn_unenforced(const struct run *r, unsigned missing)
 	 * so with --jobs, this function without); --mem-high stays missing. */
 	if (c->has_mem && (missing & CGROUP_MEMORY) && !c->has_jobs && !r->no_leaf)
 		log_warn("memory: the kernel cannot enforce --mem %s here (no v2 memory controller below %s); "
-			 "supervise enforces it from its %s readings and kills the workload at the budget",
-			 c->mem_arg, r->base, monitor_backend_name(r->mon));
+			 "supervise enforces it from its own readings and kills the workload at the budget",
+			 c->mem_arg, r->base);
 	if (c->has_mem && !c->has_mem_high)
 		missing &= ~CGROUP_MEMORY;
 	if (!missing)
@@ -443,6 +443,11 @@ static int arm_clock(struct run *r, const struct reading *rd)
 	r->quiet = still ? (r->quiet < QUIET_TURNS + 8 ? r->quiet + 1 : r->quiet) : 0;
 	for (unsigned q = QUIET_TURNS; q < r->quiet && ms < QUIET_MAX_MS; q++)
 		ms = ms * 2 < QUIET_MAX_MS ? ms * 2 : QUIET_MAX_MS;
+	/* The monitor's pace: far from a threshold its figures are only as
+	 * fresh as its last sweep, and it sweeps at its turns. */
+	unsigned mon_ms = monitor_next_ms(r->mon);
+	if (mon_ms && mon_ms < ms)
+		ms = mon_ms;
 	if (rd && !still) {
 		r->last = *rd;
 		r->have_last = true;
@@ -512,6 +517,8 @@ static int turn(struct run *r)
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
 	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : r->killed ? 0 : r->budget.kill_at;
 	uint32_t maps = live_map_alert(r->live);
+	/* What needs a millisecond reaction: the pause point, else the kill. */
+	monitor_set_urgent(r->mon, r->jc && r->budget.pause_at ? r->budget.pause_at : r->budget.kill_at);
 	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
 		monitor_set_alerts(r->mon, rss, maps);
 		r->rss_armed = rss;

@@ -120,6 +120,10 @@ cp "$busybox" "$root/bin/busybox" || die "cannot copy busybox"
 ln -s busybox "$root/bin/sh"
 
 bins=("$OUTPUT/supervise")
+# bpftool (a build dependency, so always here): the probes' "bpftool map dump
+# prints named fields" test runs in the guest too, against 6.1's BTF.
+bpftool_bin=$(command -v bpftool 2>/dev/null)
+[ -n "$bpftool_bin" ] && bins+=("$bpftool_bin")
 for f in "$OUTPUT"/tests/helpers/*; do
 	# Every helper program, not the compiler's .d files.
 	[ -f "$f" ] && [ -x "$f" ] && bins+=("$f")
