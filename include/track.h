@@ -22,7 +22,7 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 7
+#define TRACK_VERSION 8
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
