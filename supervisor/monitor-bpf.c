@@ -22,14 +22,17 @@
  * When that time falls under ARM_MS the per-event programs are attached, and
  * crossings are seen as they happen; they are detached again once it is over
  * DISARM_MS (hysteresis: no attach/detach flapping at the edge). The assumed
- * rate is the fastest growth seen lately, never less than 1 GiB/s of RSS (a
- * memset of fresh pages runs at ~1-2 GiB/s on this machine) or 20,000
+ * rate is the fastest growth seen lately, never less than 2 GiB/s of RSS per
+ * online CPU (a memset of fresh pages runs at ~1-2 GiB/s on one CPU of this
+ * machine, and every CPU can fault at once: two 600 MiB jobs starting
+ * together on an idle 2-CPU host crossed a 1 GiB/s horizon between two
+ * sweeps and were paused only once they held all of it) or 20,000
  * mappings/s: the map_count warning (80 % of vm.max_map_count) leads the
  * limit by a fifth of it, it needs no millisecond reaction, and a floor of
  * 100,000/s had every run sweep 3-4 times a second at 1,000 mappings
  * (bench/steady.py: 0.68 % of a core instead of 0.24 %); a faster grower is
  * caught by its observed rate at the next sweep. */
-#define FAST_RSS_PER_S   (1ull << 30)
+#define FAST_RSS_PER_CPU (2ull << 30)
 #define FAST_MAPS_PER_S  20000ull
 #define SWEEP_MIN_MS     50
 #define SWEEP_MAX_MS     1000   /* as before adaptive probing: a peak held 1 s is seen */
@@ -282,6 +285,17 @@ static int bpf_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_co
 }
 
 /* How soon (ms) usage at the assumed rate could reach threshold from now_v. */
+/* The floor of the assumed RSS growth: every online CPU faulting at once. */
+static double fast_rss_per_s(void)
+{
+	static double rate;
+	if (!rate) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		rate = (double)FAST_RSS_PER_CPU * (n > 0 ? (double)n : 1.0);
+	}
+	return rate;
+}
+
 static double ms_to(uint64_t threshold, uint64_t now_v, double rate, double floor_rate)
 {
 	if (!threshold)
@@ -336,7 +350,7 @@ static void bpf_observe(struct monitor *m, const struct reading *rd)
 		b->last_rss = rd->rss_bytes;
 		b->last_maps = rd->map_count_max;
 	}
-	ms = ms_to(m->urgent_rss ? m->urgent_rss : b->rss_alert, rd->rss_bytes, b->rss_rate, FAST_RSS_PER_S);
+	ms = ms_to(m->urgent_rss ? m->urgent_rss : b->rss_alert, rd->rss_bytes, b->rss_rate, fast_rss_per_s());
 	double mms = ms_to(b->map_alert, rd->map_count_max, b->maps_rate, FAST_MAPS_PER_S);
 	if (mms < ms)
 		ms = mms;
