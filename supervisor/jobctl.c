@@ -400,6 +400,28 @@ bool jobctl_needs_turns(const struct jobctl *jc)
 	return jc && !jc->killed && (jobtable_paused(&jc->jt) || jc->narrow_at_ns);
 }
 
+bool jobctl_needs_fast(const struct jobctl *jc, uint64_t rss)
+{
+	if (!jc || jc->killed || !jc->budget.pause_at)
+		return false;
+	/* Near enough that the running jobs could fill the room: each as large
+	 * as the largest any of them is expected, holds, or the next is sized. */
+	unsigned n = 0;
+	uint64_t big = jc->next_job_bytes;
+	for (size_t k = 0; k < jc->jt.nr_jobs; k++) {
+		const struct job *j = &jc->jt.jobs[k];
+		if (!jobtable_is_job(j))
+			continue;
+		n++;
+		if (j->expected > big)
+			big = j->expected;
+		if (j->rss > big)
+			big = j->rss;
+	}
+	uint64_t room = jc->budget.pause_at > rss ? jc->budget.pause_at - rss : 0;
+	return n > 0 && room / n < big;
+}
+
 char *const *jobctl_argv(const struct jobctl *jc, char *const *argv)
 {
 	return jc && jc->argv ? jc->argv : argv;

@@ -55,6 +55,11 @@ char *const *jobctl_argv(const struct jobctl *jc, char *const *argv);
 /* Jobs are paused or a narrowing is under way: the loop must not stretch its
  * period (the progress rule and narrowing act within a tick). */
 bool jobctl_needs_turns(const struct jobctl *jc);
+/* The governor's decision points need a millisecond reaction now: jobs run
+ * and, each as large as the largest known, they could fill the room left to
+ * the pause point (the governor pauses a job as it passes its estimate, while
+ * it still holds little; a paused job keeps what it holds). */
+bool jobctl_needs_fast(const struct jobctl *jc, uint64_t rss_bytes);
 int jobctl_inherit_fds(const struct jobctl *jc, int ret_fds[2]);
 void jobctl_started(struct jobctl *jc, pid_t main_pid);
 /* The reading of this turn: jobs, decision, actions, audit, observers. */

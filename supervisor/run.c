@@ -517,8 +517,13 @@ static int turn(struct run *r)
 	/* The RSS alert fires once per arming: re-arm after a crossing. */
 	uint64_t rss = r->jc ? jobctl_rss_alert(r->jc) : r->killed ? 0 : r->budget.kill_at;
 	uint32_t maps = live_map_alert(r->live);
-	/* What needs a millisecond reaction: the pause point, else the kill. */
-	monitor_set_urgent(r->mon, r->jc && r->budget.pause_at ? r->budget.pause_at : r->budget.kill_at);
+	/* What needs a millisecond reaction: every decision point of the
+	 * governor while the running jobs could fill the room to the pause point
+	 * (0: the RSS alert paces the monitor; at sweep pace on an idle host,
+	 * issue 14's mix was killed at the budget), else the pause point, else
+	 * the kill point. */
+	monitor_set_urgent(r->mon, jobctl_needs_fast(r->jc, rd.rss_bytes) ? 0
+				   : r->jc && r->budget.pause_at ? r->budget.pause_at : r->budget.kill_at);
 	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
 		monitor_set_alerts(r->mon, rss, maps);
 		r->rss_armed = rss;
