@@ -47,15 +47,15 @@ void jobobs_open(struct jobobs *o, const char *run_dir, bool status_line)
 
 void jobobs_tokens(struct jobobs *o, const struct tokens_state *t)
 {
-	char line[64], path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+	char line[64], path[PATH_MAX + 16];
 	if (tokens_format(t, line, sizeof(line)) < 0 || streq(line, o->tokens_line))
 		return;
 	snprintf(o->tokens_line, sizeof(o->tokens_line), "%s", line);
 	snprintf(path, sizeof(path), "%s/" TOKENS_FILE, o->run_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, strlen(line)) < 0 || rename(tmp, path) < 0)
-		log_debug("jobserver: updating %s failed: %m", path);
+	/* A fresh temp name and rename (util.c): never through a planted link. */
+	int r = write_file_atomic(path, line, strlen(line), 0644);
+	if (r < 0)
+		log_debug("jobserver: updating %s failed: %s", path, strerror(-r));
 }
 
 /* Carriage return, no newline: the workload's next line overwrites it. */
