@@ -168,6 +168,10 @@ uint64_t footprint_mode_top(const struct fp_cmd *c, uint64_t rss)
 	if (!c || !c->count)
 		return 0;
 	unsigned b = bucket_of(rss), last = FOOTPRINT_BUCKETS, empty = 0;
+	/* Just past a mode's top (the table has seen only some of its jobs
+	 * yet): still that mode, not the next one up. */
+	if (b > 0 && b < FOOTPRINT_BUCKETS && !c->hist[b] && c->hist[b - 1])
+		b--;
 	for (; b < FOOTPRINT_BUCKETS; b++) {
 		if (c->hist[b]) {
 			last = b, empty = 0;

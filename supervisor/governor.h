@@ -23,9 +23,11 @@
  * pause makes the rest fit while it holds least (else the one with the most
  * still to grow; the outgrowing one last); rss >= budget with at most one
  * running job kills (only when the kernel does not enforce the budget); a
- * paused job resumes,
- * oldest first, when its projected peak fits below limit - margin/2, or when
- * nothing else runs. */
+ * job started after a paused one is paused (even the only one running) while
+ * committed plus what the older paused jobs still need is above the limit; a
+ * paused job resumes, oldest first, when its projected peak and what older
+ * paused jobs still need fit below limit - margin/2, or when nothing else
+ * runs. */
 #pragma once
 
 #include <stdbool.h>
