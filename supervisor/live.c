@@ -165,9 +165,10 @@ static void launch_advice(struct live *l, char **base)
 				 vars[i].appended ? ", added to the user's" : "", vars[i].why);
 	}
 	if (in.excluded) {
-		char names[128];
+		char names[128], as_given[128];
 		advice_runtime_names(in.excluded, names, sizeof(names));
-		log_info("advice: nothing set for %s (--advice -RUNTIME)", names);
+		advice_format(l->o.cfg->advice, in.excluded, as_given, sizeof(as_given));
+		log_info("advice: nothing set for %s (--advice %s)", names, as_given);
 	}
 	if (n == 0 && !in.excluded)
 		log_info("advice: no runtime variable set: no --cpus and no --mem to base them on");
