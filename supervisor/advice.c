@@ -12,6 +12,77 @@
 
 #define MiB (1ull << 20)
 
+static const char *const runtime_names[NR_ADVICE_RUNTIMES] = {
+	[ADVICE_GO] = "go",         [ADVICE_RAYON] = "rayon", [ADVICE_OPENMP] = "openmp", [ADVICE_INKO] = "inko",
+	[ADVICE_MALLOC] = "malloc", [ADVICE_CARGO] = "cargo", [ADVICE_JVM] = "jvm",       [ADVICE_NODE] = "node",
+};
+const char ADVICE_RUNTIME_LIST[] = "go, rayon, openmp, inko, malloc, cargo, jvm, node";
+
+static const char *const mode_names[] = { [ADVICE_ALL] = "all", [ADVICE_ENV] = "env", [ADVICE_NONE] = "none" };
+
+int advice_parse(const char *s, enum advice_mode *ret_mode, unsigned *ret_excluded, char *err, size_t errsize)
+{
+	size_t len = strcspn(s, ",");
+	enum advice_mode mode = ADVICE_ALL;
+	unsigned excluded = 0;
+	bool found = false;
+
+	for (size_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]) && !found; m++)
+		if (strlen(mode_names[m]) == len && !strncmp(s, mode_names[m], len))
+			mode = (enum advice_mode)m, found = true;
+	if (!found) {
+		snprintf(err, errsize, "'%.*s' is not a mode; use all, env or none, then runtimes to leave out as "
+			 "-RUNTIME (env,-jvm)", (int)len, s);
+		return -EINVAL;
+	}
+	for (const char *p = s + len; *p == ',';) {
+		p++;
+		len = strcspn(p, ",");
+		if (*p != '-' || len < 2) {
+			snprintf(err, errsize, "'%.*s': after the mode come runtimes to leave out, each as -RUNTIME "
+				 "(env,-jvm); runtimes: %s", (int)len, p, ADVICE_RUNTIME_LIST);
+			return -EINVAL;
+		}
+		size_t i = 0;
+		while (i < NR_ADVICE_RUNTIMES && !(strlen(runtime_names[i]) == len - 1 &&
+						   !strncmp(p + 1, runtime_names[i], len - 1)))
+			i++;
+		if (i == NR_ADVICE_RUNTIMES) {
+			snprintf(err, errsize, "'%.*s' is not a runtime; use one of %s", (int)len - 1, p + 1,
+				 ADVICE_RUNTIME_LIST);
+			return -EINVAL;
+		}
+		excluded |= 1u << i;
+		p += len;
+	}
+	if (mode == ADVICE_NONE && excluded) {
+		snprintf(err, errsize, "'%s': none sets no variable, so there is none to leave out; use env or all "
+			 "with -RUNTIME", s);
+		return -EINVAL;
+	}
+	*ret_mode = mode;
+	*ret_excluded = excluded;
+	return 0;
+}
+
+static void append_names(unsigned excluded, const char *sep, const char *prefix, char *buf, size_t size, size_t o)
+{
+	for (size_t i = 0; i < NR_ADVICE_RUNTIMES && o < size; i++)
+		if (excluded & (1u << i))
+			o += snprintf(buf + o, size - o, "%s%s%s", o ? sep : "", prefix, runtime_names[i]);
+}
+
+void advice_format(enum advice_mode mode, unsigned excluded, char *buf, size_t size)
+{
+	append_names(excluded, ",", "-", buf, size, snprintf(buf, size, "%s", mode_names[mode]));
+}
+
+void advice_runtime_names(unsigned excluded, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	append_names(excluded, ", ", "", buf, size, 0);
+}
+
 void advice_compute(const struct advice_input *in, struct advice *ret)
 {
 	unsigned online = in->online_cpus ? in->online_cpus : 1;
@@ -62,8 +133,10 @@ static struct advice_var *add(struct advice_var *ret, size_t size, size_t *n, co
 }
 
 /* A simple variable: kept when the user set it. */
-#define SIMPLE(name_, fmt_value, why_fmt, ...)                                          \
+#define SIMPLE(runtime_, name_, fmt_value, why_fmt, ...)                                \
 	do {                                                                            \
+		if (in->excluded & (1u << (runtime_)))                                  \
+			break;                                                          \
 		struct advice_var *v_ = add(ret, size, &n, name_);                      \
 		if (!v_)                                                                \
 			return n;                                                       \
@@ -133,28 +206,28 @@ size_t advice_env_vars(const struct advice_input *in, const struct advice *a,
 
 	if (quota) {
 		snprintf(val, sizeof(val), "%u", a->threads);
-		SIMPLE("GOMAXPROCS", val, "Go: ceil(cpus %s) = %u", cpus, a->threads);
-		SIMPLE("RAYON_NUM_THREADS", val, "Rust rayon: ceil(cpus %s) = %u", cpus, a->threads);
-		SIMPLE("OMP_NUM_THREADS", val, "OpenMP: ceil(cpus %s) = %u", cpus, a->threads);
-		SIMPLE("INKO_PROCESS_THREADS", val, "Inko: ceil(cpus %s) = %u", cpus, a->threads);
+		SIMPLE(ADVICE_GO, "GOMAXPROCS", val, "Go: ceil(cpus %s) = %u", cpus, a->threads);
+		SIMPLE(ADVICE_RAYON, "RAYON_NUM_THREADS", val, "Rust rayon: ceil(cpus %s) = %u", cpus, a->threads);
+		SIMPLE(ADVICE_OPENMP, "OMP_NUM_THREADS", val, "OpenMP: ceil(cpus %s) = %u", cpus, a->threads);
+		SIMPLE(ADVICE_INKO, "INKO_PROCESS_THREADS", val, "Inko: ceil(cpus %s) = %u", cpus, a->threads);
 		snprintf(val, sizeof(val), "%u", 4 * a->threads);
-		SIMPLE("INKO_BACKUP_THREADS", val, "Inko: 4 x process threads %u (Inko's own ratio)", a->threads);
+		SIMPLE(ADVICE_INKO, "INKO_BACKUP_THREADS", val, "Inko: 4 x process threads %u (Inko's own ratio)", a->threads);
 	}
 	if (budget) {
 		snprintf(val, sizeof(val), "%lluMiB", (unsigned long long)(in->budget_bytes / 10 * 9 / MiB));
-		SIMPLE("GOMEMLIMIT", val, "Go: 90%% of the budget %s MiB, leaving 10%% for non-heap memory", mib);
+		SIMPLE(ADVICE_GO, "GOMEMLIMIT", val, "Go: 90%% of the budget %s MiB, leaving 10%% for non-heap memory", mib);
 	}
 	if (quota || budget) {
 		unsigned arenas = a->threads < 2 ? 2 : a->threads;
 		snprintf(val, sizeof(val), "%u", arenas);
-		SIMPLE("MALLOC_ARENA_MAX", val,
+		SIMPLE(ADVICE_MALLOC, "MALLOC_ARENA_MAX", val,
 		       "glibc: max(2, threads %u) instead of 8 x CPUs (each arena costs memory and map areas)",
 		       a->threads);
 		snprintf(val, sizeof(val), "%u", a->jobs);
-		SIMPLE("CARGO_BUILD_JOBS", val, "cargo: advised jobs %u (threads, fewer when the budget's "
+		SIMPLE(ADVICE_CARGO, "CARGO_BUILD_JOBS", val, "cargo: advised jobs %u (threads, fewer when the budget's "
 						 "headroom holds fewer jobs of 512 MiB)", a->jobs);
 	}
-	if (quota || budget) {
+	if ((quota || budget) && !(in->excluded & (1u << ADVICE_JVM))) {
 		struct advice_var *v = add(ret, size, &n, "JAVA_TOOL_OPTIONS");
 		if (!v)
 			return n;
@@ -169,7 +242,7 @@ size_t advice_env_vars(const struct advice_input *in, const struct advice *a,
 		snprintf(v->why, sizeof(v->why), "JVM: %s%s%s", quota ? "ActiveProcessorCount = ceil(cpus)" : "",
 			 quota && budget ? ", " : "", budget ? "MaxRAM = the budget (the heap is a share of it)" : "");
 	}
-	if (budget) {
+	if (budget && !(in->excluded & (1u << ADVICE_NODE))) {
 		struct advice_var *v = add(ret, size, &n, "NODE_OPTIONS");
 		if (!v)
 			return n;

@@ -18,6 +18,32 @@ enum advice_mode {
 	ADVICE_NONE,   /* nothing */
 };
 
+/* The runtimes whose launch variables --advice MODE,-RUNTIME leaves out
+ * (bit 1 << runtime of advice_input.excluded). The live page is one for all:
+ * a runtime is excluded from the environment only. */
+enum advice_runtime {
+	ADVICE_GO,       /* GOMAXPROCS, GOMEMLIMIT */
+	ADVICE_RAYON,    /* RAYON_NUM_THREADS */
+	ADVICE_OPENMP,   /* OMP_NUM_THREADS */
+	ADVICE_INKO,     /* INKO_PROCESS_THREADS, INKO_BACKUP_THREADS */
+	ADVICE_MALLOC,   /* MALLOC_ARENA_MAX */
+	ADVICE_CARGO,    /* CARGO_BUILD_JOBS */
+	ADVICE_JVM,      /* JAVA_TOOL_OPTIONS (every JVM prints "Picked up JAVA_TOOL_OPTIONS" on stderr) */
+	ADVICE_NODE,     /* NODE_OPTIONS */
+	NR_ADVICE_RUNTIMES,
+};
+
+/* "go, rayon, openmp, inko, malloc, cargo, jvm, node", for messages. */
+extern const char ADVICE_RUNTIME_LIST[];
+
+/* Pure: "MODE[,-RUNTIME...]" (all|env|none, then runtimes left out: "env,-jvm").
+ * 0, or -EINVAL with what was wrong and what to write in err. */
+int advice_parse(const char *s, enum advice_mode *ret_mode, unsigned *ret_excluded, char *err, size_t errsize);
+/* The same text back ("env,-jvm"); the names of the excluded runtimes alone
+ * ("jvm, node") with advice_runtime_names. */
+void advice_format(enum advice_mode mode, unsigned excluded, char *buf, size_t size);
+void advice_runtime_names(unsigned excluded, char *buf, size_t size);
+
 /* Expected memory of one parallel job when nothing better is known (the
  * governor learns real footprints per command). */
 #define ADVICE_DEFAULT_JOB_BYTES (512ull << 20)
@@ -30,6 +56,7 @@ struct advice_input {
 	unsigned jobs_min, jobs_max;   /* supervise set --jobs MIN-MAX; 0: none */
 	unsigned jobs_target;      /* the governor's decision; 0: none, computed here */
 	uint64_t job_bytes;        /* expected footprint of one job; 0: the default */
+	unsigned excluded;         /* 1 << enum advice_runtime: variables not to set */
 };
 
 struct advice {

@@ -99,7 +99,7 @@ void cli_usage(FILE *f)
 	      "       supervise gc [--cgroup-base PATH]\n"
 	      "       supervise ls [--json]\n"
 	      "       supervise stat NAME [--json]\n"
-	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX]\n"
+	      "       supervise set NAME [--mem SIZE] [--cpus N] [--jobs MIN-MAX|auto]\n"
 	      "       supervise footprints [--footprints FILE] [--clear [--global]]\n"
 	      "       supervise top [-b] [-n N] [--delay S] [--json]\n"
 	      "       supervise exporter [--listen ADDR:PORT] [--top-procs N]\n"
@@ -128,17 +128,22 @@ void cli_usage(FILE *f)
 	      "                       (sampling /proc), auto (bpf when it loads; default)\n"
 	      "  --jobs N|MIN-MAX|auto  run a make jobserver (MAKEFLAGS, CARGO_MAKEFLAGS): at\n"
 	      "                       most N jobs at once (the client's implicit token counted,\n"
-	      "                       as make -jN); MIN-MAX or auto (1..CPUs) follow memory\n"
-	      "                       within --mem; do not also pass -j to make or ninja\n"
+	      "                       as make -jN); MIN-MAX or auto (1 to 4 x CPUs) follow\n"
+	      "                       memory within --mem, and go beyond the CPUs only while\n"
+	      "                       CPU pressure is low; do not also pass -j to make or ninja\n"
 	      "  --job-mem SIZE       expected peak of a job before any is learned (512MiB)\n"
 	      "  --jobserver-style S  pipe, fifo or auto (from the command; default)\n"
 	      "  --footprints FILE    this project's learned job footprints (default: one table\n"
 	      "                       per working directory in the cache; the global table\n"
 	      "                       answers for commands the project has not seen)\n"
-	      "  --advice MODE        all (default): set the runtimes' variables (GOMAXPROCS,\n"
-	      "                       GOMEMLIMIT, ...; never one the user set) and keep the live\n"
-	      "                       advice page SUPERVISE_ADVICE; env: the variables only;\n"
-	      "                       none: neither (docs/advice.md)\n"
+	      "  --advice MODE[,-RUNTIME...]  all (default): set the runtimes' variables\n"
+	      "                       (GOMAXPROCS, GOMEMLIMIT, ...; never one the user set) and\n"
+	      "                       keep the live advice page SUPERVISE_ADVICE; env: the\n"
+	      "                       variables only; none: neither. -RUNTIME leaves one\n"
+	      "                       runtime's variables out: go, rayon, openmp, inko, malloc,\n"
+	      "                       cargo, jvm, node (env,-jvm: no JAVA_TOOL_OPTIONS, which\n"
+	      "                       makes every JVM print \"Picked up JAVA_TOOL_OPTIONS\" on\n"
+	      "                       stderr); docs/advice.md\n"
 	      "  --log PATH           one JSON object per line as things happen: start, samples,\n"
 	      "                       token changes, pauses, set requests, exit (docs/operators.md)\n"
 	      "  --metrics-file PATH  this run's Prometheus metrics, rewritten atomically every\n"
@@ -179,7 +184,9 @@ void cli_usage(FILE *f)
 	      "                       (--json: the machine-readable form of DESIGN.md)\n"
 	      "  set NAME             change a running workload's budget: --mem SIZE (memory.max\n"
 	      "                       where present), --cpus N (cpu.max where present),\n"
-	      "                       --jobs MIN-MAX; the advice page follows\n"
+	      "                       --jobs MIN-MAX or auto (the jobserver's range, as at\n"
+	      "                       launch; without --jobs at launch only the advice page's\n"
+	      "                       jobs); the advice page follows; exit 1 when refused\n"
 	      "  footprints           list the learned footprints of this project (the working\n"
 	      "                       directory, or --footprints FILE) and the global table;\n"
 	      "                       --clear forgets the project's, --clear --global both\n"
@@ -194,8 +201,8 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Exit status: the command's (128+N when killed by signal N); 125 when supervise\n"
 	      "itself fails; 126 command not executable; 127 command not found; 137 when the\n"
-	      "kernel OOM-killed the workload, or (--jobs, no v2 memory controller) supervise\n"
-	      "killed it at the --mem budget.\n"
+	      "kernel OOM-killed the workload, or (no v2 memory controller) supervise killed\n"
+	      "it at the --mem budget.\n"
 	      "Environment: SUPERVISE_RUNTIME_DIR (default /run/supervise) holds run directories;\n"
 	      "SUPERVISE_BPF_PIN_DIR (default /sys/fs/bpf/supervise) the shared probe set;\n"
 	      "SUPERVISE_CACHE_DIR (default ~/.cache/supervise, root: /var/cache/supervise)\n"
@@ -346,25 +353,23 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		case OPT_JSON:
 			c.json = true;
 			break;
-		case OPT_ADVICE:
-			if (streq(optarg, "all"))
-				c.advice = ADVICE_ALL;
-			else if (streq(optarg, "env"))
-				c.advice = ADVICE_ENV;
-			else if (streq(optarg, "none"))
-				c.advice = ADVICE_NONE;
-			else
-				return bad("--advice: '%s' is not a mode; use all, env or none", optarg);
+		case OPT_ADVICE: {
+			char err[256];
+			if (advice_parse(optarg, &c.advice, &c.advice_excluded, err, sizeof(err)) < 0)
+				return bad("--advice: %s", err);
 			c.has_advice = true;
 			break;
+		}
 		case OPT_RAISE_MAP_COUNT:
 			c.raise_map_count = true;
 			break;
 		case OPT_JOBS:
 			if (c.command == CMD_SET) {
-				if (control_parse_jobs(optarg, &c.jobs_min, &c.jobs_max) < 0)
-					return bad("--jobs: '%s' is not a range; give MIN-MAX or N, from 1 to 4096 (2-8)",
-						   optarg);
+				/* auto: the supervisor knows its CPUs; it resolves it as at launch. */
+				c.jobs_auto = streq(optarg, "auto");
+				if (!c.jobs_auto && control_parse_jobs(optarg, &c.jobs_min, &c.jobs_max) < 0)
+					return bad("--jobs: '%s' is not a range; give MIN-MAX or N, from 1 to 4096 (2-8), "
+						   "or auto", optarg);
 				break;
 			}
 			if (jobs_parse(optarg, &c.jobs_min, &c.jobs_max, &c.jobs_auto) < 0)
@@ -519,8 +524,8 @@ int cli_parse(int argc, char **argv, struct config *ret)
 		return bad("-o is an option of 'supervise report'");
 	if ((c.log_path || c.metrics_file) && c.command != CMD_RUN && c.command != CMD_PRINT_PROFILE)
 		return bad("--log and --metrics-file are options of a run: supervise --log PATH -- COMMAND");
-	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max)
-		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX");
+	if (c.command == CMD_SET && !c.has_mem && c.cpus <= 0 && !c.jobs_max && !c.jobs_auto)
+		return bad("set: give what to change: --mem SIZE, --cpus N or --jobs MIN-MAX|auto");
 	/* The profile fills in what the command line left out. */
 	if (c.profile && (c.command == CMD_RUN || c.command == CMD_PRINT_PROFILE) && profile_apply(c.profile, &c) < 0)
 		return -EINVAL;

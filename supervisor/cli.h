@@ -30,10 +30,11 @@ struct config {
 	bool quiet;                 /* no human summary at the end */
 	bool json;                  /* ls, stat: JSON output */
 	const char *stat_name;      /* stat NAME, set NAME */
-	enum advice_mode advice;    /* --advice all|env|none */
+	enum advice_mode advice;    /* --advice all|env|none[,-RUNTIME...] */
+	unsigned advice_excluded;   /* its -RUNTIME exclusions: 1 << enum advice_runtime */
 	bool raise_map_count;       /* --raise-map-count */
-	/* --jobs: run: N (N..N), MIN-MAX, auto (1..0: CPUs); set NAME --jobs MIN-MAX
-	 * (0: not given) */
+	/* --jobs: run: N (N..N), MIN-MAX, auto (1..0: CPUs); set NAME --jobs
+	 * MIN-MAX (0: not given) or auto (jobs_auto, resolved by the supervisor) */
 	unsigned jobs_min, jobs_max;
 	bool has_jobs;              /* run --jobs: run the jobserver */
 	bool jobs_auto;

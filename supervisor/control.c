@@ -44,6 +44,13 @@ int control_parse_jobs(const char *s, unsigned *ret_min, unsigned *ret_max)
 	return 0;
 }
 
+void control_jobs_auto(unsigned cpus, unsigned *ret_min, unsigned *ret_max)
+{
+	unsigned max = JOBS_AUTO_PER_CPU * (cpus ? cpus : 1);
+	*ret_min = 1;
+	*ret_max = max > 4096 ? 4096 : max;
+}
+
 int control_format(const struct control_request *req, char *buf, size_t size)
 {
 	size_t o = 0;
@@ -52,7 +59,9 @@ int control_format(const struct control_request *req, char *buf, size_t size)
 		o += snprintf(buf + o, size - o, "mem=%s\n", req->mem);
 	if (req->has_cpus && o < size)
 		o += snprintf(buf + o, size - o, "cpus=%.3f\n", req->cpus);
-	if (req->has_jobs && o < size)
+	if (req->has_jobs && req->jobs_auto && o < size)
+		o += snprintf(buf + o, size - o, "jobs=auto\n");
+	else if (req->has_jobs && o < size)
 		o += snprintf(buf + o, size - o, "jobs=%u-%u\n", req->jobs_min, req->jobs_max);
 	return o < size ? (int)o : -ENOBUFS;   /* snprintf's o may pass size: never a cut request */
 }
@@ -88,7 +97,8 @@ int control_parse(const char *text, struct control_request *ret)
 				return -EINVAL;
 			r.has_cpus = true;
 		} else if (streq(line, "jobs")) {
-			if (control_parse_jobs(v, &r.jobs_min, &r.jobs_max) < 0)
+			r.jobs_auto = streq(v, "auto");
+			if (!r.jobs_auto && control_parse_jobs(v, &r.jobs_min, &r.jobs_max) < 0)
 				return -EINVAL;
 			r.has_jobs = true;
 		} else {
@@ -214,7 +224,7 @@ int control_accept(int listen_fd, struct control_request *ret)
 		return -ECONNRESET;
 	}
 	if (control_parse(buf, ret) < 0) {
-		control_reply(conn, "error: a request of lines mem=SIZE, cpus=N, jobs=MIN-MAX was expected");
+		control_reply(conn, "error: a request of lines mem=SIZE, cpus=N, jobs=MIN-MAX|auto was expected");
 		return -EBADMSG;
 	}
 	return TAKE_FD(conn);
@@ -230,8 +240,9 @@ int set_command(const struct config *c)
 {
 	char dir[PATH_MAX], msg[512], reply[1024];
 	struct run_info ri;
-	struct control_request req = { .has_mem = c->has_mem, .has_cpus = c->cpus > 0, .has_jobs = c->jobs_max > 0,
-				       .cpus = c->cpus, .jobs_min = c->jobs_min, .jobs_max = c->jobs_max };
+	struct control_request req = { .has_mem = c->has_mem, .has_cpus = c->cpus > 0,
+				       .has_jobs = c->jobs_max > 0 || c->jobs_auto, .cpus = c->cpus,
+				       .jobs_min = c->jobs_min, .jobs_max = c->jobs_max, .jobs_auto = c->jobs_auto };
 	struct sockaddr_un sa;
 	_cleanup_close_ int dirfd = -1;
 

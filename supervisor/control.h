@@ -7,8 +7,8 @@
  * checked with SO_PEERCRED (our euid or root), and a request whose client
  * has already hung up (it timed out on a stopped supervisor) is dropped. A
  * request is one message of "key=value" lines (mem=SIZE as given, cpus=N,
- * jobs=MIN-MAX); the reply is one message, "ok: what was applied" or
- * "error: why". */
+ * jobs=MIN-MAX or jobs=auto); the reply is one message, "ok: what was
+ * applied" or "error: why" (then nothing was applied). */
 #pragma once
 
 #include <stdbool.h>
@@ -21,7 +21,14 @@ struct control_request {
 	char mem[64];               /* SIZE as given: a percentage is resolved by the supervisor */
 	double cpus;
 	unsigned jobs_min, jobs_max;
+	bool jobs_auto;             /* jobs=auto: the supervisor resolves it (control_jobs_auto) */
 };
+
+/* --jobs auto from its CPU count, as jobctl_open resolves it at launch:
+ * 1 to 4 x CPUs (the governor goes beyond the CPUs only while CPU pressure
+ * is low). */
+#define JOBS_AUTO_PER_CPU 4
+void control_jobs_auto(unsigned cpus, unsigned *ret_min, unsigned *ret_max);
 
 /* Pure: "MIN-MAX" or "N" (MIN = MAX = N), 1 <= MIN <= MAX <= 4096. */
 int control_parse_jobs(const char *s, unsigned *ret_min, unsigned *ret_max);
@@ -38,6 +45,7 @@ int control_accept(int listen_fd, struct control_request *ret);
 void control_reply(int conn_fd, const char *text);
 
 /* Client side: send req to the run NAME and print the reply. Returns the
- * exit status of `supervise set`: 0 applied, 1 refused, 125 no such run. */
+ * exit status of `supervise set`: 0 applied, 1 refused (the reply says
+ * why; nothing was applied), 125 no such run or no answer. */
 struct config;
 int set_command(const struct config *c);

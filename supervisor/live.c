@@ -56,6 +56,7 @@ static void input_of(const struct live *l, uint64_t usage, struct advice_input *
 		.usage_bytes = usage,
 		.jobs_min = l->budget.jobs_min,
 		.jobs_max = l->budget.jobs_max,
+		.excluded = l->o.cfg->advice_excluded,
 	};
 }
 
@@ -163,7 +164,13 @@ static void launch_advice(struct live *l, char **base)
 			log_info("advice: %s=%s%s (%s)", vars[i].name, vars[i].value,
 				 vars[i].appended ? ", added to the user's" : "", vars[i].why);
 	}
-	if (n == 0)
+	if (in.excluded) {
+		char names[128], as_given[128];
+		advice_runtime_names(in.excluded, names, sizeof(names));
+		advice_format(l->o.cfg->advice, in.excluded, as_given, sizeof(as_given));
+		log_info("advice: nothing set for %s (--advice %s)", names, as_given);
+	}
+	if (n == 0 && !in.excluded)
 		log_info("advice: no runtime variable set: no --cpus and no --mem to base them on");
 	l->env = advice_env_build(base, vars, n, l->page ? advice_page_path(l->page) : NULL);
 	if (!l->env)
@@ -249,6 +256,17 @@ static bool apply(struct live *l, const struct control_request *req, char *reply
 	char b[32];
 	unsigned missing = 0;
 
+	/* Without a jobserver a job range reaches only the live page; without
+	 * the page either it would change nothing: refused, nothing applied. */
+	bool jobserver = l->o.cfg->has_jobs;
+	if (req->has_jobs && !jobserver && !l->page) {
+		snprintf(reply, size, "error: --jobs would change nothing: this run has no jobserver (it started without "
+			 "--jobs) and no live advice page (%s); nothing was applied. Start the run with --jobs to change "
+			 "its jobs while it runs", l->o.cfg->advice == ADVICE_ENV ? "--advice env"
+						   : l->o.cfg->advice == ADVICE_NONE ? "--advice none"
+										      : "it could not be made at launch");
+		return false;
+	}
 	uint64_t mem = 0;
 	if (req->has_mem) {
 		struct size_arg a;
@@ -286,9 +304,19 @@ static bool apply(struct live *l, const struct control_request *req, char *reply
 			      missing & CGROUP_CPU ? "no cpu controller: the advice only" : "cpu.max written");
 	}
 	if (req->has_jobs && o < size) {
+		/* auto as at launch, from the CPUs the run has now (after cpus= above). */
+		unsigned cpus = budget_cpus_of(l->o.cpus, l->budget.cpus, 0);
 		l->budget.jobs_min = req->jobs_min;
 		l->budget.jobs_max = req->jobs_max;
-		o += snprintf(reply + o, size - o, " jobs %u-%u", req->jobs_min, req->jobs_max);
+		if (req->jobs_auto)
+			control_jobs_auto(cpus, &l->budget.jobs_min, &l->budget.jobs_max);
+		o += snprintf(reply + o, size - o, " jobs %s%u-%u", req->jobs_auto ? "auto: " : "", l->budget.jobs_min,
+			      l->budget.jobs_max);
+		if (req->jobs_auto && o < size)
+			o += snprintf(reply + o, size - o, " (%u x %u CPUs)", JOBS_AUTO_PER_CPU, cpus);
+		if (!jobserver && o < size)
+			o += snprintf(reply + o, size - o, "; this run has no jobserver (it started without --jobs), so "
+				      "no job count changed: only the advice page's jobs follow the range");
 	}
 	log_info("set: %s", reply + 4);
 	rundir_update(l->o.run_dir, l->o.info);
@@ -314,7 +342,7 @@ bool live_dispatch(struct live *l, const struct pollfd *p, size_t n)
 		struct control_request req;
 		_cleanup_close_ int conn = control_accept(l->control_fd, &req);
 		if (conn >= 0) {
-			char reply[512];
+			char reply[1024];
 			changed |= apply(l, &req, reply, sizeof(reply));
 			control_reply(conn, reply);
 		}

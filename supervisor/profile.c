@@ -467,17 +467,14 @@ static int apply_key(struct profile *p, int k, struct config *c, char *err, size
 		if (jobserver_style_parse(v, &c->jobserver_style) < 0)
 			BAD("'%s' is not a style; use pipe, fifo or auto", v);
 		return 0;
-	case K_ADVICE_MODE:
-		if (streq(v, "all"))
-			c->advice = ADVICE_ALL;
-		else if (streq(v, "env"))
-			c->advice = ADVICE_ENV;
-		else if (streq(v, "none"))
-			c->advice = ADVICE_NONE;
-		else
-			BAD("'%s' is not a mode; use all, env or none", v);
+	case K_ADVICE_MODE: {
+		/* The syntax of --advice: MODE[,-RUNTIME...]. */
+		char why[256];
+		if (advice_parse(v, &c->advice, &c->advice_excluded, why, sizeof(why)) < 0)
+			BAD("%s", why);
 		c->has_advice = true;
 		return 0;
+	}
 	case K_RAISE_MAP_COUNT:
 		return set_bool(p, k, v, &c->raise_map_count, err, errsize);
 	}
@@ -651,10 +648,10 @@ static bool show(const struct config *c, const struct profile *p, int k, char *b
 		return c->has_job_mem && snprintf(buf, size, "%lluB", (unsigned long long)c->job_mem.bytes) >= 0;
 	case K_JOBSERVER_STYLE:
 		return c->jobserver_style != JS_AUTO && snprintf(buf, size, "%s", jobserver_style_name(c->jobserver_style)) >= 0;
-	case K_ADVICE_MODE: {
-		static const char *const m[] = { [ADVICE_ALL] = "all", [ADVICE_ENV] = "env", [ADVICE_NONE] = "none" };
-		return c->has_advice && snprintf(buf, size, "%s", m[c->advice]) >= 0;
-	}
+	case K_ADVICE_MODE:
+		if (c->has_advice)
+			advice_format(c->advice, c->advice_excluded, buf, size);
+		return c->has_advice;
 	case K_RAISE_MAP_COUNT: return c->raise_map_count && snprintf(buf, size, "yes") >= 0;
 	}
 	return false;

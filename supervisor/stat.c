@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "jobobs.h"
 #include "jsonutil.h"
+#include "livestate.h"
 #include "log.h"
 #include "monitor.h"
 #include "rundir.h"
@@ -171,6 +172,9 @@ int stat_command(const struct config *c)
 		log_warn("stat: '%s' has processes, but /proc shows uid %u none of them: another user's "
 			 "/proc/PID/maps is open only to that user and root (backend procfs); run stat as root or as "
 			 "the user who started the run", c->stat_name, (unsigned)geteuid());
+	/* Heaviest first, in both forms, as top shows them: the process to
+	 * look at is on the first line. */
+	livestate_sort_procs(&l.r);
 	if (c->json)
 		print_json(&ri, &l.r);
 	else

@@ -87,6 +87,85 @@ Test(advice, advice_none_sets_nothing)
 	h_proc_free(&p);
 }
 
+/* Issue 15, item 9: --advice env,-jvm sets every variable but the JVM's
+ * (JAVA_TOOL_OPTIONS makes each JVM print "Picked up JAVA_TOOL_OPTIONS" on
+ * stderr); env: no live page either. */
+Test(advice, a_runtime_can_be_left_out)
+{
+	struct h_proc p;
+	unsetenv("JAVA_TOOL_OPTIONS");
+	unsetenv("SUPERVISE_ADVICE");
+	h_run(&p, "-v", "--cgroup-base", H.base, "--advice", "env,-jvm", "--cpus", "1", "--mem", "1GiB", "--", "env");
+	H_ASSERT_EXIT(&p, 0);
+	char *v = env_value(p.out.data, "GOMAXPROCS");
+	H_ASSERT(&p, v && !strcmp(v, "1"), "GOMAXPROCS should still be 1, is %s", v ? v : "(unset)");
+	static const char *const kept[] = { "GOMEMLIMIT", "RAYON_NUM_THREADS", "MALLOC_ARENA_MAX", "NODE_OPTIONS" };
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		H_ASSERT(&p, env_value(p.out.data, kept[i]), "%s should be set", kept[i]);
+	H_ASSERT(&p, !env_value(p.out.data, "JAVA_TOOL_OPTIONS"), "-jvm: no JAVA_TOOL_OPTIONS");
+	H_ASSERT(&p, !env_value(p.out.data, "SUPERVISE_ADVICE"), "env: no live page");
+	H_ASSERT(&p, strstr(p.err.data, "advice: nothing set for jvm"), "-v should say what was left out");
+	h_proc_free(&p);
+}
+
+/* What a user of a JVM sees: the "Picked up" line, and none with -jvm. */
+Test(advice, minus_jvm_silences_the_jvm_banner)
+{
+	if (access("/usr/bin/java", X_OK) < 0)
+		cr_skip_test("needs a JVM at /usr/bin/java (apt-get install default-jre-headless)");
+	struct h_proc p;
+	unsetenv("JAVA_TOOL_OPTIONS");
+	h_run(&p, "-q", "--cgroup-base", H.base, "--cpus", "1", "--", "/usr/bin/java", "-version");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "Picked up JAVA_TOOL_OPTIONS: -XX:ActiveProcessorCount=1"),
+		 "by default the JVM gets (and announces) JAVA_TOOL_OPTIONS");
+	h_proc_free(&p);
+	h_run(&p, "-q", "--cgroup-base", H.base, "--cpus", "1", "--advice", "all,-jvm", "--", "/usr/bin/java",
+	      "-version");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "version") && !strstr(p.err.data, "Picked up"),
+		 "with -jvm the JVM should print its version and nothing about JAVA_TOOL_OPTIONS");
+	h_proc_free(&p);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "writing %s: %s", path, strerror(errno));
+}
+
+/* A profile's [Advice] Mode= takes the same syntax; a bad runtime is named
+ * with file:line and the valid ones. */
+Test(advice, a_profile_leaves_runtimes_out_with_the_same_syntax)
+{
+	struct h_proc p;
+	char *conf = h_strf("%s/svc.conf", H.scratch);
+	unsetenv("JAVA_TOOL_OPTIONS");
+	unsetenv("NODE_OPTIONS");
+	unsetenv("SUPERVISE_ADVICE");
+	write_text(conf, "[Resources]\nMemoryMax=1G\n[Advice]\nMode=all,-jvm,-node\n");
+	h_run(&p, "--profile", conf, "--cgroup-base", H.base, "--", "env");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, env_value(p.out.data, "GOMEMLIMIT") && env_value(p.out.data, "SUPERVISE_ADVICE"),
+		 "all: the variables and the live page");
+	H_ASSERT(&p, !env_value(p.out.data, "JAVA_TOOL_OPTIONS") && !env_value(p.out.data, "NODE_OPTIONS"),
+		 "-jvm,-node: neither JAVA_TOOL_OPTIONS nor NODE_OPTIONS");
+	h_proc_free(&p);
+	h_run(&p, "--profile", conf, "--print-profile");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.out.data, "Mode=all,-jvm,-node"), "--print-profile shows the mode as written");
+	h_proc_free(&p);
+
+	write_text(conf, "[Advice]\nMode=env,-perl\n");
+	h_run(&p, "--profile", conf, "--cgroup-base", H.base, "--", "true");
+	H_ASSERT_EXIT(&p, 125);
+	H_ASSERT(&p, strstr(p.err.data, "svc.conf:2:") && strstr(p.err.data, "'perl' is not a runtime; use one of go, "
+									   "rayon, openmp, inko, malloc, cargo, jvm, node"),
+		 "a bad runtime in a profile is named with file:line and the valid names");
+	h_proc_free(&p);
+	free(conf);
+}
+
 /* A pool line: "pool: generation G: advised T threads, W workers running ...". */
 static bool pool_line(const char *line, unsigned long long *gen, unsigned *advised, unsigned *workers)
 {

@@ -69,6 +69,15 @@ Test(cli, bad_size_empty)
 Test(cli, bad_mem_high) { expect_bad_size("--mem-high", "plenty"); }
 Test(cli, bad_cpus) { REFUSED("abc", "--cpus", "abc"); }
 Test(cli, bad_pids) { REFUSED("xyz", "--pids", "xyz"); }
+/* --advice MODE,-RUNTIME: a runtime not known is named, with the known ones. */
+Test(cli, bad_advice_runtime)
+{
+	REFUSED("--advice: 'perl' is not a runtime; use one of go, rayon, openmp, inko, malloc, cargo, jvm, node",
+		"--advice", "env,-perl");
+	REFUSED("--advice: 'jvm': after the mode come runtimes to leave out, each as -RUNTIME", "--advice", "env,jvm");
+	REFUSED("none sets no variable", "--advice", "none,-go");
+	REFUSED("'sometimes' is not a mode; use all, env or none", "--advice", "sometimes");
+}
 /* A name becomes a directory under the runtime dir: no path separators. */
 Test(cli, bad_name_with_slash) { REFUSED("../escape", "--name", "../escape"); }
 

@@ -292,6 +292,97 @@ Test(control, request_round_trip)
 	cr_expect_lt(control_parse("", &b), 0);
 }
 
+/* set --jobs auto: the supervisor resolves it from its CPUs, as at launch. */
+Test(control, jobs_auto_round_trip)
+{
+	struct control_request a = { .has_jobs = true, .jobs_auto = true }, b;
+	char buf[64];
+	cr_assert_gt(control_format(&a, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "jobs=auto\n");
+	cr_assert_eq(control_parse(buf, &b), 0);
+	cr_expect(b.has_jobs && b.jobs_auto);
+	cr_assert_eq(control_parse("jobs=2-3\n", &b), 0);
+	cr_expect(!b.jobs_auto && b.jobs_min == 2 && b.jobs_max == 3);
+	cr_expect_lt(control_parse("jobs=automatic\n", &b), 0);
+	unsigned lo, hi;
+	control_jobs_auto(2, &lo, &hi);
+	cr_expect(lo == 1 && hi == 8, "2 CPUs: 1-8, got %u-%u", lo, hi);
+	control_jobs_auto(0, &lo, &hi);
+	cr_expect(lo == 1 && hi == 4, "no count known: one CPU");
+	control_jobs_auto(4000, &lo, &hi);
+	cr_expect_eq(hi, 4096, "never above the 4096 a range allows");
+}
+
+/* ---- --advice MODE[,-RUNTIME...] ---------------------------------------------- */
+
+Test(advice_mode, modes_and_exclusions)
+{
+	enum advice_mode m;
+	unsigned x;
+	char err[256], back[64];
+	cr_assert_eq(advice_parse("env,-jvm", &m, &x, err, sizeof(err)), 0, "%s", err);
+	cr_expect(m == ADVICE_ENV && x == 1u << ADVICE_JVM);
+	cr_assert_eq(advice_parse("all", &m, &x, err, sizeof(err)), 0);
+	cr_expect(m == ADVICE_ALL && x == 0);
+	cr_assert_eq(advice_parse("none", &m, &x, err, sizeof(err)), 0);
+	cr_expect(m == ADVICE_NONE);
+	cr_assert_eq(advice_parse("all,-node,-go,-jvm,-go", &m, &x, err, sizeof(err)), 0);
+	cr_expect_eq(x, (1u << ADVICE_NODE) | (1u << ADVICE_GO) | (1u << ADVICE_JVM), "a repeat is the same exclusion");
+	advice_format(m, x, back, sizeof(back));
+	cr_expect_str_eq(back, "all,-go,-jvm,-node", "printed in the table's order");
+	advice_runtime_names(x, back, sizeof(back));
+	cr_expect_str_eq(back, "go, jvm, node");
+	static const char *const names[] = { "go", "rayon", "openmp", "inko", "malloc", "cargo", "jvm", "node" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char s[32];
+		snprintf(s, sizeof(s), "env,-%s", names[i]);
+		cr_expect_eq(advice_parse(s, &m, &x, err, sizeof(err)), 0, "%s: %s", s, err);
+		cr_expect(strstr(ADVICE_RUNTIME_LIST, names[i]), "%s is in the list messages give", names[i]);
+	}
+}
+
+Test(advice_mode, bad_input_is_named)
+{
+	enum advice_mode m = ADVICE_ENV;
+	unsigned x = 7;
+	char err[256];
+	static const struct { const char *in, *says; } bad[] = {
+		{ "env,-perl", "'perl' is not a runtime; use one of go, rayon, openmp, inko, malloc, cargo, jvm, node" },
+		{ "env,jvm", "'jvm': after the mode come runtimes to leave out, each as -RUNTIME" },
+		{ "env,-", "'-': after the mode" },
+		{ "env,", "'': after the mode" },
+		{ "-jvm", "'-jvm' is not a mode; use all, env or none" },
+		{ "", "'' is not a mode" },
+		{ "alll", "'alll' is not a mode" },
+		{ "none,-jvm", "none sets no variable" },
+		{ "env,-JVM", "'JVM' is not a runtime" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_expect_eq(advice_parse(bad[i].in, &m, &x, err, sizeof(err)), -EINVAL, "'%s' accepted", bad[i].in);
+		cr_expect(strstr(err, bad[i].says), "'%s': the message should say \"%s\", says \"%s\"", bad[i].in,
+			  bad[i].says, err);
+	}
+	cr_expect(m == ADVICE_ENV && x == 7, "a refused value changes nothing");
+}
+
+Test(advice_env, an_excluded_runtime_gets_no_variable)
+{
+	struct advice_var v[ADVICE_MAX_VARS];
+	memset(fake_env, 0, sizeof(fake_env));
+	struct advice_input in = { .cpus = 1, .online_cpus = 2, .budget_bytes = GiB,
+				   .excluded = 1u << ADVICE_JVM | 1u << ADVICE_INKO };
+	struct advice a;
+	advice_compute(&in, &a);
+	size_t n = advice_env_vars(&in, &a, fake_lookup, NULL, v, ADVICE_MAX_VARS);
+	cr_expect_eq(n, 7, "10 variables less JAVA_TOOL_OPTIONS and the two INKO_*: %zu", n);
+	cr_expect(!find(v, n, "JAVA_TOOL_OPTIONS") && !find(v, n, "INKO_PROCESS_THREADS") &&
+		  !find(v, n, "INKO_BACKUP_THREADS"));
+	cr_expect(find(v, n, "GOMAXPROCS") && find(v, n, "NODE_OPTIONS") && find(v, n, "CARGO_BUILD_JOBS"));
+	in.excluded = (1u << NR_ADVICE_RUNTIMES) - 1;
+	cr_expect_eq(advice_env_vars(&in, &a, fake_lookup, NULL, v, ADVICE_MAX_VARS), 0, "every runtime left out");
+}
+
 /* ---- the seqlock page ------------------------------------------------------ */
 
 static char page_path[64];
