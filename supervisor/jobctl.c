@@ -10,6 +10,7 @@
 #include "advice.h"
 #include "cgroup.h"
 #include "clients.h"
+#include "control.h"
 #include "proctree.h"
 #include "footprint.h"
 #include "governor.h"
@@ -321,7 +322,7 @@ int jobctl_open(const struct jobctl_config *cfg, const struct budget *b, char *c
 	 * CPUs and goes beyond only while the leaf's CPU pressure is low (jobs
 	 * that wait on I/O or sleep), memory bounding it as for any range. */
 	if (jc->cfg.jobs_auto && !jc->cfg.max_jobs)
-		jc->cfg.max_jobs = 4 * (cfg->cpus ? cfg->cpus : 1);
+		jc->cfg.max_jobs = JOBS_AUTO_PER_CPU * (cfg->cpus ? cfg->cpus : 1);
 	if (jc->cfg.max_jobs < jc->cfg.min_jobs)
 		jc->cfg.max_jobs = jc->cfg.min_jobs;
 	jc->cpus = cfg->cpus ? cfg->cpus : 1;
