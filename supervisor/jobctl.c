@@ -10,7 +10,9 @@
 #include "advice.h"
 #include "cgroup.h"
 #include "clients.h"
+#include "cpucap.h"
 #include "control.h"
+#include "proc.h"
 #include "proctree.h"
 #include "footprint.h"
 #include "governor.h"
@@ -42,12 +44,8 @@
 #define NARROW_AFTER_NS 2000000000ull
 /* --jobs MIN-MAX with MAX above the CPUs (issue 15: --jobs 1-8 on 2 CPUs was
  * 23-37 % slower than make -j2): the target starts capped at the CPUs and
- * the cap moves by one job every CPU_STEP_NS, up while the leaf's CPU
- * pressure (some avg10) stays below CPU_LOW (jobs wait on I/O, CPUs idle),
- * down to the CPUs while it is at CPU_HIGH or more. */
+ * the cap moves by one job every CPU_STEP_NS, as cpucap.h says. */
 #define CPU_STEP_NS 1000000000ull
-#define CPU_LOW_X100 1000
-#define CPU_HIGH_X100 4000
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -79,7 +77,9 @@ struct jobctl {
 	unsigned progress_resumes;
 	uint64_t narrow_at_ns;    /* `set` lowered the maximum: enforce it from then on, 0: not yet asked */
 	unsigned cpus, cpu_cap;   /* CPUs, and the cap CPU pressure puts on the target */
-	uint64_t cpu_step_ns;     /* last move of the cap */
+	uint64_t cpu_step_ns;     /* last move of the cap (without PSI: last judgement) */
+	uint64_t runnable_sum;    /* without PSI: runnable jobs' tasks summed over samples */
+	unsigned runnable_samples;
 
 	unsigned target, tokens_min, tokens_max, paused_count, reminted;
 	uint64_t alert_bytes;     /* where the decision next changes */
@@ -547,33 +547,60 @@ static bool guess_only_early_pause(const struct jobctl *jc, uint64_t rss, const 
 	return committed <= jc->budget.in.mem;
 }
 
-/* Move the CPU cap on the target from the leaf's CPU pressure (see
- * CPU_STEP_NS); returns the cap (>= MIN, and not below the CPUs). */
+/* The workload's jobs' processes running or runnable now (state R): the
+ * signal where the leaf has no cpu.pressure. Only jobs' processes (few in a
+ * build) are read, not every process of the workload. */
+static unsigned runnable_jobs_procs(const struct jobctl *jc)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < jc->jt.nr_px; i++) {
+		int k = jc->jt.px[i].job;
+		struct proc_stat st;
+		if (k < 0 || jc->jt.jobs[k].paused || proc_read_stat(jc->jt.px[i].pid, &st) < 0)
+			continue;
+		n += st.state == 'R';
+	}
+	return n;
+}
+
+/* Move the CPU cap on the target (cpucap.h) once a CPU_STEP_NS; returns the
+ * cap (>= MIN, and not below the CPUs). */
 static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 {
-	char path[PATH_MAX + 32], text[256];
+	char path[PATH_MAX + 32], text[256], why[96];
 	uint32_t some = 0;
 	unsigned floor_ = jc->cfg.min_jobs > jc->cpus ? jc->cfg.min_jobs : jc->cpus;
 	if (jc->cfg.max_jobs <= floor_)
 		return jc->cfg.max_jobs;
 	if (jc->cpu_cap < floor_)
 		jc->cpu_cap = floor_;
-	if (now - jc->cpu_step_ns < CPU_STEP_NS)
-		return jc->cpu_cap;
+	enum cpu_load load;
 	snprintf(path, sizeof(path), "%s/cpu.pressure", jc->cgroup);
-	if (read_file_at(AT_FDCWD, path, text, sizeof(text)) < 0 || advice_parse_pressure(text, &some) < 0)
-		return jc->cpu_cap;
+	if (jc->cgroup[0] && read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0 &&
+	    advice_parse_pressure(text, &some) >= 0) {
+		if (now - jc->cpu_step_ns < CPU_STEP_NS)
+			return jc->cpu_cap;
+		load = cpucap_from_psi(some);
+		snprintf(why, sizeof(why), "CPU pressure %u.%02u %% (some avg10)", some / 100, some % 100);
+	} else {
+		/* No PSI here: sample the runnable tasks every turn, judge once a step. */
+		jc->runnable_sum += runnable_jobs_procs(jc);
+		jc->runnable_samples++;
+		if (now - jc->cpu_step_ns < CPU_STEP_NS)
+			return jc->cpu_cap;
+		load = cpucap_from_runnable(jc->runnable_sum, jc->runnable_samples, jc->cpus);
+		snprintf(why, sizeof(why), "no CPU pressure (PSI) here; %.1f runnable tasks on average",
+			 jc->runnable_samples ? (double)jc->runnable_sum / jc->runnable_samples : 0.0);
+		jc->runnable_sum = 0, jc->runnable_samples = 0;
+		jc->cpu_step_ns = now;
+	}
 	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
 	unsigned was = jc->cpu_cap;
-	if (some < CPU_LOW_X100 && jobs >= jc->cpu_cap && jc->cpu_cap < jc->cfg.max_jobs)
-		jc->cpu_cap++;
-	else if (some >= CPU_HIGH_X100 && jc->cpu_cap > floor_)
-		jc->cpu_cap--;
+	jc->cpu_cap = cpucap_step(jc->cpu_cap, floor_, jc->cfg.max_jobs, jobs, load);
 	if (jc->cpu_cap != was) {
 		jc->cpu_step_ns = now;
-		log_info("jobserver: CPU pressure %u.%02u %% (some avg10): at most %u jobs at once (CPUs %u, --jobs up "
-			 "to %u)",
-			 some / 100, some % 100, jc->cpu_cap, jc->cpus, jc->cfg.max_jobs);
+		log_info("jobserver: %s: at most %u jobs at once (CPUs %u, --jobs up to %u)", why, jc->cpu_cap, jc->cpus,
+			 jc->cfg.max_jobs);
 	}
 	return jc->cpu_cap;
 }
@@ -769,6 +796,31 @@ static bool all_waiting(const struct jobctl *jc, const struct reading *r)
 	return true;
 }
 
+/* The workload's CPU time so far: the leaf's cpu.stat; without a leaf (a
+ * plain user's run) its process tree's from /proc — each live process's own
+ * and that of the children it waited for, which holds every ended process
+ * of the tree but the few reparented to supervise and reaped there (a drop
+ * reads as progress: the stall window starts again, never fires early). */
+static int workload_cpu_usec(const struct jobctl *jc, const struct reading *r, uint64_t *ret)
+{
+	if (jc->cgroup[0])
+		return cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", ret);
+	static long hz;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0)
+		return -EINVAL;
+	uint64_t ticks = 0;
+	for (size_t i = 0; i < r->nr_proc_readings; i++) {
+		struct proc_stat st;
+		if (r->procs[i].exited || proc_read_stat((pid_t)r->procs[i].pid, &st) < 0)
+			continue;
+		ticks += st.utime + st.stime + st.cutime + st.cstime;
+	}
+	*ret = ticks * 1000000ull / (uint64_t)hz;
+	return 0;
+}
+
 /* The progress guarantee: while jobs are paused, a workload that makes no
  * progress — under STALL_CPU_USEC of CPU in STALL_MS, and every unpaused
  * process waiting (for a sub-make, on the jobserver, on the paused job's
@@ -779,7 +831,7 @@ static void progress_rule(struct jobctl *jc, const struct reading *r, uint64_t n
 	uint64_t rss = r->rss_bytes;
 	uint64_t usec;
 	size_t k = jobtable_oldest_paused(&jc->jt);
-	if (k == jc->jt.nr_jobs || cgroup_read_keyed(jc->cgroup, "cpu.stat", "usage_usec", &usec) < 0) {
+	if (k == jc->jt.nr_jobs || workload_cpu_usec(jc, r, &usec) < 0) {
 		jc->stall_since_ns = 0;
 		return;
 	}

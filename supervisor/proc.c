@@ -24,18 +24,22 @@ int proc_stat_parse(const char *text, struct proc_stat *ret)
 	if (len >= sizeof(s.comm))
 		len = sizeof(s.comm) - 1;
 	memcpy(s.comm, open_ + 1, len);
-	/* Field 3 (state) follows ") ", ppid is field 4, starttime field 22. */
+	/* Field 3 (state) follows ") ", ppid is field 4, the CPU times 14-17,
+	 * starttime field 22. */
 	const char *p = close_ + 2;
 	s.state = *p;
 	int ppid;
 	if (sscanf(p, "%*c %d", &ppid) != 1)
 		return -EINVAL;
 	s.ppid = (pid_t)ppid;
+	uint64_t *times[] = { &s.utime, &s.stime, &s.cutime, &s.cstime };   /* fields 14-17 */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -EINVAL;
 		p++;
+		if (field + 1 >= 14 && field + 1 <= 17 && sscanf(p, "%" SCNu64, times[field + 1 - 14]) != 1)
+			return -EINVAL;
 	}
 	if (sscanf(p, "%" SCNu64, &s.starttime) != 1)
 		return -EINVAL;

@@ -12,6 +12,8 @@ struct proc_stat {
 	pid_t pid, ppid;
 	char state;
 	char comm[16];
+	uint64_t utime, stime;      /* fields 14, 15: its own CPU time, clock ticks */
+	uint64_t cutime, cstime;    /* fields 16, 17: of its children it waited for */
 	uint64_t starttime;         /* field 22, clock ticks since boot */
 };
 

@@ -7,6 +7,7 @@
  * named). Nothing is left behind: no process of that user, no run directory.
  */
 #include <pwd.h>
+#include <sched.h>
 
 #include "harness.h"
 
@@ -227,5 +228,76 @@ Test(nonroot, check_names_the_fix, .init = nonroot_init, .fini = nonroot_fini)
 	H_ASSERT(&p, strstr(p.out.data, "systemd-run --user --scope -p Delegate=yes"), "the fix: a delegated subtree");
 	H_ASSERT(&p, strstr(p.out.data, "--cgroup-base"), "or --cgroup-base");
 	H_ASSERT(&p, strstr(p.out.data, "CAP_BPF"), "and CAP_BPF for the bpf backend");
+	h_proc_free(&p);
+}
+
+/* Without a leaf there is no cpu.pressure: --jobs auto moves its CPU cap on
+ * the jobs' runnable tasks instead (cpucap.h). Jobs that sleep leave the CPUs
+ * idle: more than CPUs jobs run at once, and -v says what moved the cap. */
+Test(nonroot, jobs_auto_goes_beyond_the_cpus_without_psi, .init = nonroot_init, .fini = nonroot_fini)
+{
+	need_user();
+	if (sh("command -v make >/dev/null") != 0)
+		skip_test("make is not installed");
+	cpu_set_t set;
+	long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+	char mk[PATH_MAX];
+	snprintf(mk, sizeof(mk), "%s/Makefile", dir);
+	FILE *f = fopen(mk, "w");
+	cr_assert(f);
+	fputs("all:", f);
+	for (long i = 0; i < 4 * cpus + 4; i++)
+		fprintf(f, " t%ld", i);
+	fputs("\nt%:\n\t@sleep 1.5\n", f);
+	fclose(f);
+	sh("chown %u:%u '%s'", (unsigned)uid, (unsigned)gid, mk);
+	struct h_proc p;
+	run_as(&p, "-v", "--jobs", "auto", "--summary-json", "s.json", "--", "make");
+	H_ASSERT_EXIT(&p, 0);
+	H_ASSERT(&p, strstr(p.err.data, "no CPU pressure (PSI) here"), "-v says the cap follows runnable tasks");
+	struct json_object *o = summary("s.json"), *j, *v;
+	cr_assert(json_object_object_get_ex(o, "jobs", &j) && json_object_object_get_ex(j, "peak_concurrent", &v));
+	int64_t most = json_object_get_int64(v);
+	H_ASSERT(&p, most > cpus && most <= 4 * cpus,
+		 "%lld jobs at most at once: sleeping jobs should take more than the %ld CPUs, up to 4x", (long long)most,
+		 cpus);
+	json_object_put(o);
+	assert_nothing_left(&p);
+	h_proc_free(&p);
+}
+
+/* The progress rule without a leaf: the workload's CPU time comes from its
+ * process tree in /proc, not cpu.stat. b is paused beside a (pause point
+ * 344 MiB of 600: the procfs backend's margin is 256 MiB), and stays paused
+ * after a's allocation ends (nothing learned: b is sized 512 MiB); a then
+ * waits for b on a fifo and every unpaused process waits: b must be
+ * resumed, not left paused forever. */
+Test(nonroot, progress_rule_without_a_leaf, .init = nonroot_init, .fini = nonroot_fini)
+{
+	need_user();
+	if (sh("command -v make >/dev/null") != 0)
+		skip_test("make is not installed");
+	cr_assert(sh("cd '%s' && ln -s memhog cc1 && mkfifo fifo && chown -h %u:%u cc1 fifo", dir, (unsigned)uid,
+		     (unsigned)gid) == 0);
+	char mk[PATH_MAX];
+	snprintf(mk, sizeof(mk), "%s/Makefile", dir);
+	FILE *f = fopen(mk, "w");
+	cr_assert(f);
+	fprintf(f, "all: a b\na:\n\t./cc1 200 2 8; read x < fifo\nb:\n\tsleep 0.3; ./cc1 200 1 8; echo done > fifo\n");
+	fclose(f);
+	sh("chown %u:%u '%s'", (unsigned)uid, (unsigned)gid, mk);
+	struct h_proc p;
+	run_as(&p, "-v", "--mem", "600MiB", "--jobs", "2", "--summary-json", "s.json", "--", "make");
+	H_ASSERT(&p, !p.timed_out, "the build hung with a job paused");
+	H_ASSERT_EXIT(&p, 0);
+	struct json_object *o = summary("s.json"), *j, *v;
+	cr_assert(json_object_object_get_ex(o, "jobs", &j));
+	H_ASSERT(&p, json_object_object_get_ex(j, "paused", &v) && json_object_get_int64(v) >= 1,
+		 "b was never paused: the case did not happen");
+	H_ASSERT(&p, json_object_object_get_ex(j, "progress_resumes", &v) && json_object_get_int64(v) >= 1,
+		 "the progress rule did not resume b");
+	H_ASSERT(&p, strstr(p.err.data, "the progress rule"), "the log says the progress rule fired");
+	json_object_put(o);
+	assert_nothing_left(&p);
 	h_proc_free(&p);
 }

@@ -19,6 +19,7 @@
  * as in the issue) and its own BPF pin directory.
  */
 #include <inttypes.h>
+#include <sched.h>
 
 #include "harness.h"
 
@@ -564,4 +565,48 @@ Test(realbuild, set_lower_jobs_narrows_within_seconds)
 	H_ASSERT(&p, j.starts == 6 && j.ends == 6, "all 6 jobs should end: %d started, %d ended", j.starts, j.ends);
 	h_proc_free(&s);
 	h_proc_free(&p);
+}
+
+/* issue 13/15: --jobs auto (and MIN-MAX) start at the CPUs and go beyond them
+ * only while the CPUs idle. Jobs that sleep (a build's waits on I/O, a test
+ * suite's timeouts) leave them idle: more than CPUs jobs run at once. The
+ * signal here is the leaf's cpu.pressure; test_nonroot covers the fallback
+ * without it (no leaf). */
+static long affinity_cpus(void)
+{
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+Test(realbuild, wait_bound_jobs_go_beyond_the_cpus)
+{
+	long cpus = affinity_cpus();
+	int nr = (int)(4 * cpus + 4);
+	char *mk = h_strf("%s/Makefile", H.scratch), *text = h_strf("all:");
+	for (int i = 0; i < nr; i++) {
+		char *t = h_strf("%s t%d", text, i);
+		free(text), text = t;
+	}
+	char *t = h_strf("%s\nt%%:\n\t@sleep 1.5\n", text);
+	write_text(mk, t);
+	free(t), free(text), free(mk);
+	char *sum = h_strf("%s/s.json", H.scratch);
+	struct h_proc p;
+	h_start(&p, "-v", "--cgroup-base", H.base, "--summary-json", sum, "--jobs", "auto", "--", "make", "-C", H.scratch);
+	h_finish(&p, 120);
+	H_ASSERT_EXIT(&p, 0);
+	char *cp = h_strf("%s/cpu.pressure", H.base);
+	bool psi = access(cp, R_OK) == 0;
+	free(cp);
+	H_ASSERT(&p, strstr(p.err.data, psi ? "CPU pressure" : "no CPU pressure (PSI) here"),
+		 "-v says which signal moved the cap (%s)", psi ? "PSI" : "runnable tasks");
+	struct json_object *o = summary(sum, &p);
+	int64_t most = jint(o, "jobs", "peak_concurrent");
+	H_ASSERT(&p, most > cpus && most <= 4 * cpus,
+		 "%" PRId64 " jobs at most at once: sleeping jobs should take more than the %ld CPUs, up to 4x", most,
+		 cpus);
+	json_object_put(o);
+	H_ASSERT_CLEAN(&p);
+	h_proc_free(&p);
+	free(sum);
 }

@@ -20,6 +20,11 @@ Test(proc, stat_with_a_hostile_comm)
 	cr_expect_eq(s.state, 'S');
 	cr_expect_str_eq(s.comm, "a) R 1 (b c");
 	cr_expect_eq(s.starttime, 987654);
+	cr_expect(s.utime == 1 && s.stime == 2 && s.cutime == 0 && s.cstime == 0, "CPU times %llu %llu %llu %llu",
+		  (unsigned long long)s.utime, (unsigned long long)s.stime, (unsigned long long)s.cutime,
+		  (unsigned long long)s.cstime);
+	cr_assert_eq(proc_stat_parse("7 (make) S 1 7 7 0 -1 0 0 0 0 0 11 12 130 140 20 0 1 0 55\n", &s), 0);
+	cr_expect(s.utime == 11 && s.stime == 12 && s.cutime == 130 && s.cstime == 140 && s.starttime == 55);
 	cr_expect_eq(proc_stat_parse("12 (x S 1", &s), -EINVAL);
 	cr_expect_eq(proc_stat_parse("", &s), -EINVAL);
 }
