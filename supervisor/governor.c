@@ -5,6 +5,8 @@
 #include "governor.h"
 
 #define MIB (1ull << 20)
+/* A job this close to its projected peak is at it: pausing it stops nothing. */
+#define GOV_STOPS_NOTHING_BYTES (16 * MIB)
 /* Sums stay below this: int64_t headroom arithmetic never overflows. */
 #define GOV_SUM_MAX (UINT64_MAX >> 2)
 
@@ -92,7 +94,7 @@ static size_t pick_pause(const struct gov_input *in, uint64_t committed, uint64_
 	if (fit < in->nr_jobs)
 		return fit;
 	/* Pausing a job at its peak stops nothing: then the outgrowing one. */
-	return grow < in->nr_jobs && (grow_best > 16 * MIB || grower == in->nr_jobs) ? grow : grower;
+	return grow < in->nr_jobs && (grow_best > GOV_STOPS_NOTHING_BYTES || grower == in->nr_jobs) ? grow : grower;
 }
 
 /* A job past its expected peak and not settled: its real peak is unknown.
@@ -179,6 +181,14 @@ static uint64_t time_credit(const struct gov_input *in, size_t as_running)
 	return flat > high ? flat - high : 0;
 }
 
+/* Within its slack of its projected peak (settled there, or about to be):
+ * pausing it stops nothing and keeps what it holds; let run, it ends soon. */
+static bool at_peak(const struct gov_job *j)
+{
+	uint64_t slack = j->rss_bytes / 16 > GOV_STOPS_NOTHING_BYTES ? j->rss_bytes / 16 : GOV_STOPS_NOTHING_BYTES;
+	return governor_project(j) <= governor_add(j->rss_bytes, slack);
+}
+
 /* What the paused jobs started before job k still need to reach their
  * projected peaks: room a younger job must leave them. make reuses the token
  * of a job that ended at once (it writes it home and reads it back before
@@ -208,6 +218,9 @@ static size_t pick_young(const struct gov_input *in, uint64_t committed, uint64_
 	for (size_t i = 0; i < in->nr_jobs; i++) {
 		const struct gov_job *j = &in->jobs[i];
 		if (j->paused || (best < in->nr_jobs && j->start_ns <= in->jobs[best].start_ns))
+			continue;
+		/* At its peak, a pause stops nothing: it ends soon and frees all. */
+		if (at_peak(j))
 			continue;
 		uint64_t r = reserved_before(in, i);
 		if (r && governor_add(committed, r) > limit)
@@ -241,7 +254,8 @@ static size_t pick_resume(const struct gov_input *in, uint64_t committed, uint64
 			after = governor_add(after, e - p - turn);
 		/* First come, first served: it fits beside what older paused
 		 * jobs still need (pick_young() would pause it again). */
-		after = governor_add(after, reserved_before(in, i));
+		if (!at_peak(j))
+			after = governor_add(after, reserved_before(in, i));
 		bool fits = governor_add(after, slack_bytes) <= limit;
 		if ((fits || running == 0) && (best == in->nr_jobs || j->start_ns < in->jobs[best].start_ns))
 			best = i;

@@ -12,36 +12,16 @@
 /* A probe set of our own (SUPERVISE_BPF_PIN_DIR): a supervise built from another
  * tree with another TRACK_VERSION, running at the same time on this host, would
  * replace the shared set under our feet (thresholds and readings gone). */
-static char js_pin_dir[PATH_MAX];
-
 static void js_setup(void)
 {
 	h_setup();
-	/* bpffs refuses names with a dot. */
-	snprintf(js_pin_dir, sizeof(js_pin_dir), "/sys/fs/bpf/sv-test-%s-%d", H.tname, (int)getpid());
-	for (char *c = js_pin_dir + strlen("/sys/fs/bpf/"); *c; c++)
-		if (*c == '.')
-			*c = '_';
-	setenv("SUPERVISE_BPF_PIN_DIR", js_pin_dir, 1);
+	h_private_pin_dir();
 }
 
 static void js_teardown(void)
 {
 	h_teardown();
-	/* The last supervise out unpins the set; remove what a failed run left. */
-	DIR *d = opendir(js_pin_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *f = h_strf("%s/%s", js_pin_dir, de->d_name);
-		unlink(f);
-		free(f);
-	}
-	if (d)
-		closedir(d);
-	rmdir(js_pin_dir);
-	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	h_remove_pin_dir();
 }
 
 TestSuite(jobserver, .init = js_setup, .fini = js_teardown, .timeout = 180);

@@ -29,17 +29,10 @@
 /* Start-up and tear-down of supervise and make, not part of any job. */
 #define FIXED_ALLOWANCE_S 8.0
 
-static char rb_pin_dir[PATH_MAX];
-
 static void rb_setup(void)
 {
 	h_setup();
-	/* bpffs refuses names with a dot. */
-	snprintf(rb_pin_dir, sizeof(rb_pin_dir), "/sys/fs/bpf/sv-test-%s-%d", H.tname, (int)getpid());
-	for (char *c = rb_pin_dir + strlen("/sys/fs/bpf/"); *c; c++)
-		if (*c == '.')
-			*c = '_';
-	setenv("SUPERVISE_BPF_PIN_DIR", rb_pin_dir, 1);
+	h_private_pin_dir();
 	char *c = h_strf("%s/cache", H.scratch);
 	setenv("SUPERVISE_CACHE_DIR", c, 1);
 	free(c);
@@ -48,19 +41,7 @@ static void rb_setup(void)
 static void rb_teardown(void)
 {
 	h_teardown();
-	DIR *d = opendir(rb_pin_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *f = h_strf("%s/%s", rb_pin_dir, de->d_name);
-		unlink(f);
-		free(f);
-	}
-	if (d)
-		closedir(d);
-	rmdir(rb_pin_dir);
-	unsetenv("SUPERVISE_BPF_PIN_DIR");
+	h_remove_pin_dir();
 	unsetenv("SUPERVISE_CACHE_DIR");
 }
 

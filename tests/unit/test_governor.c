@@ -216,6 +216,34 @@ Test(governor, a_new_job_never_takes_the_room_paused_ones_wait_for)
 	cr_expect_eq(d.action == GOV_RESUME && d.job == 7, false, "the young one waits for the older ones' room");
 }
 
+Test(governor, a_young_job_at_its_peak_is_not_paused_for_older_ones)
+{
+	/* test_realbuild's $(shell) case, --jobs 3 of 110 MiB jobs under
+	 * 320 MiB: an older job paused at 8 MiB waits for 103 MiB; a younger
+	 * one holds its 113 MiB peak and has settled. Pausing it would stop
+	 * nothing and keep 113 MiB held (it was, and the third job then grew to
+	 * the budget): it runs on, ends, and frees what it holds. */
+	struct gov_config c = { .budget_bytes = 320 * MIB, .min_jobs = 3, .max_jobs = 3, .margin_bytes = 64 * MIB,
+				.may_kill = true };
+	struct gov_state st = {};
+	struct gov_job j[] = {
+		{ .start_ns = 1, .rss_bytes = 8 * MIB, .expected_bytes = 111 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .paused = true },
+		{ .start_ns = 2, .rss_bytes = 90 * MIB, .expected_bytes = 111 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_known = true, .rate_bps = 0 },
+		{ .start_ns = 3, .rss_bytes = 113 * MIB, .expected_bytes = 111 * MIB, .basis = GOV_BASIS_COMMAND,
+		  .rate_known = true, .rate_bps = 0 },
+	};
+	struct gov_decision d = decide(&c, &st, 215 * MIB, 111 * MIB, j, 3);
+	cr_expect_neq(d.action, GOV_PAUSE, "paused job %zu: both running jobs are at their peaks", d.job);
+	/* The one still 21 MiB below its peak is paused: its growth is what
+	 * the older one's room needs. */
+	j[1].rate_bps = 100 * MIB;
+	d = decide(&c, &st, 215 * MIB, 111 * MIB, j, 3);
+	cr_expect_eq(d.action, GOV_PAUSE);
+	cr_expect_eq(d.job, 1);
+}
+
 Test(governor, only_one_job_grows_past_its_estimate_at_a_time)
 {
 	/* Cold: two jobs of a command seen only small (expected 200 MiB) both
