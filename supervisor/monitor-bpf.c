@@ -147,6 +147,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (e->type == TRACK_EV_MAP_ALERT)
 		m->map_alerts++;
+	if (e->type == TRACK_EV_EXEC)
+		m->execs++;
 	return 0;
 }
 

@@ -52,6 +52,8 @@ struct monitor {
 	uint64_t last_alert_rss;            /* the workload's summed RSS at that crossing */
 	uint64_t urgent_rss;                /* monitor_set_urgent() */
 	unsigned map_alerts;
+	unsigned execs;                     /* exec events (bpf) */
+	bool wake_on_exec;                  /* monitor_wake_on_exec() */
 };
 
 /* Append one process to the table being built; -ENOMEM. */

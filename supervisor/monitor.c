@@ -137,9 +137,14 @@ unsigned monitor_next_ms(const struct monitor *m)
 	return m->ops->next_ms ? m->ops->next_ms(m) : 0;
 }
 
+void monitor_wake_on_exec(struct monitor *m, bool on)
+{
+	m->wake_on_exec = on;
+}
+
 bool monitor_crossed(const struct monitor *m)
 {
-	return m->last_alert_ns || m->map_alerts;
+	return m->last_alert_ns || m->map_alerts || (m->wake_on_exec && m->execs);
 }
 
 int monitor_turn(struct monitor *m, struct reading *ret)
@@ -161,6 +166,7 @@ int monitor_turn(struct monitor *m, struct reading *ret)
 	ret->map_alerts = m->map_alerts;
 	m->last_alert_ns = m->last_alert_rss = 0;
 	m->map_alerts = 0;
+	m->execs = 0;
 	struct proc_reading *t = m->handed;
 	size_t cap = m->handed_cap;
 	m->handed = m->turn_exits;

@@ -116,6 +116,10 @@ int monitor_set_alerts(struct monitor *m, uint64_t rss_bytes, uint32_t map_count
  * sets at each point its token target would change (those decisions can wait
  * for a sweep). 0 leaves the RSS alert to pace it. */
 void monitor_set_urgent(struct monitor *m, uint64_t rss_bytes);
+/* While on, an exec in the workload counts as a crossing (a turn at once):
+ * a job that starts beside paused ones is then seen as its shell (bpf; the
+ * procfs backend sees it at its next sample). */
+void monitor_wake_on_exec(struct monitor *m, bool on);
 /* `supervise gc`: drop the registrations of dead supervisors from the pinned
  * probe set and unpin it when nobody is left. Returns the number of dead
  * registrations removed or -errno. */

@@ -524,6 +524,10 @@ static int turn(struct run *r)
 	 * the kill point. */
 	monitor_set_urgent(r->mon, jobctl_needs_fast(r->jc, rd.rss_bytes) ? 0
 				   : r->jc && r->budget.pause_at ? r->budget.pause_at : r->budget.kill_at);
+	/* Beside paused jobs, a job that starts is to be judged while it is
+	 * its shell, not once its compiler has loaded (a young job paused at
+	 * 2 MiB rather than 30 leaves the paused ones their room). */
+	monitor_wake_on_exec(r->mon, jobctl_needs_turns(r->jc));
 	if (rss != r->rss_armed || maps != r->map_armed || (rd.alert_ns && rss)) {
 		monitor_set_alerts(r->mon, rss, maps);
 		r->rss_armed = rss;
