@@ -125,10 +125,9 @@ static void pin_path(char *buf, size_t size, const char *dir, const char *name)
 	snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* The pin directory's parent, mounted as bpffs when it is the usual mount point. */
-static int ensure_bpffs(const char *dir, char *parent, size_t size)
+/* The directory that holds dir (its bpffs mount, usually). */
+static int parent_of(const char *dir, char *parent, size_t size)
 {
-	struct statfs sf;
 	char *slash;
 
 	snprintf(parent, size, "%s", dir);
@@ -136,10 +135,35 @@ static int ensure_bpffs(const char *dir, char *parent, size_t size)
 	if (!slash || slash == parent)
 		return log_errno(-EINVAL, "monitor: pin directory %s must be below a bpffs mount", dir);
 	*slash = '\0';
-	if (statfs(parent, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+	return 0;
+}
+
+/* Is fd still what path leads to, on bpffs? (Not when the directory was
+ * removed and made again, or the mount was detached, while we waited.) */
+static bool still_there(int fd, const char *path)
+{
+	struct stat a, b;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Mount bpffs at the usual mount point when the pin directory's parent is
+ * not one. The mount is made under an exclusive lock on the directory below
+ * it: two starters never stack two mounts. */
+static int ensure_bpffs(const char *parent)
+{
+	if (on_bpffs(parent))
 		return 0;
 	if (strcmp(parent, BPFFS_MOUNT) != 0)
 		return log_errno(-ENOTDIR, "monitor: %s is not a bpffs mount; set SUPERVISE_BPF_PIN_DIR below one", parent);
+	_cleanup_close_ int fd = open(BPFFS_MOUNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(-errno, "monitor: opening " BPFFS_MOUNT " failed: %m");
+	if (flock(fd, LOCK_EX) < 0)
+		return log_errno(-errno, "monitor: locking " BPFFS_MOUNT " failed: %m");
+	if (on_bpffs(BPFFS_MOUNT))
+		return 0;     /* another starter mounted it while we waited */
 	if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0)
 		return log_errno(-errno, "monitor: mounting bpffs at " BPFFS_MOUNT " failed: %m");
 	/* Say in the mount itself that we made it: the last one out takes it
@@ -152,17 +176,27 @@ static int ensure_bpffs(const char *dir, char *parent, size_t size)
 
 /* Unmount the bpffs supervise mounted once nothing but the mark and the
  * kernel's own preload iterators (maps.debug, progs.debug, which every new
- * bpffs gets) is left in it. Called by the last one out, lock held. */
+ * bpffs gets) is left in it. Under an exclusive lock on the mount's root: a
+ * starter makes its pin directory under a shared one (lock_set), so the
+ * directory is either seen here or made after the unmount (and the starter
+ * then mounts again). */
 static void release_bpffs(const char *parent)
 {
 	if (strcmp(parent, BPFFS_MOUNT) != 0)
 		return;
-	_cleanup_closedir_ DIR *d = opendir(BPFFS_MOUNT);
+	_cleanup_close_ int fd = open(BPFFS_MOUNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || !still_there(fd, BPFFS_MOUNT))
+		return;
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);
 	struct dirent *de;
 	bool ours = false;
 
-	if (!d)
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
 		return;
+	}
 	while ((de = readdir(d))) {
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
@@ -179,24 +213,54 @@ static void release_bpffs(const char *parent)
 		log_debug("monitor: unmounting " BPFFS_MOUNT ": %m");
 }
 
-/* Is fd (the locked parent) still what the path parent leads to? */
-static bool still_mounted(int fd, const char *parent)
+/* Take the lock of the probe set pinned in dir: an exclusive flock on the
+ * pin directory itself, so that sets in other directories (the tests' own,
+ * another user's) never wait for each other's loads and ends. Every change
+ * to the set is made under it. create: make the directory (and mount bpffs)
+ * first; otherwise -ENOENT when there is no set. Made under a shared lock on
+ * the mount's root, the directory keeps the last one out of any set from
+ * unmounting the bpffs under us (release_bpffs). While we wait for the
+ * set's lock its last one out may remove the directory, and unmount the
+ * bpffs: then we start over. nonblock: -EAGAIN when another holds it.
+ * Returns the locked fd (closing it unlocks). */
+static int lock_set(const char *dir, bool create, bool nonblock)
 {
-	struct stat a, b;
-	struct statfs sf;
-	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(parent, &b) == 0 &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
+	char parent[PATH_MAX];
+	int r;
 
-static int lock_parent(const char *parent)
-{
-	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
+	for (int attempt = 0; attempt < 6; attempt++) {
+		_cleanup_close_ int fd = -1;
 
-	if (fd < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
-	if (flock(fd, LOCK_EX) < 0)
-		return log_errno(-errno, "monitor: locking %s failed: %m", parent);
-	return TAKE_FD(fd);
+		if (create) {
+			r = ensure_bpffs(parent);
+			if (r < 0)
+				return r;
+			_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd < 0)
+				return log_errno(-errno, "monitor: opening %s failed: %m", parent);
+			if (flock(pfd, LOCK_SH) < 0)
+				return log_errno(-errno, "monitor: locking %s failed: %m", parent);
+			if (!still_there(pfd, parent))
+				continue;     /* unmounted while we waited: mount again */
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				return log_errno(-errno, "monitor: creating %s failed: %m", dir);
+		}
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT && !create ? -ENOENT : log_errno(-errno, "monitor: opening %s failed: %m", dir);
+		if (!on_bpffs(dir))
+			return log_errno(-ENOTDIR, "monitor: %s is not on bpffs (check SUPERVISE_BPF_PIN_DIR)", dir);
+		if (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : log_errno(-errno, "monitor: locking %s failed: %m", dir);
+		if (still_there(fd, dir))
+			return TAKE_FD(fd);
+		if (!create)
+			return -ENOENT;   /* the set went while we waited */
+	}
+	return log_errno(-ESTALE, "monitor: the pin directory %s kept going away while we waited for it", dir);
 }
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field
@@ -550,21 +614,10 @@ static int settle_arm(struct probes *p, const char *dir)
 	return 0;
 }
 
-static void parent_of(const char *dir, char *parent, size_t size)
-{
-	char *slash;
-
-	snprintf(parent, size, "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*slash = '\0';
-}
-
 int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking)
 {
 	const char *dir = probes_pin_dir();
 	struct track_thresholds t = { .version = TRACK_VERSION };
-	char parent[PATH_MAX];
 	int r;
 
 	/* The wish first, kept with the rest of the value (this process is
@@ -575,15 +628,12 @@ int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking)
 	r = bpf_map_update_elem(p->thresholds_fd, &cgroup_id, &t, BPF_ANY);
 	if (r < 0)
 		return log_errno(r, "monitor: saying the workload is %s a threshold failed: %m", want ? "near" : "far from");
-	parent_of(dir, parent, sizeof(parent));
-	_cleanup_close_ int lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Never wait in the loop for a start that loads the set (~100 ms). */
+	_cleanup_close_ int lock = lock_set(dir, false, !blocking);
+	if (lock == -ENOENT)
+		return log_errno(-ESTALE, "monitor: the probe set under %s went away", dir);
 	if (lock < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
-	/* Never wait in the loop for a start that loads the set (~150 ms). */
-	if (flock(lock, LOCK_EX | (blocking ? 0 : LOCK_NB)) < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : log_errno(-errno, "monitor: locking %s failed: %m", parent);
-	if (!still_mounted(lock, parent))
-		return log_errno(-ESTALE, "monitor: the bpffs at %s went away", parent);
+		return lock;
 	return settle_arm(p, dir);
 }
 
@@ -595,35 +645,15 @@ bool probes_armed(void)
 	return access(path, F_OK) == 0;
 }
 
-int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
+/* Load the set unless a whole one of our version is pinned, open it, drop
+ * the dead, register. Lock held. */
+static int register_locked(const char *dir, uint64_t cgroup_id, int events_fd, struct probes *ret)
 {
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
-	_cleanup_close_ int lock = -1;
-	const char *dir = probes_pin_dir();
-	char parent[PATH_MAX];
 	struct track_workload w = { .version = TRACK_VERSION };
 	uint32_t version;
 	size_t left;
 	int r;
-
-	probes_log_init();
-	for (int attempt = 0;; attempt++) {
-		r = ensure_bpffs(dir, parent, sizeof(parent));
-		if (r < 0)
-			return r;
-		lock = lock_parent(parent);
-		if (lock < 0)
-			return lock;
-		/* While we waited for the lock, the last run out may have
-		 * unmounted the bpffs (MNT_DETACH): our lock is then on a mount
-		 * no path leads to any more. Mount again and retry. */
-		if (still_mounted(lock, parent))
-			break;
-		closep(&lock);
-		lock = -1;
-		if (attempt == 5)
-			return log_errno(-ESTALE, "monitor: the bpffs at %s kept going away while we waited for it", parent);
-	}
 
 	r = pinned_version(dir, &version);
 	if (r == 0 && version != TRACK_VERSION) {
@@ -663,9 +693,29 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	return 0;
 }
 
+int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
+{
+	const char *dir = probes_pin_dir();
+	char parent[PATH_MAX];
+	int r;
+
+	probes_log_init();
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
+	_cleanup_close_ int lock = lock_set(dir, true, false);
+	if (lock < 0)
+		return lock;
+	r = register_locked(dir, cgroup_id, events_fd, ret);
+	/* An empty directory left by a failed load would keep the bpffs
+	 * mounted (rmdir removes only an empty one). */
+	if (r < 0 && rmdir(dir) == 0)
+		release_bpffs(parent);
+	return r;
+}
+
 int probes_unregister(struct probes *p, uint64_t cgroup_id)
 {
-	_cleanup_close_ int lock = -1;
 	const char *dir = probes_pin_dir();
 	char parent[PATH_MAX];
 	size_t left;
@@ -673,8 +723,7 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 
 	if (p->workloads_fd < 0)
 		return 0;
-	parent_of(dir, parent, sizeof(parent));
-	lock = lock_parent(parent);
+	_cleanup_close_ int lock = lock_set(dir, false, false);
 	r = drop_workload(p, cgroup_id);
 	reap_dead(p, &left);
 	if (left > 0 && lock >= 0)
@@ -685,7 +734,8 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 
 		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION) {
 			unpin_all(dir);
-			release_bpffs(parent);
+			if (parent_of(dir, parent, sizeof(parent)) == 0)
+				release_bpffs(parent);
 		}
 	}
 	probes_close(p);
@@ -695,7 +745,6 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 int probes_gc(void)
 {
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
-	_cleanup_close_ int lock = -1;
 	const char *dir = probes_pin_dir();
 	char parent[PATH_MAX];
 	uint32_t version;
@@ -703,12 +752,12 @@ int probes_gc(void)
 	int r;
 
 	probes_log_init();
-	parent_of(dir, parent, sizeof(parent));
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
 	if (access(dir, F_OK) < 0) {
 		/* No set pinned: a mount we made may still be up (a killed run). */
-		lock = lock_parent(parent);
-		if (lock >= 0)
-			release_bpffs(parent);
+		release_bpffs(parent);
 		return 0;
 	}
 	if (!on_bpffs(dir)) {
@@ -716,7 +765,11 @@ int probes_gc(void)
 			 "alone (check SUPERVISE_BPF_PIN_DIR)", dir);
 		return 0;
 	}
-	lock = lock_parent(parent);
+	_cleanup_close_ int lock = lock_set(dir, false, false);
+	if (lock == -ENOENT) {
+		release_bpffs(parent);
+		return 0;
+	}
 	if (lock < 0)
 		return lock;
 	if (pinned_version(dir, &version) < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {

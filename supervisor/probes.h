@@ -2,8 +2,8 @@
  * (/sys/fs/bpf/supervise, or $SUPERVISE_BPF_PIN_DIR). The first supervise
  * loads and pins it, later ones reuse the pins and register their cgroup, the
  * last one out unpins. Every change to the set is made under an exclusive
- * flock on the pin directory's parent, so concurrent starts and ends are
- * serialised. */
+ * flock on the pin directory itself (sets in other directories never wait for
+ * it); the bpffs mount's root is locked only to mount or unmount it. */
 #pragma once
 
 #include <stdbool.h>
