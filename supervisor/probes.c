@@ -356,8 +356,10 @@ int probes_open_pinned(struct probes *ret)
 
 /* Remove every pin of the set; programs and maps go when no fd holds them.
  * Only on bpffs and only our own names: the directory comes from the
- * environment, and whatever else is in it is someone else's. */
-static void unpin_all(const char *dir)
+ * environment, and whatever else is in it is someone else's. remove_dir:
+ * the directory too (when empty), by the last one out only: it is the set's
+ * lock, and a set loaded again goes into the same directory. */
+static void unpin_all(const char *dir, bool remove_dir)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct statfs sf;
@@ -379,7 +381,8 @@ static void unpin_all(const char *dir)
 	while ((de = readdir(d)))
 		if (is_our_pin(de->d_name))
 			unlinkat(fd, de->d_name, 0);
-	rmdir(dir);
+	if (remove_dir)
+		rmdir(dir);
 }
 
 static int load_and_pin(const char *dir)
@@ -451,7 +454,7 @@ static int load_and_pin(const char *dir)
 	return 0;
 fail:
 	log_errno(r, "monitor: pinning the probe set under %s failed: %m", dir);
-	unpin_all(dir);
+	unpin_all(dir, false);
 	return r;
 }
 
@@ -660,11 +663,11 @@ static int register_locked(const char *dir, uint64_t cgroup_id, int events_fd, s
 		/* Supervisors still using the old set keep their fds (and their
 		 * links stay attached until they close them). */
 		log_info("monitor: replacing the pinned probe set version %u with version %u", version, TRACK_VERSION);
-		unpin_all(dir);
+		unpin_all(dir, false);
 	}
 	if (r < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
 		probes_close(&p);
-		unpin_all(dir);
+		unpin_all(dir, false);
 		r = load_and_pin(dir);
 		if (r < 0)
 			return r;
@@ -733,7 +736,7 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 		uint32_t version;
 
 		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION) {
-			unpin_all(dir);
+			unpin_all(dir, true);
 			if (parent_of(dir, parent, sizeof(parent)) == 0)
 				release_bpffs(parent);
 		}
@@ -774,13 +777,13 @@ int probes_gc(void)
 		return lock;
 	if (pinned_version(dir, &version) < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
 		log_info("monitor: removing an incomplete or incompatible probe set under %s", dir);
-		unpin_all(dir);
+		unpin_all(dir, true);
 		release_bpffs(parent);
 		return 0;
 	}
 	r = reap_dead(&p, &left);
 	if (left == 0) {
-		unpin_all(dir);
+		unpin_all(dir, true);
 		release_bpffs(parent);
 	} else
 		settle_arm(&p, dir);
