@@ -136,17 +136,20 @@ struct {
 	__type(value, struct track_proc);
 } ending SEC(".maps");
 
-/* One ring buffer per workload, created and inserted by its supervise, so that
- * concurrent supervisors never consume each other's records. */
+/* One ring buffer per running workload, so that concurrent supervisors never
+ * consume each other's records. A slot's ring buffer stays with the set when
+ * its run ends and the next run to start takes it over (its workload's
+ * ring_slot): an update or delete of a map-in-map from user space waits for
+ * an RCU grace period (10-20 ms here), which a start then does not pay. */
 struct events_rb {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, TRACK_RING_BYTES);
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 1024);
-	__type(key, __u64);                 /* workload cgroup id */
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, TRACK_MAX_RINGS);
+	__type(key, __u32);                 /* ring slot */
 	__array(values, struct events_rb);
 } events SEC(".maps");
 
@@ -338,9 +341,16 @@ static __always_inline void emit(__u32 type, const struct track_proc *p, const s
 {
 	__u64 wid = p->workload;
 	struct track_event *e;
+	__u32 slot;
 	void *rb;
 
-	rb = bpf_map_lookup_elem(&events, &wid);
+	/* No registration, no ring buffer: its run is leaving. */
+	if (!w)
+		w = bpf_map_lookup_elem(&workloads, &wid);
+	if (!w)
+		return;
+	slot = w->ring_slot;
+	rb = bpf_map_lookup_elem(&events, &slot);
 	if (!rb)
 		return;
 	e = bpf_ringbuf_reserve(rb, sizeof(*e), 0);

@@ -510,15 +510,15 @@ static int collect_workload_procs(uint64_t key, const struct track_proc *proc, v
 	return 0;
 }
 
-/* Forget a workload: stop tracking new processes first (its entry), then its
- * ring buffer, then the processes already tracked. */
+/* Forget a workload: stop tracking new processes first (its entry: with it
+ * goes the way to its ring buffer), then the processes already tracked. */
 static int drop_workload(struct probes *p, uint64_t cgroup_id)
 {
 	struct purge pg = { .p = p, .cgroup_id = cgroup_id };
 	int r;
 
+	/* Its ring buffer slot stays for the next run (take_ring). */
 	bpf_map_delete_elem(p->workloads_fd, &cgroup_id);
-	bpf_map_delete_elem(p->events_fd, &cgroup_id);
 	r = probes_for_each_proc(p->procs_fd, collect_workload_procs, &pg);
 	for (size_t i = 0; i < pg.n; i++) {
 		uint64_t cur;
@@ -648,10 +648,62 @@ bool probes_armed(void)
 	return access(path, F_OK) == 0;
 }
 
+/* A ring buffer for a new workload, lock held: the lowest slot of "events"
+ * whose ring buffer no live registration uses, taken over as it is (no
+ * map-in-map update: no RCU grace period on the start), else the lowest
+ * empty slot with a new ring buffer. Slots fill from the lowest and are never
+ * emptied while the set lives, so the first empty one ends the search. What
+ * the ring buffer still holds of its last run is not ours: records name their
+ * workload, and the reader drops the others. */
+static int take_ring(const struct probes *p, uint32_t *ret_slot, int *ret_fd)
+{
+	_cleanup_free_ bool *used = calloc(TRACK_MAX_RINGS, sizeof(*used));
+	uint64_t key, next, *prev = NULL;
+	struct track_workload w;
+	uint32_t slot, id;
+	int r;
+
+	if (!used)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) == 0 && w.ring_slot < TRACK_MAX_RINGS)
+			used[w.ring_slot] = true;
+	}
+	for (slot = 0; slot < TRACK_MAX_RINGS; slot++) {
+		if (used[slot])
+			continue;
+		if (bpf_map_lookup_elem(p->events_fd, &slot, &id) < 0)
+			break;     /* empty: no ring buffer here yet */
+		/* By id needs CAP_SYS_ADMIN: without it, a new one replaces it. */
+		int fd = bpf_map_get_fd_by_id(id);
+		if (fd >= 0) {
+			*ret_slot = slot;
+			*ret_fd = fd;
+			return 0;
+		}
+		log_debug("monitor: taking over ring buffer slot %u: %s; making a new one", slot, strerror(-fd));
+		break;
+	}
+	if (slot == TRACK_MAX_RINGS)
+		return log_errno(-EBUSY, "monitor: %d workloads are registered already; wait for one to end", TRACK_MAX_RINGS);
+	_cleanup_close_ int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sv_events", 0, 0, TRACK_RING_BYTES, NULL);
+	if (fd < 0)
+		return log_errno(fd, "monitor: creating the event ring buffer failed: %m");
+	r = bpf_map_update_elem(p->events_fd, &slot, &fd, BPF_ANY);
+	if (r < 0)
+		return log_errno(r, "monitor: registering the event ring buffer failed: %m");
+	*ret_slot = slot;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
 /* Load the set unless a whole one of our version is pinned, open it, drop
  * the dead, register. Lock held. */
-static int register_locked(const char *dir, uint64_t cgroup_id, int events_fd, struct probes *ret)
+static int register_locked(const char *dir, uint64_t cgroup_id, struct probes *ret, int *ret_ring_fd)
 {
+	_cleanup_close_ int ring_fd = -1;
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
 	struct track_workload w = { .version = TRACK_VERSION };
 	uint32_t version;
@@ -680,23 +732,22 @@ static int register_locked(const char *dir, uint64_t cgroup_id, int events_fd, s
 	/* A killed supervisor's arm dies with its registration. */
 	settle_arm(&p, dir);
 
+	r = take_ring(&p, &w.ring_slot, &ring_fd);
+	if (r < 0)
+		return r;
 	w.owner_pid = getpid();
 	w.owner_start = proc_start_time(getpid());
 	r = bpf_map_update_elem(p.workloads_fd, &cgroup_id, &w, BPF_NOEXIST);
 	if (r < 0)
 		return log_errno(r, "monitor: registering cgroup %" PRIu64 " failed: %m%s", cgroup_id,
 				 r == -EEXIST ? " (another live supervise watches it)" : "");
-	r = bpf_map_update_elem(p.events_fd, &cgroup_id, &events_fd, BPF_ANY);
-	if (r < 0) {
-		bpf_map_delete_elem(p.workloads_fd, &cgroup_id);
-		return log_errno(r, "monitor: registering the event ring buffer failed: %m");
-	}
 	*ret = p;
 	p = (struct probes)PROBES_INIT;
+	*ret_ring_fd = TAKE_FD(ring_fd);
 	return 0;
 }
 
-int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
+int probes_register(uint64_t cgroup_id, struct probes *ret, int *ret_ring_fd)
 {
 	const char *dir = probes_pin_dir();
 	char parent[PATH_MAX];
@@ -709,7 +760,7 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	_cleanup_close_ int lock = lock_set(dir, true, false);
 	if (lock < 0)
 		return lock;
-	r = register_locked(dir, cgroup_id, events_fd, ret);
+	r = register_locked(dir, cgroup_id, ret, ret_ring_fd);
 	/* An empty directory left by a failed load would keep the bpffs
 	 * mounted (rmdir removes only an empty one). */
 	if (r < 0 && rmdir(dir) == 0)
