@@ -633,6 +633,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	struct mm_struct *mm = task->mm;
 	__u32 tgid = task->tgid;
 	__u64 *oldkey, wid, cgroup, okey;
+	bool is_new = false;
 
 	if (!mm)
 		return 0;
@@ -643,32 +644,27 @@ int BPF_PROG(on_exec, struct task_struct *task)
 		wid = p->workload;
 		cgroup = p->cgroup;
 		bpf_map_delete_elem(&ending, &tgid);
-		np = track_process(task, mm, wid, cgroup, false, 0, false);
-		if (np)
-			emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
-		return 0;
-	}
-	/* The old mm still has users elsewhere, or exit_mmap was missed. */
-	oldkey = bpf_map_lookup_elem(&pids, &tgid);
-	if (oldkey) {
-		/* The old mm is gone (exec_mmap released it); carry the process
-		 * over to the new one with fresh figures. */
-		okey = *oldkey;
-		p = bpf_map_lookup_elem(&procs, &okey);
+	} else {
+		/* The old mm still has users elsewhere, or exit_mmap was missed. */
+		oldkey = bpf_map_lookup_elem(&pids, &tgid);
+		okey = oldkey ? *oldkey : 0;
+		p = oldkey ? bpf_map_lookup_elem(&procs, &okey) : NULL;
 		if (p && p->pid == tgid) {
+			/* The old mm is gone (exec_mmap released it); carry the
+			 * process over to the new one with fresh figures. */
 			wid = p->workload;
 			cgroup = p->cgroup;
 			untrack(okey, p, false, 0);
-			np = track_process(task, mm, wid, cgroup, false, 0, false);
-			if (np)
-				emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
-			return 0;
+		} else {
+			wid = find_workload(task, &cgroup);
+			if (!wid)
+				return 0;
+			is_new = true;
 		}
 	}
-	wid = find_workload(task, &cgroup);
-	if (!wid)
-		return 0;
-	np = track_process(task, mm, wid, cgroup, false, 0, true);
+	/* One call site: each inlined copy of track_process is verified
+	 * again, and verification is most of a cold start. */
+	np = track_process(task, mm, wid, cgroup, false, 0, is_new);
 	if (np)
 		emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
 	return 0;
@@ -752,9 +748,14 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	struct track_proc *p;
 	__u32 tgid = task->tgid;
 	__u64 *keyp, key;
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	int code = BPF_CORE_READ(sig, group_exit_code);
+	struct mm_struct *mm;
 
-	if (task->signal->live.counter != 0)
+	if (BPF_CORE_READ(sig, live.counter) != 0)
 		return 0;
+	if (!code)
+		code = BPF_CORE_READ(task, exit_code);
 	keyp = bpf_map_lookup_elem(&pids, &tgid);
 	if (!keyp) {
 		/* 6.1: exit_mm ran before this tracepoint, and exit_mmap took
@@ -762,8 +763,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		p = ending_of(task, tgid);
 		if (!p)
 			return 0;
-		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload),
-		     task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload), code);
 		bpf_map_delete_elem(&ending, &tgid);
 		return 0;
 	}
@@ -771,18 +771,19 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
-	if (task->mm && task->mm->mm_users.counter > 0) {
+	mm = BPF_CORE_READ(task, mm);
+	if (mm && BPF_CORE_READ(mm, mm_users.counter) > 0) {
 		struct track_workload *w = counted_workload(p);
 
 		/* 6.18: the mm is whole yet. Its last figures, which between
 		 * sweeps (the hot programs detached) nothing else has read. */
 		if (w)
-			workload_add_rss(w, p, proc_sync_rss(p, task->mm, false));
+			workload_add_rss(w, p, proc_sync_rss(p, mm, false));
 		else
-			proc_sync_rss(p, task->mm, false);
-		proc_set_map_count(p, w, task->mm->map_count);
+			proc_sync_rss(p, mm, false);
+		proc_set_map_count(p, w, BPF_CORE_READ(mm, map_count));
 	}
-	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+	untrack(key, p, true, code);
 	return 0;
 }
 
@@ -906,7 +907,7 @@ int sweep(struct bpf_iter__task *ctx)
 			proc_set_map_count(p, w, mm->map_count);
 		return 0;
 	}
-	if (task->signal->live.counter == 0)
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		return 0;
 	wid = find_workload(task, &cgroup);
 	if (wid)
