@@ -217,9 +217,10 @@ static void release_bpffs(const char *parent)
  * pin directory itself, so that sets in other directories (the tests' own,
  * another user's) never wait for each other's loads and ends. Every change
  * to the set is made under it. create: make the directory (and mount bpffs)
- * first; otherwise -ENOENT when there is no set. Made under a shared lock on
- * the mount's root, the directory keeps the last one out of any set from
- * unmounting the bpffs under us (release_bpffs). While we wait for the
+ * when there is none; otherwise -ENOENT when there is no set. It is made
+ * under a shared lock on the mount's root: once there, the directory keeps
+ * the last one out of any set from unmounting the bpffs (release_bpffs), so
+ * a start that finds it takes no lock but the set's. While we wait for the
  * set's lock its last one out may remove the directory, and unmount the
  * bpffs: then we start over. nonblock: -EAGAIN when another holds it.
  * Returns the locked fd (closing it unlocks). */
@@ -232,9 +233,9 @@ static int lock_set(const char *dir, bool create, bool nonblock)
 	if (r < 0)
 		return r;
 	for (int attempt = 0; attempt < 6; attempt++) {
-		_cleanup_close_ int fd = -1;
+		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		if (create) {
+		if (fd < 0 && errno == ENOENT && create) {
 			r = ensure_bpffs(parent);
 			if (r < 0)
 				return r;
@@ -247,8 +248,8 @@ static int lock_set(const char *dir, bool create, bool nonblock)
 				continue;     /* unmounted while we waited: mount again */
 			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 				return log_errno(-errno, "monitor: creating %s failed: %m", dir);
+			fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return errno == ENOENT && !create ? -ENOENT : log_errno(-errno, "monitor: opening %s failed: %m", dir);
 		if (!on_bpffs(dir))
