@@ -737,6 +737,14 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
 	return 0;
 }
 
+/* What the process exits with: the group's code (exit_group, a fatal
+ * signal), else the last thread's. */
+static __always_inline int exit_code_of(struct task_struct *task, struct signal_struct *sig)
+{
+	int code = BPF_CORE_READ(sig, group_exit_code);
+	return code ? code : BPF_CORE_READ(task, exit_code);
+}
+
 /* Fires for every exiting thread; the process ends with its last thread
  * (signal->live already decremented: 6.1 and 6.18 both decrement it before
  * the tracepoint). On 6.1 task->mm is already NULL here (exit_mm ran): the
@@ -748,14 +756,15 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	struct track_proc *p;
 	__u32 tgid = task->tgid;
 	__u64 *keyp, key;
+	/* Pointers read through BPF_CORE_READ, not task->signal: on 6.18 each
+	 * pointer loaded from a trusted one makes the verifier scan all of
+	 * vmlinux's BTF by name (btf_nested_type_is_trusted), on every path;
+	 * this program took 40 ms to verify, most of a cold start. */
 	struct signal_struct *sig = BPF_CORE_READ(task, signal);
-	int code = BPF_CORE_READ(sig, group_exit_code);
 	struct mm_struct *mm;
 
 	if (BPF_CORE_READ(sig, live.counter) != 0)
 		return 0;
-	if (!code)
-		code = BPF_CORE_READ(task, exit_code);
 	keyp = bpf_map_lookup_elem(&pids, &tgid);
 	if (!keyp) {
 		/* 6.1: exit_mm ran before this tracepoint, and exit_mmap took
@@ -763,7 +772,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		p = ending_of(task, tgid);
 		if (!p)
 			return 0;
-		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload), code);
+		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload), exit_code_of(task, sig));
 		bpf_map_delete_elem(&ending, &tgid);
 		return 0;
 	}
@@ -783,7 +792,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 			proc_sync_rss(p, mm, false);
 		proc_set_map_count(p, w, BPF_CORE_READ(mm, map_count));
 	}
-	untrack(key, p, true, code);
+	untrack(key, p, true, exit_code_of(task, sig));
 	return 0;
 }
 
@@ -907,6 +916,7 @@ int sweep(struct bpf_iter__task *ctx)
 			proc_set_map_count(p, w, mm->map_count);
 		return 0;
 	}
+	/* Read, not walked: see on_exit (the verifier's BTF scan). */
 	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		return 0;
 	wid = find_workload(task, &cgroup);
