@@ -136,17 +136,20 @@ struct {
 	__type(value, struct track_proc);
 } ending SEC(".maps");
 
-/* One ring buffer per workload, created and inserted by its supervise, so that
- * concurrent supervisors never consume each other's records. */
+/* One ring buffer per running workload, so that concurrent supervisors never
+ * consume each other's records. A slot's ring buffer stays with the set when
+ * its run ends and the next run to start takes it over (its workload's
+ * ring_slot): an update or delete of a map-in-map from user space waits for
+ * an RCU grace period (10-20 ms here), which a start then does not pay. */
 struct events_rb {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, TRACK_RING_BYTES);
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 1024);
-	__type(key, __u64);                 /* workload cgroup id */
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, TRACK_MAX_RINGS);
+	__type(key, __u32);                 /* ring slot */
 	__array(values, struct events_rb);
 } events SEC(".maps");
 
@@ -338,9 +341,16 @@ static __always_inline void emit(__u32 type, const struct track_proc *p, const s
 {
 	__u64 wid = p->workload;
 	struct track_event *e;
+	__u32 slot;
 	void *rb;
 
-	rb = bpf_map_lookup_elem(&events, &wid);
+	/* No registration, no ring buffer: its run is leaving. */
+	if (!w)
+		w = bpf_map_lookup_elem(&workloads, &wid);
+	if (!w)
+		return;
+	slot = w->ring_slot;
+	rb = bpf_map_lookup_elem(&events, &slot);
 	if (!rb)
 		return;
 	e = bpf_ringbuf_reserve(rb, sizeof(*e), 0);
@@ -623,6 +633,7 @@ int BPF_PROG(on_exec, struct task_struct *task)
 	struct mm_struct *mm = task->mm;
 	__u32 tgid = task->tgid;
 	__u64 *oldkey, wid, cgroup, okey;
+	bool is_new = false;
 
 	if (!mm)
 		return 0;
@@ -633,32 +644,27 @@ int BPF_PROG(on_exec, struct task_struct *task)
 		wid = p->workload;
 		cgroup = p->cgroup;
 		bpf_map_delete_elem(&ending, &tgid);
-		np = track_process(task, mm, wid, cgroup, false, 0, false);
-		if (np)
-			emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
-		return 0;
-	}
-	/* The old mm still has users elsewhere, or exit_mmap was missed. */
-	oldkey = bpf_map_lookup_elem(&pids, &tgid);
-	if (oldkey) {
-		/* The old mm is gone (exec_mmap released it); carry the process
-		 * over to the new one with fresh figures. */
-		okey = *oldkey;
-		p = bpf_map_lookup_elem(&procs, &okey);
+	} else {
+		/* The old mm still has users elsewhere, or exit_mmap was missed. */
+		oldkey = bpf_map_lookup_elem(&pids, &tgid);
+		okey = oldkey ? *oldkey : 0;
+		p = oldkey ? bpf_map_lookup_elem(&procs, &okey) : NULL;
 		if (p && p->pid == tgid) {
+			/* The old mm is gone (exec_mmap released it); carry the
+			 * process over to the new one with fresh figures. */
 			wid = p->workload;
 			cgroup = p->cgroup;
 			untrack(okey, p, false, 0);
-			np = track_process(task, mm, wid, cgroup, false, 0, false);
-			if (np)
-				emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
-			return 0;
+		} else {
+			wid = find_workload(task, &cgroup);
+			if (!wid)
+				return 0;
+			is_new = true;
 		}
 	}
-	wid = find_workload(task, &cgroup);
-	if (!wid)
-		return 0;
-	np = track_process(task, mm, wid, cgroup, false, 0, true);
+	/* One call site: each inlined copy of track_process is verified
+	 * again, and verification is most of a cold start. */
+	np = track_process(task, mm, wid, cgroup, false, 0, is_new);
 	if (np)
 		emit(TRACK_EV_EXEC, np, bpf_map_lookup_elem(&workloads, &wid), 0);
 	return 0;
@@ -731,6 +737,14 @@ int BPF_PROG(on_mmap_unlock, struct mm_struct *mm)
 	return 0;
 }
 
+/* What the process exits with: the group's code (exit_group, a fatal
+ * signal), else the last thread's. */
+static __always_inline int exit_code_of(struct task_struct *task, struct signal_struct *sig)
+{
+	int code = BPF_CORE_READ(sig, group_exit_code);
+	return code ? code : BPF_CORE_READ(task, exit_code);
+}
+
 /* Fires for every exiting thread; the process ends with its last thread
  * (signal->live already decremented: 6.1 and 6.18 both decrement it before
  * the tracepoint). On 6.1 task->mm is already NULL here (exit_mm ran): the
@@ -742,8 +756,14 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	struct track_proc *p;
 	__u32 tgid = task->tgid;
 	__u64 *keyp, key;
+	/* Pointers read through BPF_CORE_READ, not task->signal: on 6.18 each
+	 * pointer loaded from a trusted one makes the verifier scan all of
+	 * vmlinux's BTF by name (btf_nested_type_is_trusted), on every path;
+	 * this program took 40 ms to verify, most of a cold start. */
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct mm_struct *mm;
 
-	if (task->signal->live.counter != 0)
+	if (BPF_CORE_READ(sig, live.counter) != 0)
 		return 0;
 	keyp = bpf_map_lookup_elem(&pids, &tgid);
 	if (!keyp) {
@@ -752,8 +772,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		p = ending_of(task, tgid);
 		if (!p)
 			return 0;
-		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload),
-		     task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+		emit(TRACK_EV_EXIT, p, bpf_map_lookup_elem(&workloads, &p->workload), exit_code_of(task, sig));
 		bpf_map_delete_elem(&ending, &tgid);
 		return 0;
 	}
@@ -761,18 +780,19 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	p = bpf_map_lookup_elem(&procs, &key);
 	if (!p)
 		return 0;
-	if (task->mm && task->mm->mm_users.counter > 0) {
+	mm = BPF_CORE_READ(task, mm);
+	if (mm && BPF_CORE_READ(mm, mm_users.counter) > 0) {
 		struct track_workload *w = counted_workload(p);
 
 		/* 6.18: the mm is whole yet. Its last figures, which between
 		 * sweeps (the hot programs detached) nothing else has read. */
 		if (w)
-			workload_add_rss(w, p, proc_sync_rss(p, task->mm, false));
+			workload_add_rss(w, p, proc_sync_rss(p, mm, false));
 		else
-			proc_sync_rss(p, task->mm, false);
-		proc_set_map_count(p, w, task->mm->map_count);
+			proc_sync_rss(p, mm, false);
+		proc_set_map_count(p, w, BPF_CORE_READ(mm, map_count));
 	}
-	untrack(key, p, true, task->signal->group_exit_code ? task->signal->group_exit_code : task->exit_code);
+	untrack(key, p, true, exit_code_of(task, sig));
 	return 0;
 }
 
@@ -896,7 +916,8 @@ int sweep(struct bpf_iter__task *ctx)
 			proc_set_map_count(p, w, mm->map_count);
 		return 0;
 	}
-	if (task->signal->live.counter == 0)
+	/* Read, not walked: see on_exit (the verifier's BTF scan). */
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		return 0;
 	wid = find_workload(task, &cgroup);
 	if (wid)

@@ -22,10 +22,13 @@ typedef uint64_t track_u64;
 typedef int64_t track_s64;
 #endif
 
-#define TRACK_VERSION 8
+#define TRACK_VERSION 9
 #define TRACK_COMM_LEN 16
 /* Deepest cgroup nesting searched above a task for a tracked cgroup. */
 #define TRACK_MAX_CGROUP_DEPTH 32
+/* Ring buffer slots in "events": at most this many workloads at once. */
+#define TRACK_MAX_RINGS 1024
+#define TRACK_RING_BYTES (256 * 1024)
 
 /* The kernel's mm counters (enum mm_counter_type, same values in 6.1 and 6.18). */
 enum track_member {
@@ -57,7 +60,7 @@ struct track_workload {
 	track_u32 peak_concurrent;
 	track_u32 peak_map_count;
 	track_u32 peak_map_pid;
-	track_u32 _pad;
+	track_u32 ring_slot;        /* index in "events" of the workload's ring buffer */
 	char peak_map_comm[TRACK_COMM_LEN];
 	/* Written by BPF only (user space writes this value once, at
 	 * registration, before any process is tracked). */

@@ -13,8 +13,6 @@
 #include "monitor-internal.h"
 #include "probes.h"
 
-#define RINGBUF_BYTES (256 * 1024)
-
 /* Adaptive probing (docs/probes.md, "Adaptive probing"). Far from every
  * threshold the figures come from the iter/task sweep alone; the sweep runs
  * again before usage growing at the assumed rate could reach the nearest
@@ -443,20 +441,19 @@ int monitor_bpf_open(struct monitor *m)
 	m->ops = &bpf_ops;
 	probes_log_init();
 
-	/* This workload's own ring buffer: the probes look it up by cgroup id. */
-	b->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sv_events", 0, 0, RINGBUF_BYTES, NULL);
-	if (b->rb_fd < 0) {
-		r = log_errno(b->rb_fd, "monitor: creating the event ring buffer failed: %m");
+	b->rb_fd = -1;
+	r = probes_register(m->cgroup_id, &b->probes, &b->rb_fd);
+	if (r < 0)
 		goto fail;
-	}
+	/* This workload's own ring buffer (the probes find it through its
+	 * registration). */
 	b->rb = ring_buffer__new(b->rb_fd, on_event, m, NULL);
 	if (!b->rb) {
 		r = log_errno(-errno, "monitor: opening the event ring buffer failed: %m");
 		goto fail;
 	}
-	r = probes_register(m->cgroup_id, b->rb_fd, &b->probes);
-	if (r < 0)
-		goto fail;
+	/* Drop what an ended run left in it (on_event keeps only ours). */
+	ring_buffer__consume(b->rb);
 	r = open_thresholds(b, m->cgroup_id);
 	if (r < 0)
 		goto fail;

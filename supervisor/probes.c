@@ -125,10 +125,9 @@ static void pin_path(char *buf, size_t size, const char *dir, const char *name)
 	snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* The pin directory's parent, mounted as bpffs when it is the usual mount point. */
-static int ensure_bpffs(const char *dir, char *parent, size_t size)
+/* The directory that holds dir (its bpffs mount, usually). */
+static int parent_of(const char *dir, char *parent, size_t size)
 {
-	struct statfs sf;
 	char *slash;
 
 	snprintf(parent, size, "%s", dir);
@@ -136,10 +135,35 @@ static int ensure_bpffs(const char *dir, char *parent, size_t size)
 	if (!slash || slash == parent)
 		return log_errno(-EINVAL, "monitor: pin directory %s must be below a bpffs mount", dir);
 	*slash = '\0';
-	if (statfs(parent, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+	return 0;
+}
+
+/* Is fd still what path leads to, on bpffs? (Not when the directory was
+ * removed and made again, or the mount was detached, while we waited.) */
+static bool still_there(int fd, const char *path)
+{
+	struct stat a, b;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Mount bpffs at the usual mount point when the pin directory's parent is
+ * not one. The mount is made under an exclusive lock on the directory below
+ * it: two starters never stack two mounts. */
+static int ensure_bpffs(const char *parent)
+{
+	if (on_bpffs(parent))
 		return 0;
 	if (strcmp(parent, BPFFS_MOUNT) != 0)
 		return log_errno(-ENOTDIR, "monitor: %s is not a bpffs mount; set SUPERVISE_BPF_PIN_DIR below one", parent);
+	_cleanup_close_ int fd = open(BPFFS_MOUNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(-errno, "monitor: opening " BPFFS_MOUNT " failed: %m");
+	if (flock(fd, LOCK_EX) < 0)
+		return log_errno(-errno, "monitor: locking " BPFFS_MOUNT " failed: %m");
+	if (on_bpffs(BPFFS_MOUNT))
+		return 0;     /* another starter mounted it while we waited */
 	if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0)
 		return log_errno(-errno, "monitor: mounting bpffs at " BPFFS_MOUNT " failed: %m");
 	/* Say in the mount itself that we made it: the last one out takes it
@@ -152,17 +176,27 @@ static int ensure_bpffs(const char *dir, char *parent, size_t size)
 
 /* Unmount the bpffs supervise mounted once nothing but the mark and the
  * kernel's own preload iterators (maps.debug, progs.debug, which every new
- * bpffs gets) is left in it. Called by the last one out, lock held. */
+ * bpffs gets) is left in it. Under an exclusive lock on the mount's root: a
+ * starter makes its pin directory under a shared one (lock_set), so the
+ * directory is either seen here or made after the unmount (and the starter
+ * then mounts again). */
 static void release_bpffs(const char *parent)
 {
 	if (strcmp(parent, BPFFS_MOUNT) != 0)
 		return;
-	_cleanup_closedir_ DIR *d = opendir(BPFFS_MOUNT);
+	_cleanup_close_ int fd = open(BPFFS_MOUNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || !still_there(fd, BPFFS_MOUNT))
+		return;
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	_cleanup_closedir_ DIR *d = dup < 0 ? NULL : fdopendir(dup);
 	struct dirent *de;
 	bool ours = false;
 
-	if (!d)
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
 		return;
+	}
 	while ((de = readdir(d))) {
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
@@ -179,24 +213,55 @@ static void release_bpffs(const char *parent)
 		log_debug("monitor: unmounting " BPFFS_MOUNT ": %m");
 }
 
-/* Is fd (the locked parent) still what the path parent leads to? */
-static bool still_mounted(int fd, const char *parent)
+/* Take the lock of the probe set pinned in dir: an exclusive flock on the
+ * pin directory itself, so that sets in other directories (the tests' own,
+ * another user's) never wait for each other's loads and ends. Every change
+ * to the set is made under it. create: make the directory (and mount bpffs)
+ * when there is none; otherwise -ENOENT when there is no set. It is made
+ * under a shared lock on the mount's root: once there, the directory keeps
+ * the last one out of any set from unmounting the bpffs (release_bpffs), so
+ * a start that finds it takes no lock but the set's. While we wait for the
+ * set's lock its last one out may remove the directory, and unmount the
+ * bpffs: then we start over. nonblock: -EAGAIN when another holds it.
+ * Returns the locked fd (closing it unlocks). */
+static int lock_set(const char *dir, bool create, bool nonblock)
 {
-	struct stat a, b;
-	struct statfs sf;
-	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC && fstat(fd, &a) == 0 && stat(parent, &b) == 0 &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
+	char parent[PATH_MAX];
+	int r;
 
-static int lock_parent(const char *parent)
-{
-	_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
+	for (int attempt = 0; attempt < 6; attempt++) {
+		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
-	if (flock(fd, LOCK_EX) < 0)
-		return log_errno(-errno, "monitor: locking %s failed: %m", parent);
-	return TAKE_FD(fd);
+		if (fd < 0 && errno == ENOENT && create) {
+			r = ensure_bpffs(parent);
+			if (r < 0)
+				return r;
+			_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd < 0)
+				return log_errno(-errno, "monitor: opening %s failed: %m", parent);
+			if (flock(pfd, LOCK_SH) < 0)
+				return log_errno(-errno, "monitor: locking %s failed: %m", parent);
+			if (!still_there(pfd, parent))
+				continue;     /* unmounted while we waited: mount again */
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				return log_errno(-errno, "monitor: creating %s failed: %m", dir);
+			fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return errno == ENOENT && !create ? -ENOENT : log_errno(-errno, "monitor: opening %s failed: %m", dir);
+		if (!on_bpffs(dir))
+			return log_errno(-ENOTDIR, "monitor: %s is not on bpffs (check SUPERVISE_BPF_PIN_DIR)", dir);
+		if (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : log_errno(-errno, "monitor: locking %s failed: %m", dir);
+		if (still_there(fd, dir))
+			return TAKE_FD(fd);
+		if (!create)
+			return -ENOENT;   /* the set went while we waited */
+	}
+	return log_errno(-ESTALE, "monitor: the pin directory %s kept going away while we waited for it", dir);
 }
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field
@@ -292,8 +357,10 @@ int probes_open_pinned(struct probes *ret)
 
 /* Remove every pin of the set; programs and maps go when no fd holds them.
  * Only on bpffs and only our own names: the directory comes from the
- * environment, and whatever else is in it is someone else's. */
-static void unpin_all(const char *dir)
+ * environment, and whatever else is in it is someone else's. remove_dir:
+ * the directory too (when empty), by the last one out only: it is the set's
+ * lock, and a set loaded again goes into the same directory. */
+static void unpin_all(const char *dir, bool remove_dir)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct statfs sf;
@@ -315,7 +382,8 @@ static void unpin_all(const char *dir)
 	while ((de = readdir(d)))
 		if (is_our_pin(de->d_name))
 			unlinkat(fd, de->d_name, 0);
-	rmdir(dir);
+	if (remove_dir)
+		rmdir(dir);
 }
 
 static int load_and_pin(const char *dir)
@@ -387,7 +455,7 @@ static int load_and_pin(const char *dir)
 	return 0;
 fail:
 	log_errno(r, "monitor: pinning the probe set under %s failed: %m", dir);
-	unpin_all(dir);
+	unpin_all(dir, false);
 	return r;
 }
 
@@ -443,15 +511,15 @@ static int collect_workload_procs(uint64_t key, const struct track_proc *proc, v
 	return 0;
 }
 
-/* Forget a workload: stop tracking new processes first (its entry), then its
- * ring buffer, then the processes already tracked. */
+/* Forget a workload: stop tracking new processes first (its entry: with it
+ * goes the way to its ring buffer), then the processes already tracked. */
 static int drop_workload(struct probes *p, uint64_t cgroup_id)
 {
 	struct purge pg = { .p = p, .cgroup_id = cgroup_id };
 	int r;
 
+	/* Its ring buffer slot stays for the next run (take_ring). */
 	bpf_map_delete_elem(p->workloads_fd, &cgroup_id);
-	bpf_map_delete_elem(p->events_fd, &cgroup_id);
 	r = probes_for_each_proc(p->procs_fd, collect_workload_procs, &pg);
 	for (size_t i = 0; i < pg.n; i++) {
 		uint64_t cur;
@@ -550,21 +618,10 @@ static int settle_arm(struct probes *p, const char *dir)
 	return 0;
 }
 
-static void parent_of(const char *dir, char *parent, size_t size)
-{
-	char *slash;
-
-	snprintf(parent, size, "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*slash = '\0';
-}
-
 int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking)
 {
 	const char *dir = probes_pin_dir();
 	struct track_thresholds t = { .version = TRACK_VERSION };
-	char parent[PATH_MAX];
 	int r;
 
 	/* The wish first, kept with the rest of the value (this process is
@@ -575,15 +632,12 @@ int probes_arm(struct probes *p, uint64_t cgroup_id, bool want, bool blocking)
 	r = bpf_map_update_elem(p->thresholds_fd, &cgroup_id, &t, BPF_ANY);
 	if (r < 0)
 		return log_errno(r, "monitor: saying the workload is %s a threshold failed: %m", want ? "near" : "far from");
-	parent_of(dir, parent, sizeof(parent));
-	_cleanup_close_ int lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Never wait in the loop for a start that loads the set (~100 ms). */
+	_cleanup_close_ int lock = lock_set(dir, false, !blocking);
+	if (lock == -ENOENT)
+		return log_errno(-ESTALE, "monitor: the probe set under %s went away", dir);
 	if (lock < 0)
-		return log_errno(-errno, "monitor: opening %s failed: %m", parent);
-	/* Never wait in the loop for a start that loads the set (~150 ms). */
-	if (flock(lock, LOCK_EX | (blocking ? 0 : LOCK_NB)) < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : log_errno(-errno, "monitor: locking %s failed: %m", parent);
-	if (!still_mounted(lock, parent))
-		return log_errno(-ESTALE, "monitor: the bpffs at %s went away", parent);
+		return lock;
 	return settle_arm(p, dir);
 }
 
@@ -595,46 +649,78 @@ bool probes_armed(void)
 	return access(path, F_OK) == 0;
 }
 
-int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
+/* A ring buffer for a new workload, lock held: the lowest slot of "events"
+ * whose ring buffer no live registration uses, taken over as it is (no
+ * map-in-map update: no RCU grace period on the start), else the lowest
+ * empty slot with a new ring buffer. Slots fill from the lowest and are never
+ * emptied while the set lives, so the first empty one ends the search. What
+ * the ring buffer still holds of its last run is not ours: records name their
+ * workload, and the reader drops the others. */
+static int take_ring(const struct probes *p, uint32_t *ret_slot, int *ret_fd)
 {
+	_cleanup_free_ bool *used = calloc(TRACK_MAX_RINGS, sizeof(*used));
+	uint64_t key, next, *prev = NULL;
+	struct track_workload w;
+	uint32_t slot, id;
+	int r;
+
+	if (!used)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(p->workloads_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(p->workloads_fd, &key, &w) == 0 && w.ring_slot < TRACK_MAX_RINGS)
+			used[w.ring_slot] = true;
+	}
+	for (slot = 0; slot < TRACK_MAX_RINGS; slot++) {
+		if (used[slot])
+			continue;
+		if (bpf_map_lookup_elem(p->events_fd, &slot, &id) < 0)
+			break;     /* empty: no ring buffer here yet */
+		/* By id needs CAP_SYS_ADMIN: without it, a new one replaces it. */
+		int fd = bpf_map_get_fd_by_id(id);
+		if (fd >= 0) {
+			*ret_slot = slot;
+			*ret_fd = fd;
+			return 0;
+		}
+		log_debug("monitor: taking over ring buffer slot %u: %s; making a new one", slot, strerror(-fd));
+		break;
+	}
+	if (slot == TRACK_MAX_RINGS)
+		return log_errno(-EBUSY, "monitor: %d workloads are registered already; wait for one to end", TRACK_MAX_RINGS);
+	_cleanup_close_ int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sv_events", 0, 0, TRACK_RING_BYTES, NULL);
+	if (fd < 0)
+		return log_errno(fd, "monitor: creating the event ring buffer failed: %m");
+	r = bpf_map_update_elem(p->events_fd, &slot, &fd, BPF_ANY);
+	if (r < 0)
+		return log_errno(r, "monitor: registering the event ring buffer failed: %m");
+	*ret_slot = slot;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Load the set unless a whole one of our version is pinned, open it, drop
+ * the dead, register. Lock held. */
+static int register_locked(const char *dir, uint64_t cgroup_id, struct probes *ret, int *ret_ring_fd)
+{
+	_cleanup_close_ int ring_fd = -1;
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
-	_cleanup_close_ int lock = -1;
-	const char *dir = probes_pin_dir();
-	char parent[PATH_MAX];
 	struct track_workload w = { .version = TRACK_VERSION };
 	uint32_t version;
 	size_t left;
 	int r;
-
-	probes_log_init();
-	for (int attempt = 0;; attempt++) {
-		r = ensure_bpffs(dir, parent, sizeof(parent));
-		if (r < 0)
-			return r;
-		lock = lock_parent(parent);
-		if (lock < 0)
-			return lock;
-		/* While we waited for the lock, the last run out may have
-		 * unmounted the bpffs (MNT_DETACH): our lock is then on a mount
-		 * no path leads to any more. Mount again and retry. */
-		if (still_mounted(lock, parent))
-			break;
-		closep(&lock);
-		lock = -1;
-		if (attempt == 5)
-			return log_errno(-ESTALE, "monitor: the bpffs at %s kept going away while we waited for it", parent);
-	}
 
 	r = pinned_version(dir, &version);
 	if (r == 0 && version != TRACK_VERSION) {
 		/* Supervisors still using the old set keep their fds (and their
 		 * links stay attached until they close them). */
 		log_info("monitor: replacing the pinned probe set version %u with version %u", version, TRACK_VERSION);
-		unpin_all(dir);
+		unpin_all(dir, false);
 	}
 	if (r < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
 		probes_close(&p);
-		unpin_all(dir);
+		unpin_all(dir, false);
 		r = load_and_pin(dir);
 		if (r < 0)
 			return r;
@@ -647,25 +733,44 @@ int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret)
 	/* A killed supervisor's arm dies with its registration. */
 	settle_arm(&p, dir);
 
+	r = take_ring(&p, &w.ring_slot, &ring_fd);
+	if (r < 0)
+		return r;
 	w.owner_pid = getpid();
 	w.owner_start = proc_start_time(getpid());
 	r = bpf_map_update_elem(p.workloads_fd, &cgroup_id, &w, BPF_NOEXIST);
 	if (r < 0)
 		return log_errno(r, "monitor: registering cgroup %" PRIu64 " failed: %m%s", cgroup_id,
 				 r == -EEXIST ? " (another live supervise watches it)" : "");
-	r = bpf_map_update_elem(p.events_fd, &cgroup_id, &events_fd, BPF_ANY);
-	if (r < 0) {
-		bpf_map_delete_elem(p.workloads_fd, &cgroup_id);
-		return log_errno(r, "monitor: registering the event ring buffer failed: %m");
-	}
 	*ret = p;
 	p = (struct probes)PROBES_INIT;
+	*ret_ring_fd = TAKE_FD(ring_fd);
 	return 0;
+}
+
+int probes_register(uint64_t cgroup_id, struct probes *ret, int *ret_ring_fd)
+{
+	const char *dir = probes_pin_dir();
+	char parent[PATH_MAX];
+	int r;
+
+	probes_log_init();
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
+	_cleanup_close_ int lock = lock_set(dir, true, false);
+	if (lock < 0)
+		return lock;
+	r = register_locked(dir, cgroup_id, ret, ret_ring_fd);
+	/* An empty directory left by a failed load would keep the bpffs
+	 * mounted (rmdir removes only an empty one). */
+	if (r < 0 && rmdir(dir) == 0)
+		release_bpffs(parent);
+	return r;
 }
 
 int probes_unregister(struct probes *p, uint64_t cgroup_id)
 {
-	_cleanup_close_ int lock = -1;
 	const char *dir = probes_pin_dir();
 	char parent[PATH_MAX];
 	size_t left;
@@ -673,8 +778,7 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 
 	if (p->workloads_fd < 0)
 		return 0;
-	parent_of(dir, parent, sizeof(parent));
-	lock = lock_parent(parent);
+	_cleanup_close_ int lock = lock_set(dir, false, false);
 	r = drop_workload(p, cgroup_id);
 	reap_dead(p, &left);
 	if (left > 0 && lock >= 0)
@@ -684,8 +788,9 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 		uint32_t version;
 
 		if (pinned_version(dir, &version) == 0 && version == TRACK_VERSION) {
-			unpin_all(dir);
-			release_bpffs(parent);
+			unpin_all(dir, true);
+			if (parent_of(dir, parent, sizeof(parent)) == 0)
+				release_bpffs(parent);
 		}
 	}
 	probes_close(p);
@@ -695,7 +800,6 @@ int probes_unregister(struct probes *p, uint64_t cgroup_id)
 int probes_gc(void)
 {
 	_cleanup_(probes_closep) struct probes p = PROBES_INIT;
-	_cleanup_close_ int lock = -1;
 	const char *dir = probes_pin_dir();
 	char parent[PATH_MAX];
 	uint32_t version;
@@ -703,12 +807,12 @@ int probes_gc(void)
 	int r;
 
 	probes_log_init();
-	parent_of(dir, parent, sizeof(parent));
+	r = parent_of(dir, parent, sizeof(parent));
+	if (r < 0)
+		return r;
 	if (access(dir, F_OK) < 0) {
 		/* No set pinned: a mount we made may still be up (a killed run). */
-		lock = lock_parent(parent);
-		if (lock >= 0)
-			release_bpffs(parent);
+		release_bpffs(parent);
 		return 0;
 	}
 	if (!on_bpffs(dir)) {
@@ -716,18 +820,22 @@ int probes_gc(void)
 			 "alone (check SUPERVISE_BPF_PIN_DIR)", dir);
 		return 0;
 	}
-	lock = lock_parent(parent);
+	_cleanup_close_ int lock = lock_set(dir, false, false);
+	if (lock == -ENOENT) {
+		release_bpffs(parent);
+		return 0;
+	}
 	if (lock < 0)
 		return lock;
 	if (pinned_version(dir, &version) < 0 || version != TRACK_VERSION || open_pins(dir, &p) < 0) {
 		log_info("monitor: removing an incomplete or incompatible probe set under %s", dir);
-		unpin_all(dir);
+		unpin_all(dir, true);
 		release_bpffs(parent);
 		return 0;
 	}
 	r = reap_dead(&p, &left);
 	if (left == 0) {
-		unpin_all(dir);
+		unpin_all(dir, true);
 		release_bpffs(parent);
 	} else
 		settle_arm(&p, dir);

@@ -2,8 +2,8 @@
  * (/sys/fs/bpf/supervise, or $SUPERVISE_BPF_PIN_DIR). The first supervise
  * loads and pins it, later ones reuse the pins and register their cgroup, the
  * last one out unpins. Every change to the set is made under an exclusive
- * flock on the pin directory's parent, so concurrent starts and ends are
- * serialised. */
+ * flock on the pin directory itself (sets in other directories never wait for
+ * it); the bpffs mount's root is locked only to mount or unmount it. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,9 +23,11 @@ const char *probes_pin_dir(void);
  * and the verifier log; -v -v: debug). Called by every entry point below. */
 void probes_log_init(void);
 /* Load or reuse the pinned set, drop registrations of dead supervisors, and
- * register cgroup_id (owned by this process) with events_fd as its ring
- * buffer. 0 or -errno (logged). */
-int probes_register(uint64_t cgroup_id, int events_fd, struct probes *ret);
+ * register cgroup_id (owned by this process). ret_ring_fd: the workload's
+ * event ring buffer (a slot of "events" taken over from an ended run, or a
+ * new one), owned by the caller; records of other workloads may be left in
+ * it (check track_event.workload). 0 or -errno (logged). */
+int probes_register(uint64_t cgroup_id, struct probes *ret, int *ret_ring_fd);
 /* Remove cgroup_id and its processes; unpin the set when no workload is left.
  * Closes the fds in p. */
 int probes_unregister(struct probes *p, uint64_t cgroup_id);

@@ -285,6 +285,28 @@ Test(gc, cgroup_base_traversal_refused)
 	h_proc_free(&p);
 }
 
+/* Run script (sh -c, $0: supervise, $1: the cgroup base) in a private mount
+ * namespace with a bpffs of its own at /sys/fs/bpf (nothing outside sees
+ * it); it must exit 0. */
+static void in_private_bpffs(const char *script)
+{
+	need_unshare();
+	if (access("/usr/bin/flock", X_OK) < 0)
+		cr_skip_test("needs /usr/bin/flock (util-linux)");
+	char *full = h_strf("%s%s",
+			    /* Our namespace only: no bpffs of the host's below ours. */
+			    "while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf || exit 119; done\n"
+			    "mount -t bpf bpf /sys/fs/bpf || exit 120\n",
+			    script);
+	const struct h_opts raw = { .raw = true };
+	struct h_proc p;
+	h_startv(&p, &raw, (const char *const[]){ UNSHARE, "--mount", "sh", "-c", full, H.bin, H.base, NULL });
+	h_finish(&p, H_TIMEOUT_S);
+	H_ASSERT_EXIT(&p, 0);
+	h_proc_free(&p);
+	free(full);
+}
+
 /* issue 9 item 13: a starter waits for the lock on the bpffs that the last run
  * out is unmounting. In a private mount namespace (nothing outside sees it):
  * mount a bpffs marked as supervise's, hold its lock, start supervise, detach
@@ -292,26 +314,34 @@ Test(gc, cgroup_base_traversal_refused)
  * must mount again and run. */
 Test(gc, bpffs_unmounted_while_waiting_for_its_lock)
 {
-	need_unshare();
-	if (access("/usr/bin/flock", X_OK) < 0)
-		cr_skip_test("needs /usr/bin/flock (util-linux)");
-	const char *script =
-		/* Our namespace only: no bpffs of the host's below ours. */
-		"while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf || exit 119; done\n"
-		"mount -t bpf bpf /sys/fs/bpf && mkdir /sys/fs/bpf/mounted_by_supervise || exit 120\n"
-		"exec 9</sys/fs/bpf && flock 9 || exit 121\n"
-		"SUPERVISE_BPF_PIN_DIR=/sys/fs/bpf/supervise \"$0\" --backend bpf --cgroup-base \"$1\" -- true 9<&- &\n"
-		/* Until it waits for the lock (bounded by the harness's timeout). */
-		"until grep -q lock /proc/$!/wchan; do sleep 0.05; done\n"
-		"umount -l /sys/fs/bpf || exit 122\n"
-		"exec 9<&-\n"
-		"wait $!\n";
-	const struct h_opts raw = { .raw = true };
-	struct h_proc p;
-	h_startv(&p, &raw, (const char *const[]){ UNSHARE, "--mount", "sh", "-c", script, H.bin, H.base, NULL });
-	h_finish(&p, H_TIMEOUT_S);
-	H_ASSERT_EXIT(&p, 0);
-	h_proc_free(&p);
+	in_private_bpffs("mkdir /sys/fs/bpf/mounted_by_supervise || exit 120\n"
+			 "exec 9</sys/fs/bpf && flock 9 || exit 121\n"
+			 "SUPERVISE_BPF_PIN_DIR=/sys/fs/bpf/supervise \"$0\" --backend bpf --cgroup-base \"$1\" -- true 9<&- &\n"
+			 /* Until it waits for the lock (bounded by the harness's timeout). */
+			 "until grep -q lock /proc/$!/wchan; do sleep 0.05; done\n"
+			 "umount -l /sys/fs/bpf || exit 122\n"
+			 "exec 9<&-\n"
+			 "wait $!\n");
+}
+
+/* issue 13: a start whose probe set is pinned takes no lock but its set's,
+ * so it never waits for what holds the bpffs mount's root (before, every set
+ * on the host shared that lock, and a start waited for other sets' loads).
+ * In a private mount namespace: a run holds the set, the mount's root is
+ * locked exclusively, and a second run must still start and end. */
+Test(gc, a_warm_start_does_not_wait_for_the_mount_lock)
+{
+	in_private_bpffs("export SUPERVISE_BPF_PIN_DIR=/sys/fs/bpf/supervise\n"
+			 "\"$0\" --backend bpf --cgroup-base \"$1\" -- sleep 30 &\n"
+			 "holder=$!\n"
+			 /* Until the holder's set is pinned (bounded by the harness's timeout). */
+			 "until [ -e /sys/fs/bpf/supervise/link_sweep ]; do sleep 0.05; done\n"
+			 "exec 9</sys/fs/bpf && flock 9 || exit 121\n"
+			 /* Waiting for the lock would be killed here, and say 124. */
+			 "timeout 10 \"$0\" --backend bpf --cgroup-base \"$1\" -- true 9<&-; r=$?\n"
+			 "exec 9<&-\n"
+			 "kill -TERM $holder; wait $holder\n"
+			 "exit $r\n");
 }
 
 /* gc looked at only the first 64 leaves: 70 stale leaves (marked by an owner

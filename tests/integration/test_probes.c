@@ -518,6 +518,36 @@ Test(probes, twenty_concurrent_runs_each_report_their_own)
 	check_concurrent(20);
 }
 
+/* Runs started together into an empty pin directory: one loads the set, the
+ * others wait for its lock and use it (none loads a second one beside it, or
+ * falls back to procfs). */
+Test(probes, runs_started_together_share_one_set)
+{
+	enum { N = 4 };
+	struct h_proc p[N];
+	char *paths[N];
+
+	need_bpf();
+	for (int i = 0; i < N; i++) {
+		paths[i] = h_strf("%s/t%d.json", H.scratch, i);
+		h_start(&p[i], "--name", h_strf("together%d", i), "--backend", "bpf", "--summary-json", paths[i],
+			"--cgroup-base", H.base, "--", helper("memhog"), "8", "1");
+	}
+	for (int i = 0; i < N; i++) {
+		struct summary s;
+
+		h_finish(&p[i], 60);
+		H_ASSERT_EXIT(&p[i], 0);
+		H_ASSERT(&p[i], !strstr(p[i].err.data, "failed"), "run %d reported a failure", i);
+		load_summary(&s, paths[i], &p[i]);
+		cr_expect_str_eq(jstr(s.o, "backend", s.text), "bpf", "run %d:\n%s", i, s.text);
+		cr_expect_str_eq(jstr(s.o, "maps.peak_comm", s.text), "memhog", "run %d:\n%s", i, s.text);
+		json_object_put(s.o);
+		h_proc_free(&p[i]);
+	}
+	cr_expect(!h_exists(pins), "the last run out left the pin directory %s: %s", pins, h_list_dir(pins));
+}
+
 /* --- a supervisor killed with SIGKILL --------------------------------------------- */
 
 /* Start a run, wait until it is tracked, SIGKILL supervise (its workload
@@ -571,6 +601,47 @@ Test(probes, sigkilled_supervisor_is_reaped_by_the_next_run)
 	json_object_put(s.o);
 	h_proc_free(&n);
 	h_proc_free(&p);
+}
+
+/* A run that starts while the set is held takes over the ring buffer of an
+ * ended run (no map-in-map update on the start). Here the ended run was
+ * SIGKILLed while its workload kept exiting processes, so its ring buffer
+ * still holds exit records nobody read: the next run reports only its own. */
+Test(probes, a_taken_over_ring_buffer_reports_only_its_own_run)
+{
+	char *path = h_strf("%s/s.json", H.scratch);
+	struct h_proc holder, killed, next;
+	struct summary s;
+
+	need_bpf();
+	/* Keeps the set (and its ring buffers) pinned between the runs. */
+	h_start(&holder, "--name", "holder", "--backend", "bpf", "--cgroup-base", H.base, "--", "sleep", "60");
+	cr_assert(h_wait_exists(h_strf("%s/link_sweep", pins), H_TIMEOUT_S), "no probe set pinned in %s", pins);
+	h_start(&killed, "--name", "killed", "--backend", "bpf", "--cgroup-base", H.base, "--", "sh", "-c",
+		"echo \"step 1 $$\"; while :; do /bin/true; done");
+	wait_step_pid(&killed, 1);
+	h_sleep_ms(300);      /* a few hundred exits read */
+	kill(killed.pid, SIGKILL);
+	h_finish(&killed, H_TIMEOUT_S);
+	h_sleep_ms(300);      /* and more that nobody reads */
+	h_run(&next, "--name", "next", "--backend", "bpf", "--summary-json", path, "--cgroup-base", H.base, "--",
+	      helper("memhog"), "8", "0");
+	H_ASSERT_EXIT(&next, 0);
+	load_summary(&s, path, &next);
+	cr_expect_str_eq(jstr(s.o, "backend", s.text), "bpf");
+	cr_expect_eq(jint(s.o, "processes.started", s.text), 1, "%s", s.text);
+	struct json_object *top = jget(s.o, "top");
+	cr_assert(top && json_object_get_type(top) == json_type_array, "no top list:\n%s", s.text);
+	cr_expect_eq(json_object_array_length(top), 1, "only memhog ran in this run:\n%s", s.text);
+	for (size_t i = 0; i < json_object_array_length(top); i++)
+		cr_expect_str_eq(jstr(json_object_array_get_idx(top, i), "comm", s.text), "memhog",
+				 "a process of another run in this run's summary:\n%s", s.text);
+	json_object_put(s.o);
+	h_proc_free(&next);
+	kill(holder.pid, SIGTERM);
+	h_finish(&holder, H_TIMEOUT_S);
+	h_proc_free(&holder);
+	h_proc_free(&killed);
 }
 
 /* --- --backend ------------------------------------------------------------------ */
