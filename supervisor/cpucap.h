@@ -6,8 +6,11 @@
  * tests/unit/test_cpucap.c); jobctl reads the signal and applies the cap.
  *
  * The signal, best first:
- *  - the leaf's cpu.pressure "some avg10" (PSI): idle below 10 %, contended
- *    at 40 % or more;
+ *  - the leaf's cpu.pressure "some" (PSI) over the last step, from its total
+ *    (microseconds some task waited for a CPU) — not avg10, a 10 s average
+ *    that let the cap climb from 2 to 6 jobs on 2 CPUs in a CPU-bound zstd
+ *    build before it rose past the threshold: idle below 10 %, contended at
+ *    40 % or more;
  *  - without PSI (no leaf: a plain user's run or a container without
  *    cgroup delegation; a kernel built without CONFIG_PSI or booted psi=0):
  *    the workload's runnable tasks (state R) averaged over the step against
@@ -27,7 +30,12 @@ enum cpu_load {
 #define CPUCAP_PSI_LOW_X100 1000
 #define CPUCAP_PSI_HIGH_X100 4000
 
-/* some avg10 in hundredths of a percent. */
+/* The "some" line's total= of a pressure file (microseconds); -EINVAL. */
+int cpucap_parse_some_total(const char *text, uint64_t *ret);
+/* The share of a step some task waited, in hundredths of a percent, from two
+ * totals step_us apart (0 when the total went back or no time passed). */
+uint32_t cpucap_share_x100(uint64_t total_was, uint64_t total_now, uint64_t step_us);
+/* that share's judgement */
 enum cpu_load cpucap_from_psi(uint32_t some_x100);
 /* runnable tasks summed over samples, and the number of samples. */
 enum cpu_load cpucap_from_runnable(uint64_t runnable_sum, unsigned samples, unsigned cpus);

@@ -46,6 +46,9 @@
  * 23-37 % slower than make -j2): the target starts capped at the CPUs and
  * the cap moves by one job every CPU_STEP_NS, as cpucap.h says. */
 #define CPU_STEP_NS 1000000000ull
+/* After the cap stepped down (the jobs contended), it does not step up again
+ * for this long. */
+#define CPU_CALM_NS 10000000000ull
 
 struct jobctl {
 	struct jobctl_config cfg;
@@ -78,6 +81,8 @@ struct jobctl {
 	uint64_t narrow_at_ns;    /* `set` lowered the maximum: enforce it from then on, 0: not yet asked */
 	unsigned cpus, cpu_cap;   /* CPUs, and the cap CPU pressure puts on the target */
 	uint64_t cpu_step_ns;     /* last move of the cap (without PSI: last judgement) */
+	uint64_t psi_total, psi_total_ns;   /* the leaf's cpu.pressure some total, and when read */
+	uint64_t cpu_calm_ns;     /* after a step down: no step up before this */
 	uint64_t runnable_sum;    /* without PSI: runnable jobs' tasks summed over samples */
 	unsigned runnable_samples;
 
@@ -575,13 +580,22 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 	if (jc->cpu_cap < floor_)
 		jc->cpu_cap = floor_;
 	enum cpu_load load;
+	uint64_t total;
 	snprintf(path, sizeof(path), "%s/cpu.pressure", jc->cgroup);
 	if (jc->cgroup[0] && read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0 &&
-	    advice_parse_pressure(text, &some) >= 0) {
+	    cpucap_parse_some_total(text, &total) >= 0) {
 		if (now - jc->cpu_step_ns < CPU_STEP_NS)
 			return jc->cpu_cap;
+		/* The first step only takes the total: a share needs two. */
+		bool first = !jc->psi_total_ns;
+		some = first ? 0 : cpucap_share_x100(jc->psi_total, total, (now - jc->psi_total_ns) / 1000);
+		jc->psi_total = total, jc->psi_total_ns = now;
+		jc->cpu_step_ns = now;
+		if (first)
+			return jc->cpu_cap;
 		load = cpucap_from_psi(some);
-		snprintf(why, sizeof(why), "CPU pressure %u.%02u %% (some avg10)", some / 100, some % 100);
+		snprintf(why, sizeof(why), "CPU pressure %u.%02u %% (some, over the last second)", some / 100,
+			 some % 100);
 	} else {
 		/* No PSI here: sample the runnable tasks every turn, judge once a step. */
 		jc->runnable_sum += runnable_jobs_procs(jc);
@@ -596,7 +610,13 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 	}
 	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
 	unsigned was = jc->cpu_cap;
+	/* Once it contended at a cap, not back up to it for a while: CPU-bound
+	 * jobs would otherwise probe one job more every other second. */
+	if (load == CPU_LOAD_IDLE && now < jc->cpu_calm_ns)
+		load = CPU_LOAD_OK;
 	jc->cpu_cap = cpucap_step(jc->cpu_cap, floor_, jc->cfg.max_jobs, jobs, load);
+	if (jc->cpu_cap < was)
+		jc->cpu_calm_ns = now + CPU_CALM_NS;
 	if (jc->cpu_cap != was) {
 		jc->cpu_step_ns = now;
 		log_info("jobserver: %s: at most %u jobs at once (CPUs %u, --jobs up to %u)", why, jc->cpu_cap, jc->cpus,

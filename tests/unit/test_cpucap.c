@@ -1,5 +1,6 @@
 /* cpucap: the CPU cap on the number of jobs, from PSI or runnable tasks. */
 #include <criterion/criterion.h>
+#include <errno.h>
 
 #include "cpucap.h"
 
@@ -41,4 +42,24 @@ Test(cpucap, steps_by_one_within_floor_and_max)
 	cr_expect_eq(cpucap_step(5, 2, 8, 5, CPU_LOAD_UNKNOWN), 5);
 	cr_expect_eq(cpucap_step(1, 2, 8, 0, CPU_LOAD_OK), 2, "brought up to the floor");
 	cr_expect_eq(cpucap_step(3, 4, 4, 4, CPU_LOAD_IDLE), 4, "floor >= max: max");
+}
+
+Test(cpucap, psi_total_and_share_over_a_step)
+{
+	uint64_t t = 0;
+	cr_expect_eq(cpucap_parse_some_total("some avg10=2.97 avg60=2.12 avg300=9.50 total=6787972450\n"
+					     "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+					     &t),
+		     0);
+	cr_expect_eq(t, 6787972450ull);
+	cr_expect_eq(cpucap_parse_some_total("full avg10=0.00 total=5\n", &t), -EINVAL, "no some line");
+	cr_expect_eq(cpucap_parse_some_total("some avg10=1.00\nfull avg10=0.00 total=5\n", &t), -EINVAL,
+		     "the full line's total is not the some line's");
+	cr_expect_eq(cpucap_parse_some_total("some avg10=1.00 total=x\n", &t), -EINVAL);
+	/* 250 ms of waiting in a 1 s step: 25 %. */
+	cr_expect_eq(cpucap_share_x100(1000000, 1250000, 1000000), 2500);
+	cr_expect_eq(cpucap_from_psi(cpucap_share_x100(1000000, 1250000, 1000000)), CPU_LOAD_OK);
+	cr_expect_eq(cpucap_share_x100(0, 2000000, 1000000), 10000, "clamped to the step");
+	cr_expect_eq(cpucap_share_x100(5, 4, 1000000), 0, "a total that went back");
+	cr_expect_eq(cpucap_share_x100(0, 5, 0), 0, "no time passed");
 }
