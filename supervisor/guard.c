@@ -12,7 +12,7 @@
 #include "rundir.h"
 #include "util.h"
 
-static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path, const char *run_dir)
+static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path, pid_t pgid, const char *run_dir)
 {
 	prctl(PR_SET_NAME, "supervise-guard");
 	/* Out of the supervisor's process group and session: `timeout -s KILL`
@@ -51,13 +51,21 @@ static __attribute__((noreturn)) void guard_main(int fd, const char *cgroup_path
 
 	/* EOF without 'D': the supervisor died. */
 	rundir_locks_ending();
+	if (pgid > 0) {
+		/* The group outlives its leader while members are left; the
+		 * guard left it at setsid() above. */
+		kill(-pgid, SIGKILL);
+		rundir_remove(run_dir);
+		log_warn("guard: the supervisor died; killed what was left of its process group %d", (int)pgid);
+		_exit(0);
+	}
 	cgroup_kill_remove(cgroup_path, &(struct cgroup_teardown){ .timeout_ms = 5000 });
 	rundir_remove(run_dir);
 	log_warn("guard: the supervisor died; killed and removed %s", cgroup_path);
 	_exit(0);
 }
 
-int guard_start(const char *cgroup_path, const char *run_dir, struct guard *ret)
+static int start(const char *cgroup_path, pid_t pgid, const char *run_dir, struct guard *ret)
 {
 	/* A socket, not a pipe: the supervisor's "done" is sent with
 	 * MSG_NOSIGNAL, so a guard that died early cannot SIGPIPE it. */
@@ -73,11 +81,21 @@ int guard_start(const char *cgroup_path, const char *run_dir, struct guard *ret)
 	}
 	if (pid == 0) {
 		close(p[1]);
-		guard_main(p[0], cgroup_path, run_dir);
+		guard_main(p[0], cgroup_path, pgid, run_dir);
 	}
 	close(p[0]);
 	*ret = (struct guard){ .pid = pid, .fd = p[1] };
 	return 0;
+}
+
+int guard_start(const char *cgroup_path, const char *run_dir, struct guard *ret)
+{
+	return start(cgroup_path, 0, run_dir, ret);
+}
+
+int guard_start_group(pid_t pgid, const char *run_dir, struct guard *ret)
+{
+	return pgid > 0 ? start("", pgid, run_dir, ret) : -EINVAL;
 }
 
 void guard_release(struct guard *g)

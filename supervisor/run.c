@@ -317,10 +317,22 @@ static int setup(struct run *r)
 	if ((ret = rundir_claim(&r->info, c->name != NULL, r->base, id, r->run_dir, sizeof(r->run_dir))) < 0)
 		return ret;
 	r->have_run_dir = true;
-	if (r->no_leaf)
+	if (r->no_leaf) {
 		r->info.cgroup[0] = '\0';
-	else if ((ret = setup_leaf(r)) < 0)
+		/* No leaf to kill if we are SIGKILLed: our process group, where
+		 * it is ours alone (we lead it), else PDEATHSIG's main process
+		 * only — said with -v. */
+		if (getpgrp() == getpid()) {
+			if ((ret = guard_start_group(getpid(), r->run_dir, &r->guard)) < 0)
+				return ret;
+		} else {
+			log_info("run: no leaf and not leading a process group of our own: if supervise is killed "
+				 "alone (SIGKILL), the workload's descendants outlive it; run it as a job of its own "
+				 "(a shell's, or setsid)");
+		}
+	} else if ((ret = setup_leaf(r)) < 0) {
 		return ret;
+	}
 	if ((ret = apply_limits(r)) < 0)
 		return ret;
 

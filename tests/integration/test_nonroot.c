@@ -301,3 +301,66 @@ Test(nonroot, progress_rule_without_a_leaf, .init = nonroot_init, .fini = nonroo
 	assert_nothing_left(&p);
 	h_proc_free(&p);
 }
+
+/* Without a leaf there is no cgroup.kill: a supervisor SIGKILLed alone left
+ * the workload's grandchildren running, and its paused jobs stopped, for
+ * good (PDEATHSIG reaches make only). Run as a job of its own (setsid, as a
+ * shell's job control does), its guard kills what is left of its process
+ * group. */
+Test(nonroot, sigkilled_supervisor_leaves_nothing_without_a_leaf, .init = nonroot_init, .fini = nonroot_fini)
+{
+	need_user();
+	if (sh("command -v make >/dev/null && command -v setsid >/dev/null") != 0)
+		skip_test("make or setsid is not installed");
+	char mk[PATH_MAX];
+	snprintf(mk, sizeof(mk), "%s/Makefile", dir);
+	FILE *f = fopen(mk, "w");
+	cr_assert(f);
+	/* A job that stays paused (600 + 600 MiB do not fit 1 GiB) and one
+	 * that sleeps: both are make's grandchildren through sh. */
+	fputs("all: a b c\na:\n\t./memhog 500 30 8; true\nb:\n\tsleep 0.3; ./memhog 500 30 8; true\nc:\n\tsleep 30; true\n",
+	      f);
+	fclose(f);
+	sh("chown %u:%u '%s'", (unsigned)uid, (unsigned)gid, mk);
+	char u[32], g[32], bin[PATH_MAX];
+	snprintf(u, sizeof(u), "--reuid=%u", (unsigned)uid);
+	snprintf(g, sizeof(g), "--regid=%u", (unsigned)gid);
+	snprintf(bin, sizeof(bin), "%s/supervise", dir);
+	struct h_proc p;
+	h_startv(&p, &(struct h_opts){ .raw = true },
+		 (const char *const[]){ "/usr/bin/setpriv", u, g, "--clear-groups", "env", "-u", "XDG_RUNTIME_DIR", "-u",
+					"SUPERVISE_RUNTIME_DIR", "-C", dir, "setsid", bin, "-v", "--mem", "1GiB", "--jobs",
+					"3", "--", "make", NULL });
+	/* Until the jobs run: a memhog and c's sleep (b may be paused before
+	 * its own memhog starts), then a second more. */
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "pgrep -U %u -x memhog >/dev/null && pgrep -U %u -x sleep >/dev/null", (unsigned)uid,
+		 (unsigned)uid);
+	bool up = false;
+	for (double end = h_now() + 20; !up && h_now() < end; h_sleep_ms(100))
+		up = sh("%s", cmd) == 0;
+	h_sleep_ms(1000);
+	if (!up || h_poll_exit(&p)) {
+		sh("ps -o pid,pgid,stat,args -U %u >&2", (unsigned)uid);
+		kill(p.pid, SIGTERM);   /* it cleans up: nothing left for the user's removal */
+		h_finish(&p, 15);
+		H_ASSERT(&p, false, "the jobs did not start, or supervise ended early (processes listed above)");
+	}
+	/* setsid execs in place when it is not a group leader: p.pid is supervise. */
+	kill(p.pid, SIGKILL);
+	h_finish(&p, 10);
+	snprintf(cmd, sizeof(cmd), "pgrep -U %u >/dev/null", (unsigned)uid);
+	bool gone = false;
+	for (double end = h_now() + 10; !gone && h_now() < end; h_sleep_ms(100))
+		gone = sh("%s", cmd) != 0;
+	if (!gone)
+		sh("ps -o pid,stat,args -U %u >&2; ps -o pid= -U %u | xargs -r kill -KILL", (unsigned)uid, (unsigned)uid);
+	H_ASSERT(&p, gone, "processes of uid %u outlived their SIGKILLed supervisor (listed above)", (unsigned)uid);
+	char rt[64];
+	snprintf(rt, sizeof(rt), "/tmp/supervise-%u", (unsigned)uid);
+	bool empty = false;
+	for (double end = h_now() + 5; !empty && h_now() < end; h_sleep_ms(100))
+		empty = !h_exists(rt) || h_count_entries(rt) == 0;
+	H_ASSERT(&p, empty, "the run directory is left in %s: %s", rt, h_list_dir(rt));
+	h_proc_free(&p);
+}
