@@ -150,8 +150,11 @@ bool monitor_crossed(const struct monitor *m)
 int monitor_turn(struct monitor *m, struct reading *ret)
 {
 	/* A crossing is acted on first; the sweep (milliseconds on a busy host)
-	 * waits for the next turn. */
-	int r = m->ops->refresh(m, monitor_crossed(m));
+	 * waits for the next turn. Not an exec wake: a build execs all the
+	 * time, and skipping the sweep on it left the figures stale for as
+	 * long as jobs were paused (test_jobserver's lto1 jobs then grew
+	 * unseen to the budget). */
+	int r = m->ops->refresh(m, m->last_alert_ns || m->map_alerts);
 	if (r < 0)
 		return r;
 	r = monitor_read(m, ret);
