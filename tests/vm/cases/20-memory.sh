@@ -15,8 +15,10 @@ get() { sed -n "s|^$1=||p" "$2" | head -n 1; }
 # the cgroup stays above memory.high: every further fault is throttled. Only a
 # little past it, then (34 MiB touched, about 2 MiB of process overhead, under
 # 32 MiB): going far past would take minutes. The same run without
-# --mem-high is the control: it must count no "high" event and be faster by at
-# least 0.5 s (measured under TCG: 2.3 s throttled, 0.4 s free).
+# --mem-high is the control: it must count no "high" event. Both durations are
+# noted, not asserted (tests never assert wall time: under TCG on a busy host
+# the throttled run was 2.3 s against 0.4 s once and only 0.26 s slower
+# another time); the "high" events are the kernel's own count of it.
 t=memory-high
 start=$(now_cs)
 sv /tmp/mh.out /tmp/mh.err --mem 256MiB --mem-high 32MiB -- sh -c "memhog 34 && { $READ_EVENTS; }"
@@ -42,8 +44,6 @@ elif [ "$oomk" != 0 ]; then
 elif [ -z "$peak" ] || [ "$peak" -le $((32 * MIB)) ]; then
 	# No swap: the anonymous memory cannot go, so the peak must pass 32 MiB.
 	fail $t "memory.peak should exceed memory.high (nothing is reclaimable): $figures"
-elif [ $((took - took_free)) -lt 50 ]; then
-	fail $t "no throttling: the run under memory.high was not 0.5 s slower than without: $figures"
 else
 	pass $t
 fi
