@@ -21,6 +21,9 @@ pkgs+=(cmark-gfm python3-yaml)
 # ninja, libtool trees), the sandbox's tests (strace under --sandbox, setcap
 # for a file-capability binary), users made by the multi-user tests.
 pkgs+=(cmake ninja-build libtool strace libcap2-bin python3 passwd util-linux)
+# A JVM: test_advice shows what its users see (the "Picked up
+# JAVA_TOOL_OPTIONS" banner, and none with --advice all,-jvm).
+pkgs+=(default-jre-headless)
 
 missing=()
 for p in "${pkgs[@]}"; do
