@@ -1,25 +1,5 @@
 /* cpucap: see cpucap.h. */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "cpucap.h"
-
-int cpucap_parse_some_total(const char *text, uint64_t *ret)
-{
-	const char *p = strstr(text, "some ");
-	const char *nl = p ? strchr(p, '\n') : NULL;
-	const char *t = p ? strstr(p, " total=") : NULL;
-	if (!t || (nl && t > nl))
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(t + 7, &end, 10);
-	if (end == t + 7 || errno || (*end && *end != '\n' && *end != ' '))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
 
 uint32_t cpucap_share_x100(uint64_t total_was, uint64_t total_now, uint64_t step_us)
 {

@@ -30,10 +30,8 @@ enum cpu_load {
 #define CPUCAP_PSI_LOW_X100 1000
 #define CPUCAP_PSI_HIGH_X100 4000
 
-/* The "some" line's total= of a pressure file (microseconds); -EINVAL. */
-int cpucap_parse_some_total(const char *text, uint64_t *ret);
 /* The share of a step some task waited, in hundredths of a percent, from two
- * totals step_us apart (0 when the total went back or no time passed). */
+ * "some" totals (psi_parse_some(), livestate.h) step_us apart (0 when the total went back or no time passed). */
 uint32_t cpucap_share_x100(uint64_t total_was, uint64_t total_now, uint64_t step_us);
 /* that share's judgement */
 enum cpu_load cpucap_from_psi(uint32_t some_x100);

@@ -20,6 +20,7 @@
 #include "jobctl.h"
 #include "jobobs.h"
 #include "jobtable.h"
+#include "livestate.h"
 #include "log.h"
 #include "util.h"
 
@@ -581,9 +582,10 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 		jc->cpu_cap = floor_;
 	enum cpu_load load;
 	uint64_t total;
+	double avg10;
 	snprintf(path, sizeof(path), "%s/cpu.pressure", jc->cgroup);
 	if (jc->cgroup[0] && read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0 &&
-	    cpucap_parse_some_total(text, &total) >= 0) {
+	    psi_parse_some(text, &avg10, &total) >= 0) {
 		if (now - jc->cpu_step_ns < CPU_STEP_NS)
 			return jc->cpu_cap;
 		/* The first step only takes the total: a share needs two. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "cpucap.h"
+#include "livestate.h"
 
 Test(cpucap, psi_thresholds)
 {
@@ -47,15 +48,16 @@ Test(cpucap, steps_by_one_within_floor_and_max)
 Test(cpucap, psi_total_and_share_over_a_step)
 {
 	uint64_t t = 0;
-	cr_expect_eq(cpucap_parse_some_total("some avg10=2.97 avg60=2.12 avg300=9.50 total=6787972450\n"
+	double a;
+	cr_expect_eq(psi_parse_some("some avg10=2.97 avg60=2.12 avg300=9.50 total=6787972450\n"
 					     "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-					     &t),
+					     &a, &t),
 		     0);
 	cr_expect_eq(t, 6787972450ull);
-	cr_expect_eq(cpucap_parse_some_total("full avg10=0.00 total=5\n", &t), -EINVAL, "no some line");
-	cr_expect_eq(cpucap_parse_some_total("some avg10=1.00\nfull avg10=0.00 total=5\n", &t), -EINVAL,
+	cr_expect_eq(psi_parse_some("full avg10=0.00 total=5\n", &a, &t), -EINVAL, "no some line");
+	cr_expect_eq(psi_parse_some("some avg10=1.00\nfull avg10=0.00 total=5\n", &a, &t), -EINVAL,
 		     "the full line's total is not the some line's");
-	cr_expect_eq(cpucap_parse_some_total("some avg10=1.00 total=x\n", &t), -EINVAL);
+	cr_expect_eq(psi_parse_some("some avg10=1.00 total=x\n", &a, &t), -EINVAL);
 	/* 250 ms of waiting in a 1 s step: 25 %. */
 	cr_expect_eq(cpucap_share_x100(1000000, 1250000, 1000000), 2500);
 	cr_expect_eq(cpucap_from_psi(cpucap_share_x100(1000000, 1250000, 1000000)), CPU_LOAD_OK);
