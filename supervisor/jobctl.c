@@ -84,6 +84,7 @@ struct jobctl {
 	uint64_t cpu_step_ns;     /* last move of the cap (without PSI: last judgement) */
 	uint64_t psi_total, psi_total_ns;   /* the leaf's cpu.pressure some total, and when read */
 	uint64_t cpu_calm_ns;     /* after a step down: no step up before this */
+	bool no_psi;              /* the leaf has no cpu.pressure: runnable tasks instead */
 	uint64_t runnable_sum;    /* without PSI: runnable jobs' tasks summed over samples */
 	unsigned runnable_samples;
 
@@ -580,35 +581,37 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 		return jc->cfg.max_jobs;
 	if (jc->cpu_cap < floor_)
 		jc->cpu_cap = floor_;
+	/* Without PSI here (no leaf, or the kernel has none): the runnable
+	 * tasks, sampled every turn and judged once a step. */
+	if (jc->no_psi) {
+		jc->runnable_sum += runnable_jobs_procs(jc);
+		jc->runnable_samples++;
+	}
+	if (now - jc->cpu_step_ns < CPU_STEP_NS)
+		return jc->cpu_cap;
+	jc->cpu_step_ns = now;
 	enum cpu_load load;
 	uint64_t total;
 	double avg10;
 	snprintf(path, sizeof(path), "%s/cpu.pressure", jc->cgroup);
-	if (jc->cgroup[0] && read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0 &&
+	if (!jc->no_psi && jc->cgroup[0] && read_file_at(AT_FDCWD, path, text, sizeof(text)) >= 0 &&
 	    psi_parse_some(text, &avg10, &total) >= 0) {
-		if (now - jc->cpu_step_ns < CPU_STEP_NS)
-			return jc->cpu_cap;
 		/* The first step only takes the total: a share needs two. */
 		bool first = !jc->psi_total_ns;
 		some = first ? 0 : cpucap_share_x100(jc->psi_total, total, (now - jc->psi_total_ns) / 1000);
 		jc->psi_total = total, jc->psi_total_ns = now;
-		jc->cpu_step_ns = now;
 		if (first)
 			return jc->cpu_cap;
 		load = cpucap_from_psi(some);
 		snprintf(why, sizeof(why), "CPU pressure %u.%02u %% (some, over the last second)", some / 100,
 			 some % 100);
 	} else {
-		/* No PSI here: sample the runnable tasks every turn, judge once a step. */
-		jc->runnable_sum += runnable_jobs_procs(jc);
-		jc->runnable_samples++;
-		if (now - jc->cpu_step_ns < CPU_STEP_NS)
-			return jc->cpu_cap;
+		/* The first step without PSI has no samples yet: no judgement. */
+		jc->no_psi = true;
 		load = cpucap_from_runnable(jc->runnable_sum, jc->runnable_samples, jc->cpus);
 		snprintf(why, sizeof(why), "no CPU pressure (PSI) here; %.1f runnable tasks on average",
 			 jc->runnable_samples ? (double)jc->runnable_sum / jc->runnable_samples : 0.0);
 		jc->runnable_sum = 0, jc->runnable_samples = 0;
-		jc->cpu_step_ns = now;
 	}
 	unsigned jobs = jobtable_jobs(&jc->jt) - jobtable_paused(&jc->jt);
 	unsigned was = jc->cpu_cap;
@@ -620,7 +623,6 @@ static unsigned follow_cpu(struct jobctl *jc, uint64_t now)
 	if (jc->cpu_cap < was)
 		jc->cpu_calm_ns = now + CPU_CALM_NS;
 	if (jc->cpu_cap != was) {
-		jc->cpu_step_ns = now;
 		log_info("jobserver: %s: at most %u jobs at once (CPUs %u, --jobs up to %u)", why, jc->cpu_cap, jc->cpus,
 			 jc->cfg.max_jobs);
 	}
