@@ -30,6 +30,15 @@ static unsigned clamp(long v, unsigned lo, unsigned hi)
 	return (unsigned)v;
 }
 
+/* In the small mode of its command, within an eighth above that mode's top
+ * (the same peak measured a little differently — page tables, libraries —
+ * or a table that has seen only some of the small jobs). */
+static bool in_small_mode(const struct gov_job *j, uint64_t expected)
+{
+	return j->likely_bytes && j->likely_bytes < expected &&
+	       j->rss_bytes <= governor_add(j->likely_bytes, j->likely_bytes / 8);
+}
+
 uint64_t governor_project(const struct gov_job *j)
 {
 	uint64_t rss = j->rss_bytes < GOV_SUM_MAX ? j->rss_bytes : GOV_SUM_MAX;
@@ -43,9 +52,7 @@ uint64_t governor_project(const struct gov_job *j)
 		settled = j->run_ns > 2 * (uint64_t)j->ramp_ms * 1000000ull + 1000000000ull;
 	if (settled)
 		return governor_add(rss, slack);
-	/* In the small mode of its command, within a slack of its top (the
-	 * same peak measured a little differently: page tables, libraries). */
-	if (j->likely_bytes && j->likely_bytes < expected && rss <= governor_add(j->likely_bytes, j->likely_bytes / 8))
+	if (in_small_mode(j, expected))
 		return rss > j->likely_bytes ? governor_add(rss, slack) : j->likely_bytes;
 	if (rss <= expected)
 		return expected;
@@ -108,7 +115,7 @@ static bool outgrowing(const struct gov_job *j)
 	uint64_t slack = rss / 16 > 8 * MIB ? rss / 16 : 8 * MIB;
 	if (j->rate_known && j->rate_bps < GOV_SETTLED_BPS)
 		return false;
-	if (j->likely_bytes && j->likely_bytes < expected && rss <= governor_add(j->likely_bytes, j->likely_bytes / 8))
+	if (in_small_mode(j, expected))
 		return false;
 	return rss > governor_add(expected, slack);
 }
